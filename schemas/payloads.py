@@ -1,0 +1,65 @@
+"""Payloads of each event type (CONTRACT.md section 2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from refmon.schemas.types import CaseRef
+from refmon.streams.engine.vocabulary import (
+    CaseKind,
+    Category,
+    CriterionId,
+    DecisionKind,
+    Harm,
+    ReferralKind,
+)
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors, values are never coerced, models never change."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Allegation(Strict):
+    allegation_id: CaseRef
+    category: Category
+    aggravated_by_discrimination: bool = False
+    offence_max_sentence_years: Annotated[float, Field(ge=0)] | None = None
+
+
+class ForceAssessment(Strict):
+    mandatory: bool
+    criteria: list[CriterionId]
+
+
+class CaseFactsPayload(Strict):
+    """The case's full current facts, as `case.recorded` and `case.updated` carry them."""
+
+    case_kind: CaseKind
+    harm: Harm
+    subject_is_chief_officer: bool = False
+    allegations: Annotated[list[Allegation], Field(max_length=50)]
+    linked_case_ids: list[CaseRef] = Field(default_factory=list)
+    force_assessment: ForceAssessment
+
+    @model_validator(mode="after")
+    def _allegations_unless_dsi(self) -> Self:
+        if not self.allegations and self.case_kind != "dsi_matter":
+            raise ValueError("allegations: at least 1 is required unless case_kind is dsi_matter")
+        return self
+
+
+class ReferredPayload(Strict):
+    referral_kind: ReferralKind
+    criteria: list[CriterionId]
+
+
+class EmptyPayload(Strict):
+    pass
+
+
+class DecisionPayload(Strict):
+    decision: DecisionKind

@@ -1,0 +1,85 @@
+"""Why an input line was rejected: a short reason code for metrics, a message for people."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+REASON_CODES = (
+    "not_json",
+    "not_object",
+    "invalid_utf8",
+    "too_long",
+    "unknown_field",
+    "missing_field",
+    "unknown_force",
+    "naive_timestamp",
+    "bad_timestamp",
+    "unknown_event_type",
+    "unsupported_schema_version",
+    "invalid_value",
+    "force_mismatch",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    code: str
+    """One of REASON_CODES: low-cardinality, safe as a metric label."""
+    message: str
+    """Names the field and the rule; never quotes more of the input than the field path."""
+
+
+def _path(error: ErrorDetails) -> str:
+    loc = list(error["loc"])
+    # A tagged union puts the tag first (`case.recorded`); the field path is what follows.
+    if loc and isinstance(loc[0], str) and "." in loc[0]:
+        loc = loc[1:]
+    return ".".join(str(p) for p in loc) or "(event)"
+
+
+def _code(error: ErrorDetails, path: str) -> str:
+    kind = error["type"]
+    message = error["msg"]
+    if kind == "json_invalid":
+        return "not_json"
+    if kind in {"model_type", "model_attributes_type", "dict_type"} and path == "(event)":
+        return "not_object"
+    if kind == "extra_forbidden":
+        return "unknown_field"
+    if kind == "missing":
+        return "unknown_event_type" if path == "event_type" else "missing_field"
+    if kind in {"union_tag_invalid", "union_tag_not_found"}:
+        return "unknown_event_type" if kind == "union_tag_invalid" else "missing_field"
+    if path == "force":
+        return "unknown_force"
+    if path == "schema_version":
+        return "unsupported_schema_version"
+    if path == "occurred_at":
+        return "naive_timestamp" if "no UTC offset" in message else "bad_timestamp"
+    return "invalid_value"
+
+
+def _describe(error: ErrorDetails, path: str) -> str:
+    kind = error["type"]
+    if kind == "json_invalid":
+        return f"not valid JSON: {error['ctx'].get('error', 'parse error') if 'ctx' in error else 'parse error'}"
+    if kind == "union_tag_invalid":
+        return f"event_type: unknown type (expected one of {error.get('ctx', {}).get('expected_tags', '')})"
+    if kind == "union_tag_not_found":
+        return "event_type: field required"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{path}: {message}"
+
+
+def reject(error: ValidationError) -> Rejection:
+    """Summarise a validation error by its first problem (and how many more there are)."""
+    problems = error.errors(include_url=False, include_input=False)
+    first = problems[0]
+    path = _path(first)
+    text = _describe(first, path)
+    if len(problems) > 1:
+        text += f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})"
+    return Rejection(_code(first, path), text)

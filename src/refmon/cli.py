@@ -1,0 +1,57 @@
+"""`refmon`: the command line. `main()` returns an exit status (see ExitStatus)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from refmon import __version__
+from refmon.commands import rules, run, schema, simulate
+from refmon.environment import Environment, ExitStatus, UsageError
+from refmon.streams.engine import RulesetError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="refmon",
+        description="Monitors police complaint and conduct cases for timely mandatory referral to the IOPC.",
+    )
+    parser.add_argument("--version", action="version", version=f"refmon {__version__}")
+    parser.add_argument("--traceback", action="store_true", help="print a traceback on errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (run, simulate, rules, schema):
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    env = env or Environment()
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        return int(args.handler(args, env))
+    except UsageError as err:
+        env.error(str(err))
+        return ExitStatus.USAGE
+    except RulesetError as err:
+        env.error(f"ruleset: {err}")
+        return ExitStatus.ERROR
+    except KeyboardInterrupt:
+        env.stderr.write("\n")
+        return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        return ExitStatus.ERROR
+    except Exception as err:  # the last line of defence: one clear line, detail on request
+        if args.traceback:
+            traceback.print_exc(file=env.stderr)
+        env.error(f"{type(err).__name__}: {err}")
+        return ExitStatus.ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""`refmon run`: the embedded runner (CONTRACT.md section 10)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+from refmon import bootstrap, summary
+from refmon.environment import Environment, ExitStatus, UsageError
+from refmon.outputs import open_output
+from refmon.progress import Progress
+from refmon.streams.decode import DeadLetter
+from refmon.streams.encode import dumps_finding, dumps_report
+from refmon.streams.runner.embedded import RunStats, run_lines
+from refmon.streams.runner.lines import DEFAULT_MAX_LINE_BYTES, Line, read_lines
+from refmon.timestamps import parse_cli_timestamp
+
+REPORT_REFRESH_SECONDS = 5.0
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = commands.add_parser(
+        "run",
+        help="judge a JSON Lines stream of events and write the report and findings",
+        description="Reads JSON Lines events, applies them, and at the end writes the report "
+        "(JSON) and the findings (JSON Lines, the final state of every finding).",
+    )
+    p.add_argument("--input", required=True, metavar="PATH|-", help="events, one JSON object a line; - for stdin")
+    p.add_argument("--as-of", metavar="RFC3339", help="advance the clock to this time at the end (never back)")
+    p.add_argument("--window-days", type=int, default=365, metavar="N", help="statistics window (default 365)")
+    p.add_argument("--findings", metavar="PATH|-", help="write every finding's final state here (JSON Lines)")
+    p.add_argument("--report", metavar="PATH|-", default="-", help="write the report here (default: stdout)")
+    p.add_argument("--dead-letter", metavar="PATH|-", help="write rejected lines here with line number and reason")
+    p.add_argument("--metrics-port", type=int, metavar="N", help="serve Prometheus metrics on this port (0: any free)")
+    p.add_argument("--keep-serving", action="store_true", help="after the run, keep serving metrics until interrupted")
+    p.add_argument("--max-line-bytes", type=int, default=DEFAULT_MAX_LINE_BYTES, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, summary or per-line warnings")
+    p.set_defaults(handler=run_command)
+
+
+def _open_input(path: str, env: Environment) -> tuple[BinaryIO, int | None]:
+    if path == "-":
+        return env.stdin, None
+    try:
+        handle = Path(path).open("rb")
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror}") from None
+    if not os.path.isfile(path):
+        handle.close()
+        raise UsageError(f"cannot read {path}: not a regular file")
+    return handle, os.path.getsize(path)
+
+
+def _check(args: argparse.Namespace) -> int | None:
+    if args.window_days < 1:
+        raise UsageError("--window-days must be at least 1")
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        raise UsageError("--metrics-port must be between 0 and 65535")
+    if args.keep_serving and args.metrics_port is None:
+        raise UsageError("--keep-serving needs --metrics-port")
+    if args.max_line_bytes < 64:
+        raise UsageError("--max-line-bytes must be at least 64")
+    outputs = [p for p in (args.findings, args.report, args.dead_letter) if p == "-"]
+    if len(outputs) > 1:
+        raise UsageError("only one of --findings, --report and --dead-letter can be -")
+    return None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
+
+
+def _dead_letter_writer(out: TextIO | None, env: Environment, quiet: bool) -> Callable[[DeadLetter], None]:
+    def write(letter: DeadLetter) -> None:
+        if out is not None:
+            out.write(json.dumps(letter.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
+        elif not quiet:
+            # Logs name the line and the reason only: never the rejected payload.
+            env.warn(f"line {letter.source.get('line')} rejected: {letter.rejection.message}")
+
+    return write
+
+
+def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    as_of = _check(args)
+    wiring = bootstrap.build()
+    engine = wiring.engine
+    with ExitStack() as stack:
+        source, size = _open_input(args.input, env)
+        if source is not env.stdin:
+            stack.callback(source.close)
+        findings_out = stack.enter_context(open_output(args.findings, env))
+        report_out = stack.enter_context(open_output(args.report, env))
+        dead_out = stack.enter_context(open_output(args.dead_letter, env))
+        metrics = None
+        if args.metrics_port is not None:
+            from refmon.serve import start_metrics  # prometheus_client only when asked for
+
+            metrics, port = start_metrics(args.metrics_port)
+            if not args.quiet:
+                print(f"refmon: metrics on http://127.0.0.1:{port}/metrics", file=env.stderr)
+        progress = stack.enter_context(Progress(size, enabled=env.stderr_isatty and not args.quiet, stream=env.stderr))
+        last_report = [time.monotonic()]
+
+        def on_batch(stats: RunStats) -> None:
+            progress.update(stats.bytes, stats.lines)
+            if metrics is not None:
+                metrics.sync_counts(stats.events, stats.rejected, stats.duplicates, engine)
+                if time.monotonic() - last_report[0] >= REPORT_REFRESH_SECONDS:
+                    metrics.sync_report(engine.report(args.window_days, stats.invalid))
+                    last_report[0] = time.monotonic()
+
+        lines: Iterator[Line] = read_lines(source, args.max_line_bytes)
+        stats = run_lines(lines, engine, wiring.adapter, _dead_letter_writer(dead_out, env, args.quiet), on_batch)
+        progress.close()
+        if as_of is not None:
+            if engine.clock is not None and as_of < engine.clock:
+                env.warn("--as-of is earlier than the latest event; the clock does not go back")
+            engine.advance(as_of)
+        report = engine.report(args.window_days, stats.invalid)
+        if report_out is not None:
+            report_out.write(dumps_report(report))
+        if findings_out is not None:
+            for finding in engine.findings():
+                findings_out.write(dumps_finding(finding))
+        if metrics is not None:
+            metrics.sync_counts(stats.events, stats.rejected, stats.duplicates, engine)
+            metrics.sync_report(report)
+        if not args.quiet:
+            env.stderr.write(summary.render(report, engine.pending_count()))
+            if stats.invalid and dead_out is None:
+                env.warn(f"{stats.invalid} line(s) rejected; pass --dead-letter PATH to keep them")
+        if args.keep_serving:
+            print("refmon: run complete; serving metrics until interrupted", file=env.stderr)
+            while True:
+                time.sleep(3600)
+    return ExitStatus.OK

@@ -1,0 +1,1 @@
+"""Stream processors: the pure referral engine and the adapters around it."""

@@ -1,0 +1,226 @@
+"""The engine: applies events, keeps the event-time clock, and reports changes.
+
+At-least-once delivery is expected: an event id seen before is a duplicate and
+changes nothing, so a replay after a crash never counts twice.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
+
+from refmon.streams.engine.case import (
+    RECORDED_RANK,
+    UPDATED_RANK,
+    CaseState,
+    FactVersion,
+    duty,
+    own_duty,
+)
+from refmon.streams.engine.findings import Finding, FindingChange, next_wakeup, open_findings
+from refmon.streams.engine.model import CaseFacts, Closed, Event, Received, Referred
+from refmon.streams.engine.report import Report, build_rows, count_force, national
+from refmon.streams.engine.rules import Ruleset
+from refmon.streams.engine.timeutil import end_of_following_day
+from refmon.streams.engine.vocabulary import FindingKind
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    duplicate: bool
+    changes: tuple[FindingChange, ...]
+
+
+class UnknownForceError(KeyError):
+    """An event for a force the engine was not configured with."""
+
+
+class Engine:
+    def __init__(self, ruleset: Ruleset, forces: Iterable[str]) -> None:
+        self.ruleset = ruleset
+        self._cases: dict[str, dict[str, CaseState]] = {f: {} for f in forces}
+        # force -> linked case id -> the cases that declare a link to it
+        self._linked_from: dict[str, dict[str, set[str]]] = {f: {} for f in self._cases}
+        self._seen: set[str] = set()
+        self._timers: list[tuple[int, str, str]] = []
+        self._open: Counter[tuple[str, FindingKind]] = Counter()
+        self.clock: int | None = None
+        self.valid = 0
+        self.duplicate = 0
+
+    # -- applying events ---------------------------------------------------
+
+    def apply(self, event: Event) -> Applied:
+        if event.event_id in self._seen:
+            self.duplicate += 1
+            return Applied(True, ())
+        cases = self._cases.get(event.force)
+        if cases is None:
+            raise UnknownForceError(event.force)
+        self._seen.add(event.event_id)
+        self.valid += 1
+        case = cases.get(event.case_id)
+        if case is None:
+            case = cases[event.case_id] = CaseState()
+        own_before, recorded_before = case.own_duty_at, case.recorded
+        self._record(event, case)
+        if self.clock is None or event.occurred_at_us > self.clock:
+            self.clock = event.occurred_at_us
+        changes = self._refresh(event.force, event.case_id)
+        if case.own_duty_at != own_before or case.recorded != recorded_before:
+            for source in sorted(self._linked_from[event.force].get(event.case_id, ())):
+                changes.extend(self._refresh(event.force, source))
+        changes.extend(self._fire_timers())
+        return Applied(False, tuple(changes))
+
+    def advance(self, clock_us: int) -> tuple[FindingChange, ...]:
+        """Move the clock forward (never back) and open what time alone opens."""
+        if self.clock is not None and clock_us <= self.clock:
+            return ()
+        self.clock = clock_us
+        return tuple(self._fire_timers())
+
+    def _record(self, event: Event, case: CaseState) -> None:
+        payload = event.payload
+        if isinstance(payload, CaseFacts):
+            rank = RECORDED_RANK if event.event_type == "case.recorded" else UPDATED_RANK
+            linked = tuple(sorted(set(payload.linked_case_ids) - {event.case_id}))
+            case.add_version(
+                FactVersion(
+                    event.occurred_at_us,
+                    rank,
+                    event.event_id,
+                    self.ruleset.own_mask(payload),
+                    payload.assessed_mandatory,
+                    linked,
+                )
+            )
+            index = self._linked_from[event.force]
+            for other in linked:
+                index.setdefault(other, set()).add(event.case_id)
+        elif isinstance(payload, Referred):
+            case.add_claim(event.occurred_at_us)
+        elif isinstance(payload, Received):
+            case.add_receipt(event.occurred_at_us)
+        elif isinstance(payload, Closed):
+            case.add_closure(event.occurred_at_us)
+        # A decision changes no finding; adapters count it.
+
+    # -- derived state -------------------------------------------------------
+
+    def _own_duty_lookup(self, force: str) -> CaseLookup:
+        return CaseLookup(self._cases[force])
+
+    def _refresh(self, force: str, case_id: str) -> list[FindingChange]:
+        case = self._cases[force][case_id]
+        lookup = self._own_duty_lookup(force)
+        versions = case.versions or []
+        case.own_duty_at = own_duty(versions) if case.recorded else None
+        arose = duty(versions, lookup, self.ruleset.linked_bit) if case.recorded else None
+        if arose is None:
+            case.duty_at, case.duty_mask, case.deadline_at = None, 0, None
+        else:
+            if arose[0] != case.duty_at:
+                case.deadline_at = end_of_following_day(
+                    arose[0], self.ruleset.zone, self.ruleset.deadline_days_after
+                )
+            case.duty_at, case.duty_mask = arose
+        assert self.clock is not None
+        now = open_findings(force, case_id, case, self.clock, self.ruleset, lookup)
+        changes = self._diff(force, case, now)
+        wake = next_wakeup(case, self.clock, self.ruleset)
+        if wake is not None and wake != case.timer_at:
+            heapq.heappush(self._timers, (wake, force, case_id))
+        case.timer_at = wake
+        return changes
+
+    def _diff(
+        self, force: str, case: CaseState, now: dict[FindingKind, Finding]
+    ) -> list[FindingChange]:
+        before = case.findings or {}
+        changes: list[FindingChange] = []
+        for kind, finding in now.items():
+            old = before.get(kind)
+            if old == finding:
+                continue
+            if old is None or old.status == "resolved":
+                self._open[(force, kind)] += 1
+                changes.append(FindingChange("opened" if old is None else "reopened", finding))
+            else:
+                changes.append(FindingChange("updated", finding))
+        for kind, old in before.items():
+            if kind not in now and old.status == "open":
+                self._open[(force, kind)] -= 1
+                changes.append(FindingChange("resolved", replace(old, status="resolved")))
+        if changes:
+            merged = dict(before)
+            merged.update((c.finding.kind, c.finding) for c in changes)
+            case.findings = merged
+        return changes
+
+    def _fire_timers(self) -> list[FindingChange]:
+        changes: list[FindingChange] = []
+        assert self.clock is not None
+        while self._timers and self._timers[0][0] <= self.clock:
+            at, force, case_id = heapq.heappop(self._timers)
+            case = self._cases[force][case_id]
+            if case.timer_at == at:
+                changes.extend(self._refresh(force, case_id))
+        return changes
+
+    # -- reading -------------------------------------------------------------
+
+    def findings(self) -> Iterator[Finding]:
+        """Every finding ever opened, in its final state, ordered by force, case, kind."""
+        for force in sorted(self._cases):
+            cases = self._cases[force]
+            for case_id in sorted(cid for cid, c in cases.items() if c.findings):
+                found = cases[case_id].findings or {}
+                for kind in sorted(found):
+                    yield found[kind]
+
+    def open_counts(self) -> Counter[tuple[str, FindingKind]]:
+        return Counter({k: v for k, v in self._open.items() if v})
+
+    @property
+    def forces(self) -> tuple[str, ...]:
+        return tuple(sorted(self._cases))
+
+    def case_count(self) -> int:
+        return sum(len(c) for c in self._cases.values())
+
+    def pending_count(self) -> int:
+        """Cases with events but no `case.recorded` yet: held, not judged."""
+        return sum(1 for cases in self._cases.values() for c in cases.values() if not c.recorded)
+
+    def report(self, window_days: int, invalid: int = 0) -> Report:
+        counts = {
+            force: count_force(cases.values(), self.clock, window_days)
+            for force, cases in self._cases.items()
+        }
+        rows, compliance, share = build_rows(counts, self._open)
+        return Report(
+            as_of=self.clock,
+            window_days=window_days,
+            ruleset=self.ruleset.id,
+            valid=self.valid,
+            invalid=invalid,
+            duplicate=self.duplicate,
+            national=national(rows, compliance, share),
+            forces=rows,
+        )
+
+
+class CaseLookup:
+    """When each case of one force became mandatory by its own criteria."""
+
+    __slots__ = ("_cases",)
+
+    def __init__(self, cases: dict[str, CaseState]) -> None:
+        self._cases = cases
+
+    def __call__(self, case_id: str) -> int | None:
+        case = self._cases.get(case_id)
+        return None if case is None else case.own_duty_at

@@ -1,0 +1,125 @@
+"""Findings (CONTRACT.md section 8): which are open for a case at a clock time.
+
+`detected_at` is the event-time moment the finding's condition first held
+(the deadline for a missed referral, the referral itself for a late one, ...),
+so that it too depends only on the events and not on when they arrived.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Literal
+
+from refmon.streams.engine.case import CaseState, OwnDutyOf, latest_meets_since
+from refmon.streams.engine.rules import Ruleset
+from refmon.streams.engine.timeutil import local_label
+from refmon.streams.engine.vocabulary import FindingKind
+
+Status = Literal["open", "resolved"]
+ChangeKind = Literal["opened", "updated", "resolved", "reopened"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    finding_id: str
+    kind: FindingKind
+    status: Status
+    force: str
+    case_id: str
+    criteria: tuple[str, ...]
+    duty_arose_at: int
+    deadline: int
+    detected_at: int
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindingChange:
+    change: ChangeKind
+    finding: Finding
+
+
+def finding_id(kind: str, force: str, case_id: str) -> str:
+    """Stable for the same kind, force and case; opaque and safe as a message key."""
+    digest = hashlib.blake2b(f"{kind}\x1f{force}\x1f{case_id}".encode(), digest_size=10)
+    return f"fnd-{digest.hexdigest()}"
+
+
+def _summary(kind: FindingKind, force: str, case_id: str, criteria: str, due: str, hours: int) -> str:
+    case = f"{force} case {case_id}"
+    return {
+        "missed_referral": f"{case} met {criteria}; referral was due by {due} and has not been made",
+        "late_referral": f"{case} met {criteria}; referral was due by {due} and was made late",
+        "assessment_mismatch": f"{case}'s latest facts meet {criteria} but the force assessed it as not mandatory",
+        "downgraded_after_duty": f"{case} became mandatory ({criteria}) but its latest facts meet no criterion",
+        "closed_without_referral": f"{case} met {criteria} and was closed without a referral",
+        "unconfirmed_referral": f"{case}'s referral claim was not confirmed by the watchdog within {hours} hours",
+    }[kind]
+
+
+def open_findings(
+    force: str,
+    case_id: str,
+    case: CaseState,
+    clock_us: int,
+    ruleset: Ruleset,
+    own_duty_of: OwnDutyOf,
+) -> dict[FindingKind, Finding]:
+    """The findings open for this case at `clock_us` (the case's duty must be refreshed)."""
+    if case.duty_at is None or case.deadline_at is None or not case.recorded:
+        return {}
+    duty_at, deadline = case.duty_at, case.deadline_at
+    referral = case.referral_at
+    found: dict[FindingKind, tuple[int, int]] = {}
+    if referral is None and clock_us >= deadline:
+        found["missed_referral"] = (deadline, case.duty_mask)
+    if referral is not None and referral >= deadline:
+        found["late_referral"] = (referral, case.duty_mask)
+    latest = case.latest
+    if latest is not None:
+        since = latest_meets_since(latest, own_duty_of, ruleset.linked_bit)
+        if since is None:
+            found["downgraded_after_duty"] = (latest.at_us, case.duty_mask)
+        elif not latest.assessed_mandatory:
+            mask = latest.own_mask or ruleset.linked_bit
+            found["assessment_mismatch"] = (since, mask)
+    if case.closed_at is not None and referral is None:
+        found["closed_without_referral"] = (max(case.closed_at, duty_at), case.duty_mask)
+    if case.claim_at is not None:
+        confirm_by = case.claim_at + ruleset.unconfirmed_after_us
+        confirmed = case.received_at is not None and case.received_at <= confirm_by
+        if not confirmed and clock_us >= confirm_by:
+            found["unconfirmed_referral"] = (confirm_by, case.duty_mask)
+    due = local_label(deadline, ruleset.zone)
+    hours = ruleset.unconfirmed_after_us // 3_600_000_000
+    result: dict[FindingKind, Finding] = {}
+    for kind, (detected, mask) in found.items():
+        names = ruleset.names(mask)
+        result[kind] = Finding(
+            finding_id=finding_id(kind, force, case_id),
+            kind=kind,
+            status="open",
+            force=force,
+            case_id=case_id,
+            criteria=names,
+            duty_arose_at=duty_at,
+            deadline=deadline,
+            detected_at=detected,
+            summary=_summary(kind, force, case_id, ", ".join(names), due, hours),
+        )
+    return result
+
+
+def next_wakeup(case: CaseState, clock_us: int, ruleset: Ruleset) -> int | None:
+    """The next clock time at which this case's open findings could change by time alone."""
+    if case.duty_at is None or case.deadline_at is None or not case.recorded:
+        return None
+    times: list[int] = []
+    if case.referral_at is None and case.deadline_at > clock_us:
+        times.append(case.deadline_at)
+    if case.claim_at is not None:
+        confirm_by = case.claim_at + ruleset.unconfirmed_after_us
+        if confirm_by > clock_us and (case.received_at is None or case.received_at > confirm_by):
+            times.append(confirm_by)
+    return min(times) if times else None

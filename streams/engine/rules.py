@@ -1,0 +1,221 @@
+"""Rulesets: declarative referral criteria, validated on load and compiled to predicates.
+
+A ruleset file (see `refmon/streams/rulesets/`) names each criterion and a `when`
+table of conditions that must all hold. The vocabulary of conditions is closed
+and small, so every criterion can be explained in words and checked on load.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from refmon.streams.engine.model import CaseFacts
+from refmon.streams.engine.vocabulary import CASE_KINDS, CATEGORIES, CRITERION_IDS, HARMS
+
+Predicate = Callable[[CaseFacts], bool]
+
+LINKED_CONDITION = "linked_case_mandatory"
+
+
+class RulesetError(ValueError):
+    """A ruleset file that does not describe a valid ruleset."""
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    id: str
+    bit: int
+    title: str
+    legal_basis: str
+    explanation: str
+    conditions: tuple[str, ...]
+    """The `when` table in words, one line per condition."""
+    predicate: Predicate | None
+    """None for the linked-case criterion, which needs other cases to judge."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ruleset:
+    id: str
+    title: str
+    zone: tzinfo
+    deadline_days_after: int
+    unconfirmed_after_us: int
+    criteria: tuple[Criterion, ...]
+
+    @property
+    def linked_bit(self) -> int:
+        """Bit of the same-incident criterion (0 when the ruleset has none)."""
+        return next((c.bit for c in self.criteria if c.predicate is None), 0)
+
+    def criterion(self, criterion_id: str) -> Criterion:
+        for criterion in self.criteria:
+            if criterion.id == criterion_id:
+                return criterion
+        raise KeyError(criterion_id)
+
+    def own_mask(self, facts: CaseFacts) -> int:
+        """Bits of the criteria these facts meet by themselves (all but same-incident)."""
+        mask = 0
+        for criterion in self.criteria:
+            if criterion.predicate is not None and criterion.predicate(facts):
+                mask |= criterion.bit
+        return mask
+
+    def names(self, mask: int) -> tuple[str, ...]:
+        """Criterion ids of a bit mask, in ruleset order."""
+        return tuple(c.id for c in self.criteria if mask & c.bit)
+
+
+def _string_set(key: str, value: object, allowed: frozenset[str]) -> frozenset[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise RulesetError(f"{key} takes a non-empty list of strings")
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise RulesetError(f"{key}: unknown value(s) {', '.join(unknown)}")
+    return frozenset(value)
+
+
+def _true_flag(key: str, value: object) -> None:
+    if value is not True:
+        raise RulesetError(f"{key} takes only `true`")
+
+
+def _compile_condition(key: str, value: object) -> tuple[str, Predicate]:
+    if key == "case_kind_in":
+        kinds = _string_set(key, value, CASE_KINDS)
+        return f"case_kind is one of {', '.join(sorted(kinds))}", lambda f: f.case_kind in kinds
+    if key == "harm_in":
+        harms = _string_set(key, value, HARMS)
+        return f"harm is one of {', '.join(sorted(harms))}", lambda f: f.harm in harms
+    if key == "subject_is_chief_officer":
+        _true_flag(key, value)
+        return "subject_is_chief_officer is true", lambda f: f.subject_is_chief_officer
+    if key == "any_allegation_category_in":
+        cats = _string_set(key, value, CATEGORIES)
+        return (
+            f"an allegation has category {' or '.join(sorted(cats))}",
+            lambda f: any(a.category in cats for a in f.allegations),
+        )
+    if key == "any_allegation_aggravated_by_discrimination":
+        _true_flag(key, value)
+        return (
+            "an allegation has aggravated_by_discrimination: true",
+            lambda f: any(a.aggravated_by_discrimination for a in f.allegations),
+        )
+    if key == "any_allegation_offence_max_sentence_years_at_least":
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise RulesetError(f"{key} takes a number >= 0")
+        years = float(value)
+        return (
+            f"an allegation has offence_max_sentence_years >= {value:g}",
+            lambda f: any(
+                a.offence_max_sentence_years is not None and a.offence_max_sentence_years >= years
+                for a in f.allegations
+            ),
+        )
+    raise RulesetError(f"unknown condition {key!r}")
+
+
+def _all_of(predicates: Sequence[Predicate]) -> Predicate:
+    if len(predicates) == 1:
+        return predicates[0]
+    return lambda facts: all(p(facts) for p in predicates)
+
+
+def _text(entry: Mapping[str, object], key: str, where: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise RulesetError(f"{where}: {key} must be a non-empty string")
+    return value
+
+
+def _positive_int(data: Mapping[str, object], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RulesetError(f"{key} must be a whole number >= 0")
+    return value
+
+
+def _parse_criterion(entry: object, index: int, seen: set[str]) -> Criterion:
+    where = f"criteria[{index}]"
+    if not isinstance(entry, Mapping):
+        raise RulesetError(f"{where} must be a table")
+    extra = set(entry) - {"id", "title", "legal_basis", "explanation", "when"}
+    if extra:
+        raise RulesetError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+    criterion_id = _text(entry, "id", where)
+    if criterion_id not in CRITERION_IDS:
+        raise RulesetError(f"{where}: {criterion_id!r} is not a criterion id of contract v1")
+    if criterion_id in seen:
+        raise RulesetError(f"{where}: criterion {criterion_id!r} is defined twice")
+    seen.add(criterion_id)
+    when = entry.get("when")
+    if not isinstance(when, Mapping) or not when:
+        raise RulesetError(f"{where} ({criterion_id}): `when` must be a non-empty table")
+    predicate: Predicate | None
+    if LINKED_CONDITION in when:
+        if len(when) != 1:
+            raise RulesetError(f"{where}: {LINKED_CONDITION} cannot be combined with others")
+        _true_flag(LINKED_CONDITION, when[LINKED_CONDITION])
+        words: tuple[str, ...] = (
+            "a case named in this case's own linked_case_ids (same force) is mandatory "
+            "by another criterion, counted from the moment its own duty arose",
+        )
+        predicate = None
+    else:
+        try:
+            compiled = [_compile_condition(str(k), v) for k, v in when.items()]
+        except RulesetError as err:
+            raise RulesetError(f"{where} ({criterion_id}): {err}") from None
+        words = tuple(w for w, _ in compiled)
+        predicate = _all_of([p for _, p in compiled])
+    return Criterion(
+        id=criterion_id,
+        bit=1 << index,
+        title=_text(entry, "title", where),
+        legal_basis=_text(entry, "legal_basis", where),
+        explanation=_text(entry, "explanation", where),
+        conditions=words,
+        predicate=predicate,
+    )
+
+
+def parse_ruleset(data: Mapping[str, object], zone: Callable[[str], tzinfo]) -> Ruleset:
+    """Validate a decoded ruleset file and compile it.
+
+    `zone` resolves the deadline time zone's name (the adapter passes
+    `zoneinfo.ZoneInfo`), so that the engine itself reads no files.
+    """
+    extra = set(data) - {
+        "id",
+        "title",
+        "deadline_timezone",
+        "deadline_days_after",
+        "unconfirmed_after_hours",
+        "criteria",
+    }
+    if extra:
+        raise RulesetError(f"unknown key(s) {', '.join(sorted(extra))}")
+    entries = data.get("criteria")
+    if not isinstance(entries, list) or not entries:
+        raise RulesetError("criteria must be a non-empty list of tables")
+    seen: set[str] = set()
+    criteria = tuple(_parse_criterion(e, i, seen) for i, e in enumerate(entries))
+    if sum(1 for c in criteria if c.predicate is None) > 1:
+        raise RulesetError("only one criterion may use linked_case_mandatory")
+    zone_name = _text(data, "deadline_timezone", "ruleset")
+    try:
+        resolved = zone(zone_name)
+    except Exception as err:  # the resolver's own error types vary
+        raise RulesetError(f"unknown deadline_timezone {zone_name!r}") from err
+    return Ruleset(
+        id=_text(data, "id", "ruleset"),
+        title=_text(data, "title", "ruleset"),
+        zone=resolved,
+        deadline_days_after=_positive_int(data, "deadline_days_after"),
+        unconfirmed_after_us=_positive_int(data, "unconfirmed_after_hours") * 3_600_000_000,
+        criteria=criteria,
+    )

@@ -1,0 +1,56 @@
+"""The closed vocabularies of event contract v1 (CONTRACT.md sections 2 and 3).
+
+Kept here, in the standard-library-only engine, so that the wire schemas and the
+ruleset validator draw on one list.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+CaseKind = Literal["complaint", "conduct_matter", "dsi_matter"]
+Harm = Literal["none", "injury", "serious_injury", "death"]
+ReferralKind = Literal["mandatory", "voluntary"]
+DecisionKind = Literal["independent", "directed", "local", "referred_back", "no_investigation"]
+Category = Literal[
+    "delivery_of_duties",
+    "police_powers",
+    "information_access_disclosure",
+    "vehicle_use",
+    "property_handling",
+    "individual_behaviour",
+    "use_of_force",
+    "sexual_harassment",
+    "discriminatory_behaviour",
+    "other",
+    "serious_assault",
+    "serious_sexual_offence",
+    "serious_corruption",
+    "abuse_of_position_sexual_purpose",
+    "abuse_of_position_emotional_relationship",
+]
+CriterionId = Literal[
+    "dsi",
+    "death_or_serious_injury",
+    "serious_assault",
+    "serious_sexual_offence",
+    "serious_corruption",
+    "discrimination_aggravated",
+    "relevant_offence",
+    "chief_officer",
+    "same_incident",
+]
+FindingKind = Literal[
+    "missed_referral",
+    "late_referral",
+    "assessment_mismatch",
+    "downgraded_after_duty",
+    "closed_without_referral",
+    "unconfirmed_referral",
+]
+
+CASE_KINDS: Final = frozenset(get_args(CaseKind))
+HARMS: Final = frozenset(get_args(Harm))
+CATEGORIES: Final = frozenset(get_args(Category))
+CRITERION_IDS: Final = frozenset(get_args(CriterionId))
+FINDING_KINDS: Final[tuple[FindingKind, ...]] = get_args(FindingKind)

@@ -1,0 +1,1 @@
+"""The embedded runner: `refmon run`, in-process, over JSON Lines."""

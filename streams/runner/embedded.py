@@ -1,0 +1,72 @@
+"""The embedded run loop: lines in, engine applied, dead letters out. No Kafka, no threads."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from refmon.schemas.events import EventAdapter
+from refmon.schemas.rejections import Rejection
+from refmon.streams.decode import DeadLetter, decode
+from refmon.streams.engine import Engine
+from refmon.streams.runner.lines import Line
+from refmon.streams.wire import to_engine_event
+
+BATCH_LINES = 2048
+
+
+@dataclass(slots=True)
+class RunStats:
+    lines: int = 0
+    bytes: int = 0
+    events: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Distinct valid events applied, by (force, event_type)."""
+    rejected: Counter[str] = field(default_factory=Counter)
+    """Rejected lines by reason code."""
+    duplicates: int = 0
+    finding_changes: int = 0
+
+    @property
+    def invalid(self) -> int:
+        return sum(self.rejected.values())
+
+
+def run_lines(
+    lines: Iterable[Line],
+    engine: Engine,
+    adapter: EventAdapter,
+    dead_letter: Callable[[DeadLetter], None],
+    on_batch: Callable[[RunStats], None] | None = None,
+) -> RunStats:
+    """Apply every line; a bad line becomes a dead letter and the run goes on."""
+    stats = RunStats()
+    for line in lines:
+        stats.lines += 1
+        stats.bytes += line.size + 1
+        if line.data is None:
+            rejection = Rejection("too_long", f"line is {line.size} bytes, over the limit")
+            _reject(stats, dead_letter, line, rejection)
+        else:
+            decoded = decode(adapter, line.data)
+            if isinstance(decoded, Rejection):
+                _reject(stats, dead_letter, line, decoded)
+            else:
+                applied = engine.apply(to_engine_event(decoded))
+                if applied.duplicate:
+                    stats.duplicates += 1
+                else:
+                    stats.events[(decoded.force, decoded.event_type)] += 1
+                    stats.finding_changes += len(applied.changes)
+        if on_batch is not None and stats.lines % BATCH_LINES == 0:
+            on_batch(stats)
+    if on_batch is not None:
+        on_batch(stats)
+    return stats
+
+
+def _reject(
+    stats: RunStats, dead_letter: Callable[[DeadLetter], None], line: Line, why: Rejection
+) -> None:
+    stats.rejected[why.code] += 1
+    dead_letter(DeadLetter({"line": line.number}, why, line.data, line.size))
