@@ -33,6 +33,17 @@ class Applied:
     changes: tuple[FindingChange, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class CaseSnapshot:
+    """A case as the engine judges it now (times in microseconds)."""
+
+    recorded_at: int | None
+    duty_arose_at: int | None
+    deadline: int | None
+    criteria: tuple[str, ...]
+    referral_at: int | None
+
+
 class UnknownForceError(KeyError):
     """An event for a force the engine was not configured with."""
 
@@ -61,23 +72,25 @@ class Engine:
             raise UnknownForceError(event.force)
         self._seen.add(event.event_id)
         self.valid += 1
+        # Time passes before the event happens, as it would have live: a deadline
+        # that fell before this event's time is missed before the event is applied.
+        changes = list(self.advance(event.occurred_at_us))
         case = cases.get(event.case_id)
         if case is None:
             case = cases[event.case_id] = CaseState()
         own_before, recorded_before = case.own_duty_at, case.recorded
         self._record(event, case)
-        if self.clock is None or event.occurred_at_us > self.clock:
-            self.clock = event.occurred_at_us
-        changes = self._refresh(event.force, event.case_id)
+        changes.extend(self._refresh(event.force, event.case_id))
         if case.own_duty_at != own_before or case.recorded != recorded_before:
             for source in sorted(self._linked_from[event.force].get(event.case_id, ())):
                 changes.extend(self._refresh(event.force, source))
-        changes.extend(self._fire_timers())
         return Applied(False, tuple(changes))
 
     def advance(self, clock_us: int) -> tuple[FindingChange, ...]:
         """Move the clock forward (never back) and open what time alone opens."""
-        if self.clock is not None and clock_us <= self.clock:
+        if self.clock is None or clock_us <= self.clock:
+            # The first event sets the clock; there is nothing to fire before it.
+            self.clock = clock_us if self.clock is None else self.clock
             return ()
         self.clock = clock_us
         return tuple(self._fire_timers())
@@ -183,6 +196,18 @@ class Engine:
 
     def open_counts(self) -> Counter[tuple[str, FindingKind]]:
         return Counter({k: v for k, v in self._open.items() if v})
+
+    def snapshot(self, force: str, case_id: str) -> CaseSnapshot | None:
+        case = self._cases.get(force, {}).get(case_id)
+        if case is None:
+            return None
+        return CaseSnapshot(
+            recorded_at=case.recorded_at,
+            duty_arose_at=case.duty_at,
+            deadline=case.deadline_at,
+            criteria=self.ruleset.names(case.duty_mask),
+            referral_at=case.referral_at,
+        )
 
     @property
     def forces(self) -> tuple[str, ...]:
