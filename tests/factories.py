@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+from functools import cache
 import json
 from collections.abc import Iterable
 from typing import Any
 
 from refmon import bootstrap
+from refmon.schemas import EventAdapter, event_adapter
 from refmon.schemas.types import parse_timestamp
 from refmon.streams.engine import Engine
 from refmon.streams.engine.timeutil import to_micros
@@ -92,10 +94,19 @@ def judge(events: Iterable[dict[str, Any]], as_of: str | None = None) -> Engine:
     """Validate each event as the runner does, apply it, and advance to `as_of`."""
     wiring = bootstrap.build()
     for raw in events:
-        wiring.engine.apply(to_engine_event(wiring.adapter.validate_json(json.dumps(raw))))
+        _apply(wiring.engine, raw)
     if as_of is not None:
         wiring.engine.advance(micros(as_of))
     return wiring.engine
+
+
+def _apply(engine: Engine, raw: dict[str, Any]) -> None:
+    engine.apply(to_engine_event(_adapter().validate_json(json.dumps(raw))))
+
+
+@cache
+def _adapter() -> EventAdapter:
+    return event_adapter()
 
 
 def micros(text: str) -> int:
