@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
-
 from refmon.schemas.payloads import (
     CaseFactsPayload,
     DecisionPayload,

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from pydantic import TypeAdapter
-
 from refmon.schemas.events import EVENT_MODELS, AnyEvent
 
 SCHEMA_BASE = "https://refmon.example/schemas/v1/"
@@ -34,5 +33,7 @@ def schema_files() -> dict[str, str]:
     for model in EVENT_MODELS:
         event_type = model.model_fields["event_type"].annotation.__args__[0]  # type: ignore[union-attr]
         name = f"{event_type}.schema.json"
-        files[name] = _document(name, model.model_json_schema(), f"refmon event {event_type} (contract v1)")
+        files[name] = _document(
+            name, model.model_json_schema(), f"refmon event {event_type} (contract v1)"
+        )
     return files

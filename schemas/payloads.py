@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
 from refmon.schemas.types import CaseRef
 from refmon.streams.engine.vocabulary import (
     CaseKind,

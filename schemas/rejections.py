@@ -65,9 +65,11 @@ def _code(error: ErrorDetails, path: str) -> str:
 def _describe(error: ErrorDetails, path: str) -> str:
     kind = error["type"]
     if kind == "json_invalid":
-        return f"not valid JSON: {error['ctx'].get('error', 'parse error') if 'ctx' in error else 'parse error'}"
+        detail = error.get("ctx", {}).get("error", "parse error")
+        return f"not valid JSON: {detail}"
     if kind == "union_tag_invalid":
-        return f"event_type: unknown type (expected one of {error.get('ctx', {}).get('expected_tags', '')})"
+        expected = error.get("ctx", {}).get("expected_tags", "")
+        return f"event_type: unknown type (expected one of {expected})"
     if kind == "union_tag_not_found":
         return "event_type: field required"
     message = error["msg"].removeprefix("Value error, ")

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
-
 from refmon.schemas.forces import force_codes, load_forces
 
 EventId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
@@ -30,7 +29,7 @@ def parse_timestamp(value: str) -> datetime:
     if rest:
         digits = re.match(r"\d+", rest)
         assert digits is not None
-        text = f"{head}.{digits.group()[:6].ljust(6, '0')}{rest[digits.end():]}"
+        text = f"{head}.{digits.group()[:6].ljust(6, '0')}{rest[digits.end() :]}"
     try:
         return datetime.fromisoformat(text)
     except ValueError as err:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-
 from refmon.schemas.events import AnyEvent, EventAdapter
 from refmon.schemas.rejections import Rejection, reject
 

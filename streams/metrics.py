@@ -6,13 +6,12 @@ Never a case id or an event id.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Mapping
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client import Counter as PromCounter
-from prometheus_client import Gauge
-
 from refmon.streams.engine import Engine, Report
 from refmon.streams.engine.vocabulary import FINDING_KINDS
 
@@ -113,9 +112,7 @@ class RefmonMetrics:
 def _set_or_clear(gauge: Gauge, force: str, value: float | None) -> None:
     # A force with too little data has no value: absent, not zero, so no alert misfires.
     if value is None:
-        try:
+        with contextlib.suppress(KeyError):
             gauge.remove(force)
-        except KeyError:
-            pass
     else:
         gauge.labels(force).set(value)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from functools import cache
 import json
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
-from refmon import bootstrap
 from refmon.schemas import EventAdapter, event_adapter
 from refmon.schemas.types import parse_timestamp
 from refmon.streams.engine import Engine
 from refmon.streams.engine.timeutil import to_micros
 from refmon.streams.wire import to_engine_event
+
+from refmon import bootstrap
 
 _ids = itertools.count(1)
 
@@ -36,7 +37,9 @@ def facts(
     payload: dict[str, Any] = {
         "case_kind": kind,
         "harm": harm,
-        "allegations": allegations if allegations is not None else [allegation(c) for c in categories],
+        "allegations": allegations
+        if allegations is not None
+        else [allegation(c) for c in categories],
         "force_assessment": {"mandatory": assessed, "criteria": criteria or []},
     }
     if chief is not None:
@@ -74,15 +77,21 @@ def updated(at: str, case: str = "c1", force: str = "DUR", **kw: Any) -> dict[st
     return event("case.updated", at, case=case, force=force, payload=facts(**kw))
 
 
-def referred(at: str, case: str = "c1", force: str = "DUR", kind: str = "mandatory") -> dict[str, Any]:
-    return event("case.referred", at, case=case, force=force, payload={"referral_kind": kind, "criteria": []})
+def referred(
+    at: str, case: str = "c1", force: str = "DUR", kind: str = "mandatory"
+) -> dict[str, Any]:
+    return event(
+        "case.referred", at, case=case, force=force, payload={"referral_kind": kind, "criteria": []}
+    )
 
 
 def received(at: str, case: str = "c1", force: str = "DUR") -> dict[str, Any]:
     return event("referral.received", at, case=case, force=force)
 
 
-def decision(at: str, case: str = "c1", force: str = "DUR", decision: str = "local") -> dict[str, Any]:
+def decision(
+    at: str, case: str = "c1", force: str = "DUR", decision: str = "local"
+) -> dict[str, Any]:
     return event("referral.decision", at, case=case, force=force, payload={"decision": decision})
 
 
@@ -114,10 +123,16 @@ def micros(text: str) -> int:
 
 
 def open_kinds(engine: Engine, case: str = "c1", force: str = "DUR") -> set[str]:
-    return {f.kind for f in engine.findings() if f.status == "open" and f.case_id == case and f.force == force}
+    return {
+        f.kind
+        for f in engine.findings()
+        if f.status == "open" and f.case_id == case and f.force == force
+    }
 
 
 def finding(engine: Engine, kind: str, case: str = "c1", force: str = "DUR") -> Any:
-    matches = [f for f in engine.findings() if f.kind == kind and f.case_id == case and f.force == force]
+    matches = [
+        f for f in engine.findings() if f.kind == kind and f.case_id == case and f.force == force
+    ]
     assert len(matches) == 1, f"expected one {kind} finding, got {matches}"
     return matches[0]

@@ -16,7 +16,8 @@ from refmon.streams.engine import RulesetError
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="refmon",
-        description="Monitors police complaint and conduct cases for timely mandatory referral to the IOPC.",
+        description="Monitors police complaint and conduct cases for timely mandatory "
+        "referral to the IOPC.",
     )
     parser.add_argument("--version", action="version", version=f"refmon {__version__}")
     parser.add_argument("--traceback", action="store_true", help="print a traceback on errors")

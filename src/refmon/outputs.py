@@ -19,7 +19,7 @@ def open_output(path: str | None, env: Environment) -> Iterator[TextIO | None]:
         yield env.stdout
         return
     try:
-        handle = Path(path).open("w", encoding="utf-8")
+        handle = Path(path).open("w", encoding="utf-8")  # noqa: SIM115 - `with` just below
     except OSError as err:
         raise UsageError(f"cannot write {path}: {err.strerror}") from None
     with handle:

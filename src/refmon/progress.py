@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 from tqdm import tqdm
 
@@ -11,9 +11,11 @@ from tqdm import tqdm
 class Progress:
     """Bytes read of a known total, or lines read when the size is unknown (stdin)."""
 
-    def __init__(self, total_bytes: int | None, *, enabled: bool, stream: TextIO, what: str = "events") -> None:
+    def __init__(
+        self, total_bytes: int | None, *, enabled: bool, stream: TextIO, what: str = "events"
+    ) -> None:
         self._by_bytes = total_bytes is not None
-        self._bar: tqdm[None] | None = None
+        self._bar: tqdm[Any] | None = None
         if enabled:
             self._bar = tqdm(
                 total=total_bytes,
@@ -42,6 +44,9 @@ class Progress:
         return self
 
     def __exit__(
-        self, kind: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.close()

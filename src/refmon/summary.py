@@ -23,24 +23,57 @@ def _status(value: str) -> str:
 
 
 def render(report: Report, pending_cases: int) -> str:
-    head = ("force", "recorded", "mand", "share", "share?", "due", "on time", "late",
-            "overdue", "pending", "compl.", "compl.?", "open")
+    head = (
+        "force",
+        "recorded",
+        "mand",
+        "share",
+        "share?",
+        "due",
+        "on time",
+        "late",
+        "overdue",
+        "pending",
+        "compl.",
+        "compl.?",
+        "open",
+    )
     rows = [head]
     for row in sorted(report.forces, key=_flag_order):
         c = row.counts
-        rows.append((
-            row.force, str(c.recorded), str(c.mandatory), _pct(row.mandatory_share),
-            _status(row.mandatory_share_status), str(c.due), str(c.on_time), str(c.late),
-            str(c.overdue), str(c.pending), _pct(row.compliance), _status(row.compliance_status),
-            str(sum(row.open_findings.values())),
-        ))
+        rows.append(
+            (
+                row.force,
+                str(c.recorded),
+                str(c.mandatory),
+                _pct(row.mandatory_share),
+                _status(row.mandatory_share_status),
+                str(c.due),
+                str(c.on_time),
+                str(c.late),
+                str(c.overdue),
+                str(c.pending),
+                _pct(row.compliance),
+                _status(row.compliance_status),
+                str(sum(row.open_findings.values())),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = ["  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths, strict=True)))
-             for r in rows]
+    lines = [
+        "  ".join(
+            v.ljust(w) if i == 0 else v.rjust(w)
+            for i, (v, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
     n = report.national
     as_of = "-" if report.as_of is None else format_utc(report.as_of)
-    flagged = [r.force for r in report.forces
-               if r.compliance_status in {"alert", "alarm"} or r.mandatory_share_status in {"alert", "alarm"}]
+    flagged = [
+        r.force
+        for r in report.forces
+        if r.compliance_status in {"alert", "alarm"}
+        or r.mandatory_share_status in {"alert", "alarm"}
+    ]
     lines[1:1] = ["-" * len(lines[0])]
     lines.append("")
     lines.append(
@@ -52,5 +85,7 @@ def render(report: Report, pending_cases: int) -> str:
         f"mandatory share {_pct(n.mandatory_share)}; flagged: {', '.join(flagged) or 'none'}"
     )
     if pending_cases:
-        lines.append(f"{pending_cases} case(s) have events but no case.recorded yet: held, not judged")
+        lines.append(
+            f"{pending_cases} case(s) have events but no case.recorded yet: held, not judged"
+        )
     return "\n".join(lines) + "\n"

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
+from refmon.streams.engine.vocabulary import FindingKind
+
 if TYPE_CHECKING:
     from refmon.streams.engine.findings import Finding
 
@@ -54,7 +56,7 @@ class CaseState:
     duty_mask: int = 0
     deadline_at: int | None = None
     timer_at: int | None = None
-    findings: dict[str, Finding] | None = None
+    findings: dict[FindingKind, Finding] | None = None
 
     @property
     def recorded(self) -> bool:
@@ -116,7 +118,9 @@ def _facts_at(spans: list[tuple[FactVersion, int | None]], at_us: int) -> FactVe
     raise ValueError("no facts in force at that moment")
 
 
-def duty(versions: list[FactVersion], own_duty_of: OwnDutyOf, linked_bit: int) -> tuple[int, int] | None:
+def duty(
+    versions: list[FactVersion], own_duty_of: OwnDutyOf, linked_bit: int
+) -> tuple[int, int] | None:
     """When the duty arose, and the criteria (bit mask) met at that moment.
 
     Same-incident holds from max(this version's start, the linked case's own
@@ -147,9 +151,7 @@ def duty(versions: list[FactVersion], own_duty_of: OwnDutyOf, linked_bit: int) -
     return at, mask
 
 
-def latest_meets_since(
-    latest: FactVersion, own_duty_of: OwnDutyOf, linked_bit: int
-) -> int | None:
+def latest_meets_since(latest: FactVersion, own_duty_of: OwnDutyOf, linked_bit: int) -> int | None:
     """From when the latest facts meet any criterion (None: they meet none)."""
     if latest.own_mask:
         return latest.at_us

@@ -46,15 +46,21 @@ def finding_id(kind: str, force: str, case_id: str) -> str:
     return f"fnd-{digest.hexdigest()}"
 
 
-def _summary(kind: FindingKind, force: str, case_id: str, criteria: str, due: str, hours: int) -> str:
+def _summary(
+    kind: FindingKind, force: str, case_id: str, criteria: str, due: str, hours: int
+) -> str:
     case = f"{force} case {case_id}"
+    due_by = f"referral was due by {due}"
     return {
-        "missed_referral": f"{case} met {criteria}; referral was due by {due} and has not been made",
-        "late_referral": f"{case} met {criteria}; referral was due by {due} and was made late",
-        "assessment_mismatch": f"{case}'s latest facts meet {criteria} but the force assessed it as not mandatory",
-        "downgraded_after_duty": f"{case} became mandatory ({criteria}) but its latest facts meet no criterion",
+        "missed_referral": f"{case} met {criteria}; {due_by} and has not been made",
+        "late_referral": f"{case} met {criteria}; {due_by} and was made late",
+        "assessment_mismatch": f"{case}'s latest facts meet {criteria} "
+        "but the force assessed it as not mandatory",
+        "downgraded_after_duty": f"{case} became mandatory ({criteria}) "
+        "but its latest facts meet no criterion",
         "closed_without_referral": f"{case} met {criteria} and was closed without a referral",
-        "unconfirmed_referral": f"{case}'s referral claim was not confirmed by the watchdog within {hours} hours",
+        "unconfirmed_referral": f"{case}'s referral claim was not confirmed by the watchdog "
+        f"within {hours} hours",
     }[kind]
 
 

@@ -13,7 +13,9 @@ DEFAULT_RULESET = "ew-2020.1"
 
 def available() -> tuple[str, ...]:
     folder = files("refmon.streams.rulesets")
-    return tuple(sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")))
+    return tuple(
+        sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+    )
 
 
 def load_ruleset(ruleset_id: str = DEFAULT_RULESET) -> Ruleset:

@@ -12,18 +12,31 @@ from tests.factories import allegation, event, facts
 # Just before the spring clock change, so deadlines straddle it.
 BASE = datetime(2026, 3, 27, tzinfo=UTC)
 CASES = ("c1", "c2", "c3")
-OFFSETS = (timezone.utc, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5)),
-           timezone(timedelta(hours=5, minutes=30)))
+OFFSETS = (
+    UTC,
+    timezone(timedelta(hours=1)),
+    timezone(timedelta(hours=-5)),
+    timezone(timedelta(hours=5, minutes=30)),
+)
 
 FACTS = (
     lambda linked: facts(linked=linked),
     lambda linked: facts(categories=["serious_assault"], linked=linked),
     lambda linked: facts(categories=["serious_assault"], assessed=False, linked=linked),
     lambda linked: facts(kind="dsi_matter", harm="death", allegations=[], linked=linked),
-    lambda linked: facts(allegations=[allegation("other", offence_max_sentence_years=7)], linked=linked),
+    lambda linked: facts(
+        allegations=[allegation("other", offence_max_sentence_years=7)], linked=linked
+    ),
     lambda linked: facts(harm="injury", assessed=False, linked=linked),
 )
-TYPES = ("case.recorded", "case.updated", "case.referred", "referral.received", "referral.decision", "case.closed")
+TYPES = (
+    "case.recorded",
+    "case.updated",
+    "case.referred",
+    "referral.received",
+    "referral.decision",
+    "case.closed",
+)
 
 
 def render(moment: datetime, offset: timezone) -> str:
@@ -49,14 +62,22 @@ def event_specs(draw: st.DrawFn) -> list[dict[str, Any]]:
             payload = {"referral_kind": "mandatory", "criteria": []}
         elif kind == "referral.decision":
             payload = {"decision": "local"}
-        e = event(kind, render(at, timezone.utc), case=case, force=force, payload=payload,
-                  event_id=f"e{index}")
+        e = event(
+            kind,
+            render(at, UTC),
+            case=case,
+            force=force,
+            payload=payload,
+            event_id=f"e{index}",
+        )
         e["_at"] = at
         events.append(e)
     return events
 
 
-def wire(events: list[dict[str, Any]], offsets: list[timezone] | None = None) -> list[dict[str, Any]]:
+def wire(
+    events: list[dict[str, Any]], offsets: list[timezone] | None = None
+) -> list[dict[str, Any]]:
     out = []
     for i, e in enumerate(events):
         clean = {k: v for k, v in e.items() if k != "_at"}

@@ -7,9 +7,9 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from refmon.streams.encode import dumps_report, finding_json
 from refmon.streams.engine import Engine
+
 from tests.factories import _apply, judge, micros
 from tests.property.strategies import OFFSETS, event_specs, wire
 
@@ -26,7 +26,9 @@ def outcome(engine: Engine, with_counts: bool = True) -> tuple[str, list[str]]:
 
 @settings(max_examples=250, deadline=None)
 @given(event_specs(), st.randoms(use_true_random=False))
-def test_any_arrival_order_gives_the_same_report_and_open_findings(events: list[dict[str, Any]], rnd: Any) -> None:
+def test_any_arrival_order_gives_the_same_report_and_open_findings(
+    events: list[dict[str, Any]], rnd: Any
+) -> None:
     shuffled = list(events)
     rnd.shuffle(shuffled)
     assert outcome(judge(wire(shuffled), AS_OF)) == outcome(judge(wire(events), AS_OF))
@@ -34,7 +36,9 @@ def test_any_arrival_order_gives_the_same_report_and_open_findings(events: list[
 
 @settings(max_examples=200, deadline=None)
 @given(event_specs(), st.data())
-def test_duplicates_anywhere_change_nothing_but_the_duplicate_count(events: list[dict[str, Any]], data: st.DataObject) -> None:
+def test_duplicates_anywhere_change_nothing_but_the_duplicate_count(
+    events: list[dict[str, Any]], data: st.DataObject
+) -> None:
     copies = data.draw(st.lists(st.sampled_from(events), min_size=1, max_size=6))
     stream = list(events)
     for copy in copies:
@@ -55,7 +59,11 @@ def test_a_run_split_at_any_point_with_clock_ticks_between_gives_the_same_result
     engine = judge(wire(first))
     if rest:
         # A wall-clock tick between the halves, no later than the next event.
-        tick = data.draw(st.integers(0, 1000)) * (micros(wire(rest)[0]["occurred_at"]) - (engine.clock or 0)) // 1000
+        tick = (
+            data.draw(st.integers(0, 1000))
+            * (micros(wire(rest)[0]["occurred_at"]) - (engine.clock or 0))
+            // 1000
+        )
         engine.advance((engine.clock or 0) + tick)
         engine.report(365)  # reading in between has no effect
     for e in wire(rest):

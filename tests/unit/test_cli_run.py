@@ -24,11 +24,14 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 
 def test_run_reads_stdin_and_writes_the_report_to_stdout(tmp_path: Path) -> None:
     events = [recorded(DUTY, categories=["serious_assault"]), received("2026-02-05T00:00:00Z")]
-    result = run_cli(["run", "--input", "-", "--findings", str(tmp_path / "f.jsonl")], jsonl(events))
+    result = run_cli(
+        ["run", "--input", "-", "--findings", str(tmp_path / "f.jsonl")], jsonl(events)
+    )
     assert result.status == 0
     report = json.loads(result.stdout)
     assert report["as_of"] == "2026-02-05T00:00:00Z"
-    assert report["ruleset"] == "ew-2020.1" and report["window_days"] == 365
+    assert report["ruleset"] == "ew-2020.1"
+    assert report["window_days"] == 365
     assert report["events"] == {"valid": 2, "invalid": 0, "duplicate": 0}
     dur = next(r for r in report["forces"] if r["force"] == "DUR")
     assert (dur["recorded"], dur["mandatory"], dur["due"], dur["late"]) == (1, 1, 1, 1)
@@ -36,10 +39,24 @@ def test_run_reads_stdin_and_writes_the_report_to_stdout(tmp_path: Path) -> None
     assert dur["compliance_status"] == "insufficient_data"
     assert len(report["forces"]) == 44
     findings = read_jsonl(tmp_path / "f.jsonl")
-    assert {(f["kind"], f["status"]) for f in findings} == {("missed_referral", "resolved"), ("late_referral", "open")}
-    assert set(findings[0]) == {"finding_id", "kind", "status", "force", "case_id", "criteria",
-                                "duty_arose_at", "deadline", "detected_at", "summary"}
-    assert "DUR" in result.stderr and "flagged" in result.stderr  # the summary table
+    assert {(f["kind"], f["status"]) for f in findings} == {
+        ("missed_referral", "resolved"),
+        ("late_referral", "open"),
+    }
+    assert set(findings[0]) == {
+        "finding_id",
+        "kind",
+        "status",
+        "force",
+        "case_id",
+        "criteria",
+        "duty_arose_at",
+        "deadline",
+        "detected_at",
+        "summary",
+    }
+    assert "DUR" in result.stderr
+    assert "flagged" in result.stderr
 
 
 MALFORMED: list[tuple[bytes, str]] = [
@@ -54,32 +71,42 @@ MALFORMED: list[tuple[bytes, str]] = [
 ]
 
 
-def test_every_malformed_input_class_lands_in_the_dead_letters_and_the_run_completes(tmp_path: Path) -> None:
+def test_every_malformed_input_class_lands_in_the_dead_letters_and_the_run_completes(
+    tmp_path: Path,
+) -> None:
     good = [recorded(DUTY, case=f"c{i}") for i in range(3)]
     lines = [json.dumps(good[0]).encode()]
     for raw, _ in MALFORMED:
         lines += [raw, json.dumps(good[len(lines) % 3]).encode()]
     data = b"\n".join(lines) + b"\n"
     dead = tmp_path / "dead.jsonl"
-    result = run_cli(["run", "--input", "-", "--dead-letter", str(dead), "--max-line-bytes", "4096", "-q"], data)
+    result = run_cli(
+        ["run", "--input", "-", "--dead-letter", str(dead), "--max-line-bytes", "4096", "-q"], data
+    )
     assert result.status == 0
     letters = read_jsonl(dead)
     assert [d["reason"] for d in letters] == [code for _, code in MALFORMED]
     assert [d["line"] for d in letters] == [2 * i + 2 for i in range(len(MALFORMED))]
     assert all(d["message"] for d in letters)
     assert letters[4]["raw_base64"] == "wyigoQ=="  # invalid UTF-8 kept, as base64
-    assert "raw" not in letters[5] and letters[5]["bytes"] == 5008  # too long: not held
+    assert "raw" not in letters[5]
+    assert letters[5]["bytes"] == 5008
     assert letters[3]["raw"] == lines[7].decode()  # kept whole, so nothing is lost
     assert letters[3]["event_id"] == json.loads(lines[7])["event_id"]
     report = json.loads(result.stdout)
-    assert report["events"] == {"valid": 3, "invalid": len(MALFORMED), "duplicate": len(MALFORMED) + 1 - 3}
+    assert report["events"] == {
+        "valid": 3,
+        "invalid": len(MALFORMED),
+        "duplicate": len(MALFORMED) + 1 - 3,
+    }
 
 
 def test_rejections_are_named_on_stderr_without_their_payload_when_no_dead_letter_file() -> None:
     secret = json.dumps({**recorded(DUTY), "note": "Jane Smith"}).encode()
     result = run_cli(["run", "--input", "-"], secret + b"\n")
     assert result.status == 0
-    assert "line 1 rejected" in result.stderr and "note" in result.stderr
+    assert "line 1 rejected" in result.stderr
+    assert "note" in result.stderr
     assert "Jane" not in result.stderr
 
 
@@ -94,13 +121,27 @@ def test_as_of_moves_the_clock_forward_and_opens_what_time_alone_opens(tmp_path:
     data = jsonl([recorded(DUTY, categories=["serious_assault"])])
     run_cli(["run", "--input", "-", "--findings", str(findings), "-q"], data)
     assert read_jsonl(findings) == []
-    result = run_cli(["run", "--input", "-", "--as-of", "2026-02-04T00:00:00Z", "--findings", str(findings), "-q"], data)
+    result = run_cli(
+        [
+            "run",
+            "--input",
+            "-",
+            "--as-of",
+            "2026-02-04T00:00:00Z",
+            "--findings",
+            str(findings),
+            "-q",
+        ],
+        data,
+    )
     assert json.loads(result.stdout)["as_of"] == "2026-02-04T00:00:00Z"
     assert [f["kind"] for f in read_jsonl(findings)] == ["missed_referral"]
 
 
 def test_an_as_of_before_the_latest_event_does_not_turn_the_clock_back() -> None:
-    result = run_cli(["run", "--input", "-", "--as-of", "2026-01-01T00:00:00Z"], jsonl([recorded(DUTY)]))
+    result = run_cli(
+        ["run", "--input", "-", "--as-of", "2026-01-01T00:00:00Z"], jsonl([recorded(DUTY)])
+    )
     assert result.status == 0
     assert json.loads(result.stdout)["as_of"] == "2026-02-02T10:00:00Z"
     assert "does not go back" in result.stderr
@@ -133,10 +174,13 @@ def test_unusable_arguments_or_input_exit_2(args: list[str]) -> None:
 
 def test_a_directory_as_input_is_unreadable(tmp_path: Path) -> None:
     result = run_cli(["run", "--input", str(tmp_path)])
-    assert result.status == 2 and "refmon: error:" in result.stderr
+    assert result.status == 2
+    assert "refmon: error:" in result.stderr
 
 
 def test_empty_input_gives_an_empty_report() -> None:
     result = run_cli(["run", "--input", "-", "-q"], b"\n\n")
     report = json.loads(result.stdout)
-    assert result.status == 0 and report["as_of"] is None and report["events"]["valid"] == 0
+    assert result.status == 0
+    assert report["as_of"] is None
+    assert report["events"]["valid"] == 0

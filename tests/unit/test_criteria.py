@@ -33,9 +33,15 @@ def criteria_of(**facts: Any) -> tuple[str, ...] | None:
         ({"categories": ["serious_corruption"]}, "serious_corruption"),
         ({"categories": ["abuse_of_position_sexual_purpose"]}, "serious_corruption"),
         ({"categories": ["abuse_of_position_emotional_relationship"]}, "serious_corruption"),
-        ({"allegations": [allegation("other", aggravated_by_discrimination=True)]}, "discrimination_aggravated"),
+        (
+            {"allegations": [allegation("other", aggravated_by_discrimination=True)]},
+            "discrimination_aggravated",
+        ),
         ({"allegations": [allegation("other", offence_max_sentence_years=7)]}, "relevant_offence"),
-        ({"allegations": [allegation("other", offence_max_sentence_years=14.5)]}, "relevant_offence"),
+        (
+            {"allegations": [allegation("other", offence_max_sentence_years=14.5)]},
+            "relevant_offence",
+        ),
         ({"chief": True}, "chief_officer"),
     ],
 )
@@ -61,8 +67,15 @@ def test_facts_that_meet_no_criterion_leave_the_case_not_mandatory(facts: dict[s
 
 
 def test_a_case_meeting_several_criteria_lists_them_all_in_ruleset_order() -> None:
-    got = criteria_of(harm="death", categories=["serious_corruption", "serious_assault"], chief=True)
-    assert got == ("death_or_serious_injury", "serious_assault", "serious_corruption", "chief_officer")
+    got = criteria_of(
+        harm="death", categories=["serious_corruption", "serious_assault"], chief=True
+    )
+    assert got == (
+        "death_or_serious_injury",
+        "serious_assault",
+        "serious_corruption",
+        "chief_officer",
+    )
 
 
 def test_the_force_assessment_never_decides_whether_a_case_is_mandatory() -> None:

@@ -7,7 +7,18 @@ import sys
 from pathlib import Path
 
 ENGINE = Path(__file__).resolve().parents[2] / "streams" / "engine"
-FORBIDDEN = {"os", "time", "io", "socket", "subprocess", "threading", "asyncio", "random", "zoneinfo", "pathlib"}
+FORBIDDEN = {
+    "os",
+    "time",
+    "io",
+    "socket",
+    "subprocess",
+    "threading",
+    "asyncio",
+    "random",
+    "zoneinfo",
+    "pathlib",
+}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -31,5 +42,9 @@ def test_the_engine_imports_only_the_standard_library_and_itself() -> None:
             if top == "refmon":
                 assert name.startswith("refmon.streams.engine"), f"{path.name} imports {name}"
                 continue
-            assert top in sys.stdlib_module_names or top == "__future__", f"{path.name} imports {name}"
-            assert top not in FORBIDDEN, f"{path.name} imports {name}: the engine does no I/O and has no clock"
+            assert top in sys.stdlib_module_names or top == "__future__", (
+                f"{path.name} imports {name}"
+            )
+            assert top not in FORBIDDEN, (
+                f"{path.name} imports {name}: the engine does no I/O and has no clock"
+            )

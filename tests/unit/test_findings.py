@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from refmon.streams.engine.findings import finding_id
+from refmon.streams.engine.timeutil import format_utc
+
 from tests.factories import (
     closed,
     finding,
@@ -13,8 +16,6 @@ from tests.factories import (
     referred,
     updated,
 )
-from refmon.streams.engine.findings import finding_id
-from refmon.streams.engine.timeutil import format_utc
 
 DUTY = "2026-02-02T10:00:00Z"  # due before 2026-02-04T00:00:00Z
 SERIOUS = {"categories": ["serious_assault"]}
@@ -29,7 +30,8 @@ def test_missed_referral_opens_at_the_deadline_with_the_contract_fields() -> Non
     assert format_utc(f.deadline) == "2026-02-04T00:00:00Z"
     assert format_utc(f.detected_at) == "2026-02-04T00:00:00Z"
     assert f.finding_id == finding_id("missed_referral", "DUR", "c1")
-    assert "DUR case c1" in f.summary and "2026-02-04 00:00 GMT" in f.summary
+    assert "DUR case c1" in f.summary
+    assert "2026-02-04 00:00 GMT" in f.summary
 
 
 def test_no_missed_referral_before_the_deadline() -> None:
@@ -46,7 +48,7 @@ def test_a_late_receipt_resolves_the_missed_referral_and_opens_a_late_one() -> N
     assert finding(engine, "missed_referral").status == "resolved"
 
 
-def test_an_earlier_receipt_arriving_last_resolves_a_missed_referral_opened_on_partial_knowledge() -> None:
+def test_an_earlier_receipt_arriving_last_resolves_a_missed_referral_opened_early() -> None:
     engine = judge([recorded(DUTY, **SERIOUS), recorded("2026-03-01T00:00:00Z", case="c2")])
     assert open_kinds(engine) == {"missed_referral"}
     engine.apply(_engine_event(received("2026-02-02T12:00:00Z")))
@@ -55,7 +57,13 @@ def test_an_earlier_receipt_arriving_last_resolves_a_missed_referral_opened_on_p
 
 
 def test_the_referral_time_is_the_receipt_when_there_is_one_not_the_claim() -> None:
-    engine = judge([recorded(DUTY, **SERIOUS), referred("2026-02-03T09:00:00Z"), received("2026-02-04T01:00:00Z")])
+    engine = judge(
+        [
+            recorded(DUTY, **SERIOUS),
+            referred("2026-02-03T09:00:00Z"),
+            received("2026-02-04T01:00:00Z"),
+        ]
+    )
     assert "late_referral" in open_kinds(engine)
     engine = judge([recorded(DUTY, **SERIOUS), referred("2026-02-03T09:00:00Z")])
     assert open_kinds(engine) == set()  # the claim alone counts while unconfirmed
@@ -71,7 +79,11 @@ def test_unconfirmed_referral_opens_48_hours_after_an_unconfirmed_claim() -> Non
 
 def test_a_receipt_within_48_hours_confirms_the_claim() -> None:
     engine = judge(
-        [recorded(DUTY, **SERIOUS), referred("2026-02-02T12:00:00Z"), received("2026-02-04T12:00:00Z")],
+        [
+            recorded(DUTY, **SERIOUS),
+            referred("2026-02-02T12:00:00Z"),
+            received("2026-02-04T12:00:00Z"),
+        ],
         as_of="2026-03-01T00:00:00Z",
     )
     assert "unconfirmed_referral" not in open_kinds(engine)
@@ -79,7 +91,11 @@ def test_a_receipt_within_48_hours_confirms_the_claim() -> None:
 
 def test_a_receipt_after_48_hours_leaves_the_claim_unconfirmed_and_the_referral_late() -> None:
     engine = judge(
-        [recorded(DUTY, **SERIOUS), referred("2026-02-02T12:00:00Z"), received("2026-02-04T12:00:01Z")]
+        [
+            recorded(DUTY, **SERIOUS),
+            referred("2026-02-02T12:00:00Z"),
+            received("2026-02-04T12:00:01Z"),
+        ]
     )
     assert open_kinds(engine) == {"unconfirmed_referral", "late_referral"}
 
@@ -87,47 +103,63 @@ def test_a_receipt_after_48_hours_leaves_the_claim_unconfirmed_and_the_referral_
 def test_assessment_mismatch_follows_the_latest_facts() -> None:
     engine = judge([recorded(DUTY, assessed=False, **SERIOUS)])
     assert open_kinds(engine) == {"assessment_mismatch"}
-    engine = judge([
-        recorded(DUTY, assessed=False, **SERIOUS),
-        updated("2026-02-02T11:00:00Z", assessed=True, **SERIOUS),
-        received("2026-02-02T12:00:00Z"),
-    ])
+    engine = judge(
+        [
+            recorded(DUTY, assessed=False, **SERIOUS),
+            updated("2026-02-02T11:00:00Z", assessed=True, **SERIOUS),
+            received("2026-02-02T12:00:00Z"),
+        ]
+    )
     assert open_kinds(engine) == set()
     assert finding(engine, "assessment_mismatch").status == "resolved"
 
 
 def test_downgraded_after_duty_when_the_latest_facts_meet_no_criterion() -> None:
-    engine = judge([
-        recorded(DUTY, **SERIOUS),
-        received("2026-02-02T12:00:00Z"),
-        updated("2026-02-10T00:00:00Z", categories=["use_of_force"]),
-    ])
+    engine = judge(
+        [
+            recorded(DUTY, **SERIOUS),
+            received("2026-02-02T12:00:00Z"),
+            updated("2026-02-10T00:00:00Z", categories=["use_of_force"]),
+        ]
+    )
     assert open_kinds(engine) == {"downgraded_after_duty"}
     f = finding(engine, "downgraded_after_duty")
     assert format_utc(f.detected_at) == "2026-02-10T00:00:00Z"
     assert f.criteria == ("serious_assault",)
     snap = engine.snapshot("DUR", "c1")
-    assert snap is not None and snap.duty_arose_at == micros(DUTY)  # the duty stays
+    assert snap is not None
+    assert snap.duty_arose_at == micros(DUTY)
 
 
 def test_closed_without_referral() -> None:
     engine = judge([recorded(DUTY, **SERIOUS), closed("2026-02-03T00:00:00Z")])
     assert open_kinds(engine) == {"closed_without_referral"}
-    engine = judge([recorded(DUTY, **SERIOUS), closed("2026-02-03T00:00:00Z"), referred("2026-02-03T01:00:00Z")])
+    engine = judge(
+        [
+            recorded(DUTY, **SERIOUS),
+            closed("2026-02-03T00:00:00Z"),
+            referred("2026-02-03T01:00:00Z"),
+        ]
+    )
     assert "closed_without_referral" not in open_kinds(engine)
 
 
 def test_a_voluntary_referral_is_never_a_finding() -> None:
-    engine = judge([
-        recorded(DUTY),
-        referred("2026-02-09T00:00:00Z", kind="voluntary"),
-        closed("2026-03-01T00:00:00Z"),
-    ], as_of="2026-06-01T00:00:00Z")
+    engine = judge(
+        [
+            recorded(DUTY),
+            referred("2026-02-09T00:00:00Z", kind="voluntary"),
+            closed("2026-03-01T00:00:00Z"),
+        ],
+        as_of="2026-06-01T00:00:00Z",
+    )
     assert list(engine.findings()) == []
 
 
 def test_the_duty_arises_at_the_update_that_first_meets_a_criterion() -> None:
-    engine = judge([recorded(DUTY), updated("2026-02-06T18:00:00Z", **SERIOUS)], as_of="2026-02-08T00:00:00Z")
+    engine = judge(
+        [recorded(DUTY), updated("2026-02-06T18:00:00Z", **SERIOUS)], as_of="2026-02-08T00:00:00Z"
+    )
     f = finding(engine, "missed_referral")
     assert format_utc(f.duty_arose_at) == "2026-02-06T18:00:00Z"
     assert format_utc(f.deadline) == "2026-02-08T00:00:00Z"
@@ -135,7 +167,8 @@ def test_the_duty_arises_at_the_update_that_first_meets_a_criterion() -> None:
 
 def test_events_before_the_case_is_recorded_are_held_and_applied_when_it_is() -> None:
     engine = judge([received("2026-02-05T00:00:00Z"), closed("2026-02-06T00:00:00Z")])
-    assert list(engine.findings()) == [] and engine.pending_count() == 1
+    assert list(engine.findings()) == []
+    assert engine.pending_count() == 1
     engine.apply(_engine_event(recorded(DUTY, **SERIOUS)))
     assert open_kinds(engine) == {"late_referral"}
     assert engine.pending_count() == 0
@@ -147,50 +180,68 @@ def test_a_repeated_event_id_is_a_duplicate_whatever_it_carries() -> None:
     engine = judge([first, second])
     assert (engine.valid, engine.duplicate) == (1, 1)
     snap = engine.snapshot("DUR", "c1")
-    assert snap is not None and snap.criteria == ("serious_assault",)
+    assert snap is not None
+    assert snap.criteria == ("serious_assault",)
 
 
 def test_same_incident_makes_a_linked_case_mandatory_from_the_other_cases_own_duty() -> None:
-    engine = judge([
-        recorded("2026-02-01T09:00:00Z", case="a", linked=["b"]),
-        recorded("2026-02-02T10:00:00Z", case="b", **SERIOUS),
-    ])
+    engine = judge(
+        [
+            recorded("2026-02-01T09:00:00Z", case="a", linked=["b"]),
+            recorded("2026-02-02T10:00:00Z", case="b", **SERIOUS),
+        ]
+    )
     a, b = engine.snapshot("DUR", "a"), engine.snapshot("DUR", "b")
-    assert a is not None and b is not None
-    assert a.criteria == ("same_incident",) and a.duty_arose_at == micros("2026-02-02T10:00:00Z")
+    assert a is not None
+    assert b is not None
+    assert a.criteria == ("same_incident",)
+    assert a.duty_arose_at == micros("2026-02-02T10:00:00Z")
     assert b.criteria == ("serious_assault",)
 
 
 def test_same_incident_is_one_hop_and_follows_the_declared_direction() -> None:
-    engine = judge([
-        recorded(DUTY, case="a", linked=["b"]),  # a -> b
-        recorded(DUTY, case="b", linked=["c"]),  # b -> c
-        recorded(DUTY, case="c", **SERIOUS),
-        recorded(DUTY, case="d", linked=["x"]),
-        recorded(DUTY, case="x", linked=["d"], **SERIOUS),
-    ])
+    engine = judge(
+        [
+            recorded(DUTY, case="a", linked=["b"]),  # a -> b
+            recorded(DUTY, case="b", linked=["c"]),  # b -> c
+            recorded(DUTY, case="c", **SERIOUS),
+            recorded(DUTY, case="d", linked=["x"]),
+            recorded(DUTY, case="x", linked=["d"], **SERIOUS),
+        ]
+    )
     crit = {c: engine.snapshot("DUR", c).criteria for c in "abcdx"}  # type: ignore[union-attr]
-    assert crit == {"a": (), "b": ("same_incident",), "c": ("serious_assault",), "d": ("same_incident",),
-                    "x": ("serious_assault",)}
+    assert crit == {
+        "a": (),
+        "b": ("same_incident",),
+        "c": ("serious_assault",),
+        "d": ("same_incident",),
+        "x": ("serious_assault",),
+    }
 
 
 def test_same_incident_only_while_the_link_is_declared() -> None:
-    engine = judge([
-        recorded("2026-02-01T00:00:00Z", case="a", linked=["b"]),
-        updated("2026-02-01T12:00:00Z", case="a", linked=[]),
-        recorded("2026-02-02T00:00:00Z", case="b", **SERIOUS),
-    ])
+    engine = judge(
+        [
+            recorded("2026-02-01T00:00:00Z", case="a", linked=["b"]),
+            updated("2026-02-01T12:00:00Z", case="a", linked=[]),
+            recorded("2026-02-02T00:00:00Z", case="b", **SERIOUS),
+        ]
+    )
     snap = engine.snapshot("DUR", "a")
-    assert snap is not None and snap.duty_arose_at is None
+    assert snap is not None
+    assert snap.duty_arose_at is None
 
 
 def test_same_incident_needs_the_linked_case_in_the_same_force() -> None:
-    engine = judge([
-        recorded(DUTY, case="a", linked=["b"]),
-        recorded(DUTY, case="b", force="MPS", **SERIOUS),
-    ])
+    engine = judge(
+        [
+            recorded(DUTY, case="a", linked=["b"]),
+            recorded(DUTY, case="b", force="MPS", **SERIOUS),
+        ]
+    )
     snap = engine.snapshot("DUR", "a")
-    assert snap is not None and snap.duty_arose_at is None
+    assert snap is not None
+    assert snap.duty_arose_at is None
 
 
 def _engine_event(raw: dict[str, object]) -> object:

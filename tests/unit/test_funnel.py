@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from refmon.streams.engine.funnel import (
     Z95,
     Z998,
@@ -34,9 +33,18 @@ def independent(counts: dict[str, tuple[int, int]]) -> dict[str, object]:
     w = 1 / s**2
     k = len(names)
     denominator = w.sum() - (w**2).sum() / w.sum()
-    tau2 = 0.0 if (k * phi < k - 1 or phi <= 1 or denominator <= 0) else max(0.0, (k * phi - (k - 1)) / denominator)
+    tau2 = (
+        0.0
+        if (k * phi < k - 1 or phi <= 1 or denominator <= 0)
+        else max(0.0, (k * phi - (k - 1)) / denominator)
+    )
     adjusted = (y - t) / np.sqrt(s**2 + tau2)
-    return {"target": target, "phi": phi, "tau2": tau2, "z": dict(zip(names, adjusted.tolist(), strict=True))}
+    return {
+        "target": target,
+        "phi": phi,
+        "tau2": tau2,
+        "z": dict(zip(names, adjusted.tolist(), strict=True)),
+    }
 
 
 def test_type7_quantiles_match_r() -> None:
@@ -75,9 +83,13 @@ def test_a_hand_worked_funnel() -> None:
     assert result.phi == pytest.approx(phi)
     # w = 4n = 400, 200, 800, 100: sum 1500, sum of squares 850000
     tau2 = (4 * phi - 3) / (1500 - 850000 / 1500)
-    assert phi > 1 and result.tau2 == pytest.approx(tau2)
-    assert result.units["A"].z == pytest.approx((math.asin(math.sqrt(0.9)) - t) / math.sqrt(1 / 400 + tau2))
-    assert result.units["E"].status == "insufficient_data" and result.units["E"].z is None
+    assert phi > 1
+    assert result.tau2 == pytest.approx(tau2)
+    assert result.units["A"].z == pytest.approx(
+        (math.asin(math.sqrt(0.9)) - t) / math.sqrt(1 / 400 + tau2)
+    )
+    assert result.units["E"].status == "insufficient_data"
+    assert result.units["E"].z is None
     limits = result.units["C"].limits
     assert limits is not None
     assert limits.lower_95 == pytest.approx(math.sin(t - Z95 * math.sqrt(1 / 800 + tau2)) ** 2)
@@ -91,7 +103,8 @@ def test_statuses_are_low_side_only() -> None:
     result = funnel(counts)
     assert result.units["low"].status == "alarm"
     assert result.units["high"].status == "ok"
-    assert result.units["low"].z is not None and result.units["low"].z < -Z998
+    assert result.units["low"].z is not None
+    assert result.units["low"].z < -Z998
 
 
 unit_counts = st.dictionaries(

@@ -9,11 +9,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-
 from refmon.schemas import event_adapter
 from refmon.schemas.export import schema_files
-from refmon.streams.decode import decode
 from refmon.schemas.rejections import Rejection
+from refmon.streams.decode import decode
+
 from tests.factories import allegation, closed, facts, recorded, referred
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas" / "json"
@@ -21,7 +21,11 @@ GOOD = recorded("2026-04-01T09:00:00+01:00", categories=["serious_assault"])
 
 
 def rejection(raw: dict[str, Any] | str | bytes) -> Rejection:
-    data = raw if isinstance(raw, bytes) else (raw if isinstance(raw, str) else json.dumps(raw)).encode()
+    data = (
+        raw
+        if isinstance(raw, bytes)
+        else (raw if isinstance(raw, str) else json.dumps(raw)).encode()
+    )
     result = decode(event_adapter(), data)
     assert isinstance(result, Rejection), f"accepted: {result}"
     return result
@@ -39,7 +43,8 @@ def with_(path: str, value: Any, base: dict[str, Any] = GOOD) -> dict[str, Any]:
 
 def test_a_well_formed_event_is_accepted() -> None:
     event = event_adapter().validate_json(json.dumps(GOOD))
-    assert event.force == "DUR" and event.occurred_at.utcoffset() is not None
+    assert event.force == "DUR"
+    assert event.occurred_at.utcoffset() is not None
 
 
 @pytest.mark.parametrize(
@@ -63,14 +68,34 @@ def test_a_well_formed_event_is_accepted() -> None:
         (with_("payload.harm", "bruise"), "invalid_value", "payload.harm"),
         (with_("payload.case_kind", "grievance"), "invalid_value", "payload.case_kind"),
         (with_("payload.allegations.0.category", "rudeness"), "invalid_value", "category"),
-        (with_("payload.allegations.0.offence_max_sentence_years", -1), "invalid_value", "offence_max_sentence_years"),
-        (with_("payload.allegations.0.offence_max_sentence_years", True), "invalid_value", "offence_max_sentence_years"),
-        (with_("payload.allegations.0.aggravated_by_discrimination", "yes"), "invalid_value", "aggravated"),
+        (
+            with_("payload.allegations.0.offence_max_sentence_years", -1),
+            "invalid_value",
+            "offence_max_sentence_years",
+        ),
+        (
+            with_("payload.allegations.0.offence_max_sentence_years", True),
+            "invalid_value",
+            "offence_max_sentence_years",
+        ),
+        (
+            with_("payload.allegations.0.aggravated_by_discrimination", "yes"),
+            "invalid_value",
+            "aggravated",
+        ),
         (with_("payload.allegations", []), "invalid_value", "at least 1"),
-        (with_("payload.allegations", [allegation() for _ in range(51)]), "invalid_value", "allegations"),
+        (
+            with_("payload.allegations", [allegation() for _ in range(51)]),
+            "invalid_value",
+            "allegations",
+        ),
         (with_("payload.linked_case_ids", ["ok", "not ok"]), "invalid_value", "linked_case_ids.1"),
         (with_("payload.force_assessment.criteria", ["gut_feeling"]), "invalid_value", "criteria"),
-        (with_("payload", facts() | {"force_assessment": {"mandatory": True}}), "missing_field", "force_assessment.criteria"),
+        (
+            with_("payload", facts() | {"force_assessment": {"mandatory": True}}),
+            "missing_field",
+            "force_assessment.criteria",
+        ),
         (with_("payload", {}, referred("2026-04-01T09:00:00Z")), "missing_field", "referral_kind"),
         (with_("payload", {"x": 1}, closed("2026-04-01T09:00:00Z")), "unknown_field", "payload.x"),
     ],
@@ -111,7 +136,9 @@ def test_committed_json_schemas_are_current() -> None:
     for name, text in schema_files().items():
         path = SCHEMA_DIR / name
         assert path.is_file(), f"{name} missing: run `refmon schema export`"
-        assert path.read_text(encoding="utf-8") == text, f"{name} is stale: run `refmon schema export`"
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{name} is stale: run `refmon schema export`"
+        )
 
 
 def test_json_schema_agrees_with_the_models_on_examples() -> None:
@@ -119,6 +146,11 @@ def test_json_schema_agrees_with_the_models_on_examples() -> None:
     validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
     assert validator.is_valid(GOOD)
     assert validator.is_valid(closed("2026-04-01T09:00:00Z"))
-    for bad in (with_("force", "NOPE"), with_("extra", 1), with_("occurred_at", "2026-04-01T09:00:00"),
-                with_("payload.harm", "bruise"), with_("event_type", "case.deleted")):
+    for bad in (
+        with_("force", "NOPE"),
+        with_("extra", 1),
+        with_("occurred_at", "2026-04-01T09:00:00"),
+        with_("payload.harm", "bruise"),
+        with_("event_type", "case.deleted"),
+    ):
         assert not validator.is_valid(bad), bad

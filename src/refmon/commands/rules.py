@@ -10,7 +10,9 @@ from refmon.streams.rulesets import DEFAULT_RULESET, load_ruleset
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("rules", help="list or explain the mandatory-referral criteria")
-    p.add_argument("--ruleset", default=DEFAULT_RULESET, help=f"ruleset id (default {DEFAULT_RULESET})")
+    p.add_argument(
+        "--ruleset", default=DEFAULT_RULESET, help=f"ruleset id (default {DEFAULT_RULESET})"
+    )
     sub = p.add_subparsers(dest="rules_command", metavar="ACTION", required=True)
     listing = sub.add_parser("list", help="one line per criterion")
     listing.set_defaults(handler=list_command)
@@ -34,7 +36,9 @@ def explain_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         criterion = ruleset.criterion(args.criterion)
     except KeyError:
         known = ", ".join(c.id for c in ruleset.criteria)
-        raise UsageError(f"no criterion {args.criterion!r} in {ruleset.id} (have: {known})") from None
+        raise UsageError(
+            f"no criterion {args.criterion!r} in {ruleset.id} (have: {known})"
+        ) from None
     out = env.stdout
     print(f"{criterion.id} ({ruleset.id}): {criterion.title}", file=out)
     print("holds when:", file=out)

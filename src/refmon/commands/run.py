@@ -31,16 +31,50 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Reads JSON Lines events, applies them, and at the end writes the report "
         "(JSON) and the findings (JSON Lines, the final state of every finding).",
     )
-    p.add_argument("--input", required=True, metavar="PATH|-", help="events, one JSON object a line; - for stdin")
-    p.add_argument("--as-of", metavar="RFC3339", help="advance the clock to this time at the end (never back)")
-    p.add_argument("--window-days", type=int, default=365, metavar="N", help="statistics window (default 365)")
-    p.add_argument("--findings", metavar="PATH|-", help="write every finding's final state here (JSON Lines)")
-    p.add_argument("--report", metavar="PATH|-", default="-", help="write the report here (default: stdout)")
-    p.add_argument("--dead-letter", metavar="PATH|-", help="write rejected lines here with line number and reason")
-    p.add_argument("--metrics-port", type=int, metavar="N", help="serve Prometheus metrics on this port (0: any free)")
-    p.add_argument("--keep-serving", action="store_true", help="after the run, keep serving metrics until interrupted")
-    p.add_argument("--max-line-bytes", type=int, default=DEFAULT_MAX_LINE_BYTES, metavar="N", help=argparse.SUPPRESS)
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar, summary or per-line warnings")
+    p.add_argument(
+        "--input",
+        required=True,
+        metavar="PATH|-",
+        help="events, one JSON object a line; - for stdin",
+    )
+    p.add_argument(
+        "--as-of", metavar="RFC3339", help="advance the clock to this time at the end (never back)"
+    )
+    p.add_argument(
+        "--window-days", type=int, default=365, metavar="N", help="statistics window (default 365)"
+    )
+    p.add_argument(
+        "--findings", metavar="PATH|-", help="write every finding's final state here (JSON Lines)"
+    )
+    p.add_argument(
+        "--report", metavar="PATH|-", default="-", help="write the report here (default: stdout)"
+    )
+    p.add_argument(
+        "--dead-letter",
+        metavar="PATH|-",
+        help="write rejected lines here with line number and reason",
+    )
+    p.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="N",
+        help="serve Prometheus metrics on this port (0: any free)",
+    )
+    p.add_argument(
+        "--keep-serving",
+        action="store_true",
+        help="after the run, keep serving metrics until interrupted",
+    )
+    p.add_argument(
+        "--max-line-bytes",
+        type=int,
+        default=DEFAULT_MAX_LINE_BYTES,
+        metavar="N",
+        help=argparse.SUPPRESS,
+    )
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar, summary or per-line warnings"
+    )
     p.set_defaults(handler=run_command)
 
 
@@ -48,7 +82,7 @@ def _open_input(path: str, env: Environment) -> tuple[BinaryIO, int | None]:
     if path == "-":
         return env.stdin, None
     try:
-        handle = Path(path).open("rb")
+        handle = Path(path).open("rb")  # noqa: SIM115 - closed by the caller's ExitStack
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror}") from None
     if not os.path.isfile(path):
@@ -72,10 +106,14 @@ def _check(args: argparse.Namespace) -> int | None:
     return None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
 
 
-def _dead_letter_writer(out: TextIO | None, env: Environment, quiet: bool) -> Callable[[DeadLetter], None]:
+def _dead_letter_writer(
+    out: TextIO | None, env: Environment, quiet: bool
+) -> Callable[[DeadLetter], None]:
     def write(letter: DeadLetter) -> None:
         if out is not None:
-            out.write(json.dumps(letter.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n")
+            out.write(
+                json.dumps(letter.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
+            )
         elif not quiet:
             # Logs name the line and the reason only: never the rejected payload.
             env.warn(f"line {letter.source.get('line')} rejected: {letter.rejection.message}")
@@ -101,7 +139,9 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
             metrics, port = start_metrics(args.metrics_port)
             if not args.quiet:
                 print(f"refmon: metrics on http://127.0.0.1:{port}/metrics", file=env.stderr)
-        progress = stack.enter_context(Progress(size, enabled=env.stderr_isatty and not args.quiet, stream=env.stderr))
+        progress = stack.enter_context(
+            Progress(size, enabled=env.stderr_isatty and not args.quiet, stream=env.stderr)
+        )
         last_report = [time.monotonic()]
 
         def on_batch(stats: RunStats) -> None:
@@ -113,7 +153,9 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
                     last_report[0] = time.monotonic()
 
         lines: Iterator[Line] = read_lines(source, args.max_line_bytes)
-        stats = run_lines(lines, engine, wiring.adapter, _dead_letter_writer(dead_out, env, args.quiet), on_batch)
+        stats = run_lines(
+            lines, engine, wiring.adapter, _dead_letter_writer(dead_out, env, args.quiet), on_batch
+        )
         progress.close()
         if as_of is not None:
             if engine.clock is not None and as_of < engine.clock:

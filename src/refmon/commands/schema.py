@@ -13,10 +13,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = commands.add_parser("schema", help="export the event contract as JSON Schema files")
     sub = p.add_subparsers(dest="schema_command", metavar="ACTION", required=True)
     export = sub.add_parser("export", help="write the schema files into a folder")
-    export.add_argument("--output", default="schemas/json", metavar="DIR", help="default: schemas/json")
+    export.add_argument(
+        "--output", default="schemas/json", metavar="DIR", help="default: schemas/json"
+    )
     export.set_defaults(handler=export_command)
     check = sub.add_parser("check", help="exit 1 if the files in a folder differ from the models")
-    check.add_argument("--output", default="schemas/json", metavar="DIR", help="default: schemas/json")
+    check.add_argument(
+        "--output", default="schemas/json", metavar="DIR", help="default: schemas/json"
+    )
     check.set_defaults(handler=check_command)
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 from datetime import date
+from io import BufferedWriter
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.progress import Progress
@@ -24,17 +25,55 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "forces.csv. FORCES lists force codes, each optionally with :RATE (default 0.5), "
         "e.g. --under-refer DUR:0.6,LINCS.",
     )
-    p.add_argument("--start", default="2025-01-01", metavar="YYYY-MM-DD", help="first day (default 2025-01-01)")
-    p.add_argument("--days", type=int, default=365, metavar="N", help="length of the period (default 365)")
-    p.add_argument("--scale", type=float, default=1.0, metavar="F", help="volume relative to the national one (default 1)")
+    p.add_argument(
+        "--start", default="2025-01-01", metavar="YYYY-MM-DD", help="first day (default 2025-01-01)"
+    )
+    p.add_argument(
+        "--days", type=int, default=365, metavar="N", help="length of the period (default 365)"
+    )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        metavar="F",
+        help="volume relative to the national one (default 1)",
+    )
     p.add_argument("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")
-    p.add_argument("--under-refer", default="", metavar="FORCES", help="forces that leave mandatory cases unreferred")
-    p.add_argument("--late", default="", metavar="FORCES", help="forces that refer mandatory cases late")
-    p.add_argument("--under-categorise", default="", metavar="FORCES", help="forces that record mandatory cases as less serious")
-    p.add_argument("--duplicates", type=float, default=0.0, metavar="RATE", help="share of events sent twice")
-    p.add_argument("--invalid", type=float, default=0.0, metavar="RATE", help="share of lines made malformed")
-    p.add_argument("--disorder-hours", type=float, default=0.0, metavar="H", help="emit events up to H hours after they occur")
-    p.add_argument("--output", "-o", default="-", metavar="PATH|-", help="where to write (default: stdout)")
+    p.add_argument(
+        "--under-refer",
+        default="",
+        metavar="FORCES",
+        help="forces that leave mandatory cases unreferred",
+    )
+    p.add_argument(
+        "--late", default="", metavar="FORCES", help="forces that refer mandatory cases late"
+    )
+    p.add_argument(
+        "--under-categorise",
+        default="",
+        metavar="FORCES",
+        help="forces that record mandatory cases as less serious",
+    )
+    p.add_argument(
+        "--duplicates", type=float, default=0.0, metavar="RATE", help="share of events sent twice"
+    )
+    p.add_argument(
+        "--invalid",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="share of events preceded by a malformed copy",
+    )
+    p.add_argument(
+        "--disorder-hours",
+        type=float,
+        default=0.0,
+        metavar="H",
+        help="emit events up to H hours after they occur",
+    )
+    p.add_argument(
+        "--output", "-o", default="-", metavar="PATH|-", help="where to write (default: stdout)"
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     p.set_defaults(handler=simulate_command)
 
@@ -90,12 +129,12 @@ def build_config(args: argparse.Namespace) -> SimConfig:
 
 def simulate_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     config = build_config(args)
-    out: BinaryIO
+    out: _ByteSink
     if args.output == "-":
         out = getattr(env.stdout, "buffer", None) or _TextBytes(env)
     else:
         try:
-            out = Path(args.output).open("wb")
+            out = Path(args.output).open("wb")  # noqa: SIM115 - closed below, after the stream
         except OSError as err:
             raise UsageError(f"cannot write {args.output}: {err.strerror}") from None
 
@@ -103,10 +142,12 @@ def simulate_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         # Malformed-input noise may carry lone surrogates: they become invalid UTF-8 bytes.
         out.write(line.encode("utf-8", "surrogateescape"))
 
-    with Progress(config.days, enabled=env.stderr_isatty and not args.quiet, stream=env.stderr, what="days") as bar:
+    with Progress(
+        config.days, enabled=env.stderr_isatty and not args.quiet, stream=env.stderr, what="days"
+    ) as bar:
         stats = simulate(config, load_forces(), write, lambda day: bar.update(day, day))
     out.flush()
-    if args.output != "-":
+    if isinstance(out, BufferedWriter) and args.output != "-":
         out.close()
     if not args.quiet:
         print(
@@ -115,6 +156,11 @@ def simulate_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
             file=env.stderr,
         )
     return ExitStatus.OK
+
+
+class _ByteSink(Protocol):
+    def write(self, data: bytes, /) -> int: ...
+    def flush(self) -> None: ...
 
 
 class _TextBytes:

@@ -32,6 +32,6 @@ class SimConfig:
     duplicates: float = 0.0
     """Share of events sent twice (at-least-once delivery)."""
     invalid: float = 0.0
-    """Share of lines replaced by malformed input of assorted kinds."""
+    """Share of events preceded by a malformed copy of assorted kinds."""
     disorder_hours: float = 0.0
     """Each event is emitted up to this long after it occurred, so arrival order != event order."""

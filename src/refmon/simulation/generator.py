@@ -75,7 +75,9 @@ def _timestamp(seconds: float, local: bool) -> str:
 class _Stream:
     """Events waiting for their emission time, written in emission order."""
 
-    def __init__(self, config: SimConfig, rng: random.Random, write: Callable[[str], None], stats: SimStats) -> None:
+    def __init__(
+        self, config: SimConfig, rng: random.Random, write: Callable[[str], None], stats: SimStats
+    ) -> None:
         self._heap: list[tuple[float, int, str]] = []
         self._seq = 0
         self._config, self._rng, self._write, self._stats = config, rng, write, stats
@@ -99,7 +101,9 @@ class _Stream:
         while self._heap and self._heap[0][0] < until:
             line = heapq.heappop(self._heap)[2]
             if rng.random() < self._config.invalid:
-                line = malformed(rng, line)
+                # A corrupted copy goes before the good one: noise adds lines, never loses events.
+                self._write(malformed(rng, line) + "\n")
+                self._stats.lines += 1
             self._write(line + "\n")
             self._stats.lines += 1
 
@@ -114,12 +118,24 @@ class _Forces:
 
 
 class _Generator:
-    def __init__(self, config: SimConfig, forces: Sequence[Force], stream: _Stream, rng: random.Random, stats: SimStats) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        forces: Sequence[Force],
+        stream: _Stream,
+        rng: random.Random,
+        stats: SimStats,
+    ) -> None:
         self.config, self.stream, self.rng, self.stats = config, stream, rng, stats
         self.forces = _Forces(forces, config)
-        self.end = datetime.combine(config.start, datetime.min.time(), tzinfo=UTC).timestamp() + config.days * DAY
+        self.end = (
+            datetime.combine(config.start, datetime.min.time(), tzinfo=UTC).timestamp()
+            + config.days * DAY
+        )
 
-    def emit(self, at: float, force: str, case_id: str, event_type: str, n: int, payload: dict[str, Any]) -> None:
+    def emit(
+        self, at: float, force: str, case_id: str, event_type: str, n: int, payload: dict[str, Any]
+    ) -> None:
         if at >= self.end:
             return
         self.stream.push(at, {
@@ -136,11 +152,13 @@ class _Generator:
         self.forces.seq[force] += 1
         return f"c{self.config.seed % 1000:03d}{self.forces.seq[force]:07d}"
 
-    def facts(self, kind: str, trigger: str | None, assessed: bool, linked: list[str]) -> dict[str, Any]:
+    def facts(
+        self, kind: str, trigger: str | None, assessed: bool, linked: list[str]
+    ) -> dict[str, Any]:
         rng = self.rng
         harm = rng.choice(("none", "none", "none", "injury"))
         chief = False
-        allegations = [
+        allegations: list[dict[str, Any]] = [
             {"allegation_id": f"a{i + 1}", "category": rng.choice(BENIGN)}
             for i in range(0 if kind == "dsi_matter" else rng.choice((1, 1, 1, 2, 2, 3)))
         ]
@@ -175,14 +193,24 @@ class _Generator:
             payload["linked_case_ids"] = linked
         return payload
 
-    def case(self, force: str, recorded_at: float, linked_to: str | None = None, duty_at: float | None = None) -> None:
+    def case(
+        self,
+        force: str,
+        recorded_at: float,
+        linked_to: str | None = None,
+        duty_at: float | None = None,
+    ) -> None:
         rng, behaviour = self.rng, self.forces.behaviour[force]
         case_id = self.new_case_id(force)
         self.stats.cases += 1
         self.stats.by_force[force] = self.stats.by_force.get(force, 0) + 1
         roll = rng.random()
         kind = "dsi_matter" if roll < 0.03 else "conduct_matter" if roll < 0.12 else "complaint"
-        mandatory = linked_to is not None or kind == "dsi_matter" or rng.random() < (0.25 if kind == "conduct_matter" else 0.07)
+        mandatory = (
+            linked_to is not None
+            or kind == "dsi_matter"
+            or rng.random() < (0.25 if kind == "conduct_matter" else 0.07)
+        )
         trigger = None
         if mandatory and kind != "dsi_matter" and linked_to is None:
             trigger = rng.choices([t for t, _ in TRIGGERS], [w for _, w in TRIGGERS])[0]
@@ -200,38 +228,70 @@ class _Generator:
         if escalates:
             duty = recorded_at + rng.uniform(0.5, 20) * DAY
             n += 1
-            self.emit(duty, force, case_id, "case.updated", n, self.facts(kind, trigger, assessed, linked))
+            self.emit(
+                duty, force, case_id, "case.updated", n, self.facts(kind, trigger, assessed, linked)
+            )
         if mandatory:
             self.stats.mandatory += 1
             if linked_to is None and rng.random() < 0.04:
                 for _ in range(rng.choice((1, 1, 2))):
-                    self.case(force, duty + rng.uniform(0, 2) * DAY, linked_to=case_id, duty_at=duty)
+                    self.case(
+                        force, duty + rng.uniform(0, 2) * DAY, linked_to=case_id, duty_at=duty
+                    )
         referred_at: float | None = None
         if mandatory and not never:
             deadline = end_of_following_day(int(duty * 1e6), LONDON) / 1e6
             late = rng.random() < max(behaviour.late, 0.03)
-            referred_at = deadline + rng.uniform(1 * HOUR, 10 * DAY) if late else duty + rng.uniform(0.05, 0.8) * (deadline - duty)
+            referred_at = (
+                deadline + rng.uniform(1 * HOUR, 10 * DAY)
+                if late
+                else duty + rng.uniform(0.05, 0.8) * (deadline - duty)
+            )
         elif not mandatory and rng.random() < 0.01:
             referred_at = recorded_at + rng.uniform(1, 10) * DAY
         if referred_at is not None:
-            n = self.referral(force, case_id, n, referred_at, "mandatory" if mandatory else "voluntary", first)
+            n = self.referral(
+                force, case_id, n, referred_at, "mandatory" if mandatory else "voluntary", first
+            )
         if rng.random() < 0.8:
             n += 1
-            self.emit(recorded_at + rng.uniform(20, 200) * DAY, force, case_id, "case.closed", n, {})
+            self.emit(
+                recorded_at + rng.uniform(20, 200) * DAY, force, case_id, "case.closed", n, {}
+            )
 
-    def referral(self, force: str, case_id: str, n: int, at: float, kind: str, facts: dict[str, Any]) -> int:
+    def referral(
+        self, force: str, case_id: str, n: int, at: float, kind: str, facts: dict[str, Any]
+    ) -> int:
         rng = self.rng
         received = at
         if rng.random() < 0.9:
             n += 1
             criteria = facts["force_assessment"]["criteria"]
-            self.emit(at, force, case_id, "case.referred", n, {"referral_kind": kind, "criteria": criteria})
+            self.emit(
+                at,
+                force,
+                case_id,
+                "case.referred",
+                n,
+                {"referral_kind": kind, "criteria": criteria},
+            )
             # Intake usually logs a referral within the hour; a few claims wait days for it.
-            received = at + (rng.uniform(60 * HOUR, 96 * HOUR) if rng.random() < 0.02 else rng.uniform(0.01, 2) * HOUR)
+            received = at + (
+                rng.uniform(60 * HOUR, 96 * HOUR)
+                if rng.random() < 0.02
+                else rng.uniform(0.01, 2) * HOUR
+            )
         n += 1
         self.emit(received, force, case_id, "referral.received", n, {})
         n += 1
-        self.emit(received + rng.uniform(1, 15) * DAY, force, case_id, "referral.decision", n, {"decision": rng.choice(DECISIONS)})
+        self.emit(
+            received + rng.uniform(1, 15) * DAY,
+            force,
+            case_id,
+            "referral.decision",
+            n,
+            {"decision": rng.choice(DECISIONS)},
+        )
         return n
 
 
@@ -244,7 +304,9 @@ def simulate(
     """Write the stream line by line through `write`; same config, same bytes."""
     rng = random.Random(config.seed)
     stats = SimStats()
-    stream = _Stream(config, rng, write, stats)
+    # Delivery (offsets, disorder, duplicates, noise) draws from its own generator,
+    # so the same seed gives the same cases and events whatever noise is asked for.
+    stream = _Stream(config, random.Random(f"{config.seed}/delivery"), write, stats)
     gen = _Generator(config, forces, stream, rng, stats)
     start = datetime.combine(config.start, datetime.min.time(), tzinfo=UTC).timestamp()
     for day in range(config.days):
