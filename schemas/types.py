@@ -23,13 +23,9 @@ def parse_timestamp(value: str) -> datetime:
         if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?$", value):
             raise ValueError("timestamp has no UTC offset (add Z or +hh:mm)")
         raise ValueError("not an RFC 3339 date-time with an offset")
-    text = value.replace("z", "Z").replace("t", "T")
-    # Python keeps microseconds: nanosecond digits beyond six are cut, not rounded.
-    head, _, rest = text.partition(".")
-    if rest:
-        digits = re.match(r"\d+", rest)
-        assert digits is not None
-        text = f"{head}.{digits.group()[:6].ljust(6, '0')}{rest[digits.end() :]}"
+    # RFC 3339 allows lower-case t and z, which fromisoformat does not; it cuts
+    # fractions beyond microseconds itself (truncating, not rounding).
+    text = value if value.isupper() or ("z" not in value and "t" not in value) else value.upper()
     try:
         return datetime.fromisoformat(text)
     except ValueError as err:

@@ -56,10 +56,13 @@ def _event_id(raw: bytes | None) -> str | None:
 
 def decode(adapter: EventAdapter, raw: bytes) -> AnyEvent | Rejection:
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return Rejection("invalid_utf8", f"not valid UTF-8 at byte {err.start}")
-    try:
-        return adapter.validate_json(text)
+        return adapter.validate_json(raw)
     except ValidationError as err:
-        return reject(err)
+        rejection = reject(err)
+    if rejection.code == "not_json":
+        # The JSON parser refuses bad UTF-8 too; say which it was, by byte offset.
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            return Rejection("invalid_utf8", f"not valid UTF-8 at byte {bad.start}")
+    return rejection

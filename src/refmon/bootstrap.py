@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from refmon.schemas import EventAdapter, event_adapter, load_forces
@@ -13,6 +14,17 @@ from refmon.streams.rulesets import DEFAULT_RULESET, load_ruleset
 class Wiring:
     engine: Engine
     adapter: EventAdapter
+
+
+def tune_gc() -> None:
+    """Collect young garbage less often.
+
+    Engine state is large, long-lived and free of reference cycles, and the
+    cyclic collector's full passes over it cost about a fifth of a replay's
+    time. Refcounting still frees everything acyclic at once.
+    """
+    gc.set_threshold(100_000, 50, 100)
+    gc.freeze()  # what start-up built (validators, tables) is never garbage
 
 
 def build(ruleset_id: str = DEFAULT_RULESET) -> Wiring:

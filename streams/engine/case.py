@@ -103,12 +103,16 @@ def effective_versions(versions: list[FactVersion]) -> list[tuple[FactVersion, i
     return spans
 
 
-def own_duty(versions: list[FactVersion]) -> int | None:
-    """Earliest moment the case's own facts meet a criterion other than same-incident."""
-    for version, _ in effective_versions(versions):
-        if version.own_mask:
-            return version.at_us
-    return None
+class Duty(NamedTuple):
+    own_at: int | None
+    """When the case's own facts first met a criterion other than same-incident."""
+    at: int | None
+    """When the duty arose, by any criterion."""
+    mask: int
+    """The criteria met at that moment."""
+
+
+NO_DUTY = Duty(None, None, 0)
 
 
 def _facts_at(spans: list[tuple[FactVersion, int | None]], at_us: int) -> FactVersion:
@@ -118,10 +122,8 @@ def _facts_at(spans: list[tuple[FactVersion, int | None]], at_us: int) -> FactVe
     raise ValueError("no facts in force at that moment")
 
 
-def duty(
-    versions: list[FactVersion], own_duty_of: OwnDutyOf, linked_bit: int
-) -> tuple[int, int] | None:
-    """When the duty arose, and the criteria (bit mask) met at that moment.
+def duty(versions: list[FactVersion], own_duty_of: OwnDutyOf, linked_bit: int) -> Duty:
+    """When the duty arose, and the criteria met at that moment.
 
     Same-incident holds from max(this version's start, the linked case's own
     duty) for as long as this version, which declares the link, is in force.
@@ -142,13 +144,13 @@ def duty(
                 if until is None or start < until:
                     candidates.append(start)
     if not candidates:
-        return None
+        return NO_DUTY
     at = min(candidates)
     in_force = _facts_at(spans, at)
     mask = in_force.own_mask
     if any((d := linked_duties.get(o)) is not None and d <= at for o in in_force.linked):
         mask |= linked_bit
-    return at, mask
+    return Duty(own, at, mask)
 
 
 def latest_meets_since(latest: FactVersion, own_duty_of: OwnDutyOf, linked_bit: int) -> int | None:

@@ -9,26 +9,34 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from refmon.streams.engine.case import (
+    NO_DUTY,
     RECORDED_RANK,
     UPDATED_RANK,
     CaseState,
     FactVersion,
     duty,
-    own_duty,
 )
-from refmon.streams.engine.findings import Finding, FindingChange, next_wakeup, open_findings
-from refmon.streams.engine.model import CaseFacts, Closed, Event, Received, Referred
+from refmon.streams.engine.findings import (
+    Condition,
+    Finding,
+    FindingChange,
+    make_finding,
+    next_wakeup,
+    open_conditions,
+    same_finding,
+)
+from refmon.streams.engine.model import CaseFacts, Closed, Decision, Event, Received, Referred
 from refmon.streams.engine.report import Report, build_rows, count_force, national
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import end_of_following_day
 from refmon.streams.engine.vocabulary import FindingKind
 
 
-@dataclass(frozen=True, slots=True)
-class Applied:
+class Applied(NamedTuple):
     duplicate: bool
     changes: tuple[FindingChange, ...]
 
@@ -54,6 +62,7 @@ class Engine:
         self._cases: dict[str, dict[str, CaseState]] = {f: {} for f in forces}
         # force -> linked case id -> the cases that declare a link to it
         self._linked_from: dict[str, dict[str, set[str]]] = {f: {} for f in self._cases}
+        self._lookups = {f: CaseLookup(cases) for f, cases in self._cases.items()}
         self._seen: set[str] = set()
         self._timers: list[tuple[int, str, str]] = []
         self._open: Counter[tuple[str, FindingKind]] = Counter()
@@ -72,6 +81,10 @@ class Engine:
             raise UnknownForceError(event.force)
         self._seen.add(event.event_id)
         self.valid += 1
+        if isinstance(event.payload, Decision):
+            # The watchdog's decision changes no finding (adapters count it), but
+            # time still passes up to it.
+            return Applied(False, self.advance(event.occurred_at_us))
         # Time passes before the event happens, as it would have live: a deadline
         # that fell before this event's time is missed before the event is applied.
         changes = list(self.advance(event.occurred_at_us))
@@ -79,11 +92,11 @@ class Engine:
         if case is None:
             case = cases[event.case_id] = CaseState()
         own_before, recorded_before = case.own_duty_at, case.recorded
-        self._record(event, case)
-        changes.extend(self._refresh(event.force, event.case_id))
+        facts_changed = self._record(event, case) or case.recorded != recorded_before
+        changes.extend(self._refresh(event.force, event.case_id, facts_changed))
         if case.own_duty_at != own_before or case.recorded != recorded_before:
             for source in sorted(self._linked_from[event.force].get(event.case_id, ())):
-                changes.extend(self._refresh(event.force, source))
+                changes.extend(self._refresh(event.force, source, facts_changed=True))
         return Applied(False, tuple(changes))
 
     def advance(self, clock_us: int) -> tuple[FindingChange, ...]:
@@ -95,7 +108,8 @@ class Engine:
         self.clock = clock_us
         return tuple(self._fire_timers())
 
-    def _record(self, event: Event, case: CaseState) -> None:
+    def _record(self, event: Event, case: CaseState) -> bool:
+        """Fold the event into the case; True when its facts (and so its duty) may change."""
         payload = event.payload
         if isinstance(payload, CaseFacts):
             rank = RECORDED_RANK if event.event_type == "case.recorded" else UPDATED_RANK
@@ -113,51 +127,56 @@ class Engine:
             index = self._linked_from[event.force]
             for other in linked:
                 index.setdefault(other, set()).add(event.case_id)
-        elif isinstance(payload, Referred):
+            return True
+        if isinstance(payload, Referred):
             case.add_claim(event.occurred_at_us)
         elif isinstance(payload, Received):
             case.add_receipt(event.occurred_at_us)
         elif isinstance(payload, Closed):
             case.add_closure(event.occurred_at_us)
-        # A decision changes no finding; adapters count it.
+        return False
 
     # -- derived state -------------------------------------------------------
 
-    def _own_duty_lookup(self, force: str) -> CaseLookup:
-        return CaseLookup(self._cases[force])
-
-    def _refresh(self, force: str, case_id: str) -> list[FindingChange]:
+    def _refresh(
+        self, force: str, case_id: str, facts_changed: bool = False
+    ) -> list[FindingChange]:
+        """Re-derive the case's duty (when its facts may have changed) and its findings."""
         case = self._cases[force][case_id]
-        lookup = self._own_duty_lookup(force)
-        versions = case.versions or []
-        case.own_duty_at = own_duty(versions) if case.recorded else None
-        arose = duty(versions, lookup, self.ruleset.linked_bit) if case.recorded else None
-        if arose is None:
-            case.duty_at, case.duty_mask, case.deadline_at = None, 0, None
-        else:
-            if arose[0] != case.duty_at:
-                case.deadline_at = end_of_following_day(
-                    arose[0], self.ruleset.zone, self.ruleset.deadline_days_after
-                )
-            case.duty_at, case.duty_mask = arose
+        lookup = self._lookups[force]
+        if facts_changed:
+            self._refresh_duty(case, lookup)
         assert self.clock is not None
-        now = open_findings(force, case_id, case, self.clock, self.ruleset, lookup)
-        changes = self._diff(force, case, now)
+        now = open_conditions(case, self.clock, self.ruleset, lookup)
+        changes = self._diff(force, case_id, case, now) if now or case.findings else []
         wake = next_wakeup(case, self.clock, self.ruleset)
         if wake is not None and wake != case.timer_at:
             heapq.heappush(self._timers, (wake, force, case_id))
         case.timer_at = wake
         return changes
 
+    def _refresh_duty(self, case: CaseState, lookup: CaseLookup) -> None:
+        arose = NO_DUTY
+        if case.recorded and case.versions:
+            arose = duty(case.versions, lookup, self.ruleset.linked_bit)
+        if arose.at is None:
+            case.deadline_at = None
+        elif arose.at != case.duty_at:
+            case.deadline_at = end_of_following_day(
+                arose.at, self.ruleset.zone, self.ruleset.deadline_days_after
+            )
+        case.own_duty_at, case.duty_at, case.duty_mask = arose
+
     def _diff(
-        self, force: str, case: CaseState, now: dict[FindingKind, Finding]
+        self, force: str, case_id: str, case: CaseState, now: dict[FindingKind, Condition]
     ) -> list[FindingChange]:
         before = case.findings or {}
         changes: list[FindingChange] = []
-        for kind, finding in now.items():
+        for kind, condition in now.items():
             old = before.get(kind)
-            if old == finding:
+            if old is not None and same_finding(old, case, condition, self.ruleset):
                 continue
+            finding = make_finding(kind, force, case_id, case, condition, self.ruleset)
             if old is None or old.status == "resolved":
                 self._open[(force, kind)] += 1
                 changes.append(FindingChange("opened" if old is None else "reopened", finding))
@@ -166,7 +185,7 @@ class Engine:
         for kind, old in before.items():
             if kind not in now and old.status == "open":
                 self._open[(force, kind)] -= 1
-                changes.append(FindingChange("resolved", replace(old, status="resolved")))
+                changes.append(FindingChange("resolved", old._replace(status="resolved")))
         if changes:
             merged = dict(before)
             merged.update((c.finding.kind, c.finding) for c in changes)

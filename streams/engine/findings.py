@@ -8,8 +8,7 @@ so that it too depends only on the events and not on when they arrived.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from refmon.streams.engine.case import CaseState, OwnDutyOf, latest_meets_since
 from refmon.streams.engine.rules import Ruleset
@@ -20,8 +19,7 @@ Status = Literal["open", "resolved"]
 ChangeKind = Literal["opened", "updated", "resolved", "reopened"]
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     finding_id: str
     kind: FindingKind
     status: Status
@@ -34,8 +32,7 @@ class Finding:
     summary: str
 
 
-@dataclass(frozen=True, slots=True)
-class FindingChange:
+class FindingChange(NamedTuple):
     change: ChangeKind
     finding: Finding
 
@@ -64,57 +61,79 @@ def _summary(
     }[kind]
 
 
-def open_findings(
-    force: str,
-    case_id: str,
-    case: CaseState,
-    clock_us: int,
-    ruleset: Ruleset,
-    own_duty_of: OwnDutyOf,
-) -> dict[FindingKind, Finding]:
+class Condition(NamedTuple):
+    """An open finding's substance, before it is dressed as a Finding."""
+
+    detected_at: int
+    mask: int
+
+
+def open_conditions(
+    case: CaseState, clock_us: int, ruleset: Ruleset, own_duty_of: OwnDutyOf
+) -> dict[FindingKind, Condition]:
     """The findings open for this case at `clock_us` (the case's duty must be refreshed)."""
-    if case.duty_at is None or case.deadline_at is None or not case.recorded:
-        return {}
     duty_at, deadline = case.duty_at, case.deadline_at
+    if duty_at is None or deadline is None or case.recorded_at is None:
+        return {}
     referral = case.referral_at
-    found: dict[FindingKind, tuple[int, int]] = {}
+    found: dict[FindingKind, Condition] = {}
     if referral is None and clock_us >= deadline:
-        found["missed_referral"] = (deadline, case.duty_mask)
+        found["missed_referral"] = Condition(deadline, case.duty_mask)
     if referral is not None and referral >= deadline:
-        found["late_referral"] = (referral, case.duty_mask)
+        found["late_referral"] = Condition(referral, case.duty_mask)
     latest = case.latest
     if latest is not None:
         since = latest_meets_since(latest, own_duty_of, ruleset.linked_bit)
         if since is None:
-            found["downgraded_after_duty"] = (latest.at_us, case.duty_mask)
+            found["downgraded_after_duty"] = Condition(latest.at_us, case.duty_mask)
         elif not latest.assessed_mandatory:
-            mask = latest.own_mask or ruleset.linked_bit
-            found["assessment_mismatch"] = (since, mask)
+            found["assessment_mismatch"] = Condition(since, latest.own_mask or ruleset.linked_bit)
     if case.closed_at is not None and referral is None:
-        found["closed_without_referral"] = (max(case.closed_at, duty_at), case.duty_mask)
+        found["closed_without_referral"] = Condition(max(case.closed_at, duty_at), case.duty_mask)
     if case.claim_at is not None:
         confirm_by = case.claim_at + ruleset.unconfirmed_after_us
         confirmed = case.received_at is not None and case.received_at <= confirm_by
         if not confirmed and clock_us >= confirm_by:
-            found["unconfirmed_referral"] = (confirm_by, case.duty_mask)
-    due = local_label(deadline, ruleset.zone)
+            found["unconfirmed_referral"] = Condition(confirm_by, case.duty_mask)
+    return found
+
+
+def same_finding(old: Finding, case: CaseState, condition: Condition, ruleset: Ruleset) -> bool:
+    """Whether an existing finding already says what this condition says."""
+    return (
+        old.status == "open"
+        and old.detected_at == condition.detected_at
+        and old.duty_arose_at == case.duty_at
+        and old.deadline == case.deadline_at
+        and old.criteria == ruleset.names(condition.mask)
+    )
+
+
+def make_finding(
+    kind: FindingKind,
+    force: str,
+    case_id: str,
+    case: CaseState,
+    condition: Condition,
+    ruleset: Ruleset,
+) -> Finding:
+    assert case.duty_at is not None
+    assert case.deadline_at is not None
+    names = ruleset.names(condition.mask)
     hours = ruleset.unconfirmed_after_us // 3_600_000_000
-    result: dict[FindingKind, Finding] = {}
-    for kind, (detected, mask) in found.items():
-        names = ruleset.names(mask)
-        result[kind] = Finding(
-            finding_id=finding_id(kind, force, case_id),
-            kind=kind,
-            status="open",
-            force=force,
-            case_id=case_id,
-            criteria=names,
-            duty_arose_at=duty_at,
-            deadline=deadline,
-            detected_at=detected,
-            summary=_summary(kind, force, case_id, ", ".join(names), due, hours),
-        )
-    return result
+    due = local_label(case.deadline_at, ruleset.zone)
+    return Finding(
+        finding_id=finding_id(kind, force, case_id),
+        kind=kind,
+        status="open",
+        force=force,
+        case_id=case_id,
+        criteria=names,
+        duty_arose_at=case.duty_at,
+        deadline=case.deadline_at,
+        detected_at=condition.detected_at,
+        summary=_summary(kind, force, case_id, ", ".join(names), due, hours),
+    )
 
 
 def next_wakeup(case: CaseState, clock_us: int, ruleset: Ruleset) -> int | None:

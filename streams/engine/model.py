@@ -2,12 +2,13 @@
 
 Times are integers of microseconds since the Unix epoch (UTC): exact, cheap to
 compare and small to hold, which matters with a case per complaint nationally.
+NamedTuples rather than frozen dataclasses: as immutable, and several times
+cheaper to build, which counts once per event.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 EventType = Literal[
     "case.recorded",
@@ -19,16 +20,14 @@ EventType = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Allegation:
+class Allegation(NamedTuple):
     allegation_id: str
     category: str
     aggravated_by_discrimination: bool = False
     offence_max_sentence_years: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CaseFacts:
+class CaseFacts(NamedTuple):
     """The full current facts of a case, as a `case.recorded`/`case.updated` carries them."""
 
     case_kind: str
@@ -40,32 +39,27 @@ class CaseFacts:
     assessed_criteria: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Referred:
+class Referred(NamedTuple):
     referral_kind: str
     criteria: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
-    pass
+class Received(NamedTuple):
+    """The watchdog's intake received a referral; nothing more to say."""
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     decision: str
 
 
-@dataclass(frozen=True, slots=True)
-class Closed:
-    pass
+class Closed(NamedTuple):
+    """The force closed the case."""
 
 
 Payload = CaseFacts | Referred | Received | Decision | Closed
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     event_id: str
     event_type: EventType
     force: str

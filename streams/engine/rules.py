@@ -8,13 +8,39 @@ and small, so every criterion can be explained in words and checked on load.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
+from typing import NamedTuple
 
 from refmon.streams.engine.model import CaseFacts
 from refmon.streams.engine.vocabulary import CASE_KINDS, CATEGORIES, CRITERION_IDS, HARMS
 
-Predicate = Callable[[CaseFacts], bool]
+
+class FactsSummary(NamedTuple):
+    """What any condition can ask of a case's facts; hashable, so masks can be memoised."""
+
+    case_kind: str
+    harm: str
+    chief_officer: bool
+    categories: frozenset[str]
+    aggravated: bool
+    max_sentence_years: float | None
+
+
+def summarise(facts: CaseFacts) -> FactsSummary:
+    years = [a.offence_max_sentence_years for a in facts.allegations]
+    known = [y for y in years if y is not None]
+    return FactsSummary(
+        case_kind=facts.case_kind,
+        harm=facts.harm,
+        chief_officer=facts.subject_is_chief_officer,
+        categories=frozenset(a.category for a in facts.allegations),
+        aggravated=any(a.aggravated_by_discrimination for a in facts.allegations),
+        max_sentence_years=max(known) if known else None,
+    )
+
+
+Predicate = Callable[[FactsSummary], bool]
 
 LINKED_CONDITION = "linked_case_mandatory"
 
@@ -44,11 +70,11 @@ class Ruleset:
     deadline_days_after: int
     unconfirmed_after_us: int
     criteria: tuple[Criterion, ...]
-
-    @property
-    def linked_bit(self) -> int:
-        """Bit of the same-incident criterion (0 when the ruleset has none)."""
-        return next((c.bit for c in self.criteria if c.predicate is None), 0)
+    linked_bit: int
+    """Bit of the same-incident criterion (0 when the ruleset has none)."""
+    _masks: dict[FactsSummary, int] = field(default_factory=dict, compare=False, repr=False)
+    """Memo of own_mask: national streams repeat a few hundred distinct summaries."""
+    _names: dict[int, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def criterion(self, criterion_id: str) -> Criterion:
         for criterion in self.criteria:
@@ -58,15 +84,23 @@ class Ruleset:
 
     def own_mask(self, facts: CaseFacts) -> int:
         """Bits of the criteria these facts meet by themselves (all but same-incident)."""
-        mask = 0
-        for criterion in self.criteria:
-            if criterion.predicate is not None and criterion.predicate(facts):
-                mask |= criterion.bit
+        summary = summarise(facts)
+        mask = self._masks.get(summary)
+        if mask is None:
+            mask = 0
+            for criterion in self.criteria:
+                if criterion.predicate is not None and criterion.predicate(summary):
+                    mask |= criterion.bit
+            if len(self._masks) < 100_000:
+                self._masks[summary] = mask
         return mask
 
     def names(self, mask: int) -> tuple[str, ...]:
         """Criterion ids of a bit mask, in ruleset order."""
-        return tuple(c.id for c in self.criteria if mask & c.bit)
+        names = self._names.get(mask)
+        if names is None:
+            names = self._names[mask] = tuple(c.id for c in self.criteria if mask & c.bit)
+        return names
 
 
 def _string_set(key: str, value: object, allowed: frozenset[str]) -> frozenset[str]:
@@ -86,24 +120,24 @@ def _true_flag(key: str, value: object) -> None:
 def _compile_condition(key: str, value: object) -> tuple[str, Predicate]:
     if key == "case_kind_in":
         kinds = _string_set(key, value, CASE_KINDS)
-        return f"case_kind is one of {', '.join(sorted(kinds))}", lambda f: f.case_kind in kinds
+        return f"case_kind is one of {', '.join(sorted(kinds))}", lambda s: s.case_kind in kinds
     if key == "harm_in":
         harms = _string_set(key, value, HARMS)
-        return f"harm is one of {', '.join(sorted(harms))}", lambda f: f.harm in harms
+        return f"harm is one of {', '.join(sorted(harms))}", lambda s: s.harm in harms
     if key == "subject_is_chief_officer":
         _true_flag(key, value)
-        return "subject_is_chief_officer is true", lambda f: f.subject_is_chief_officer
+        return "subject_is_chief_officer is true", lambda s: s.chief_officer
     if key == "any_allegation_category_in":
         cats = _string_set(key, value, CATEGORIES)
         return (
             f"an allegation has category {' or '.join(sorted(cats))}",
-            lambda f: any(a.category in cats for a in f.allegations),
+            lambda s: not s.categories.isdisjoint(cats),
         )
     if key == "any_allegation_aggravated_by_discrimination":
         _true_flag(key, value)
         return (
             "an allegation has aggravated_by_discrimination: true",
-            lambda f: any(a.aggravated_by_discrimination for a in f.allegations),
+            lambda s: s.aggravated,
         )
     if key == "any_allegation_offence_max_sentence_years_at_least":
         if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
@@ -111,10 +145,7 @@ def _compile_condition(key: str, value: object) -> tuple[str, Predicate]:
         years = float(value)
         return (
             f"an allegation has offence_max_sentence_years >= {value:g}",
-            lambda f: any(
-                a.offence_max_sentence_years is not None and a.offence_max_sentence_years >= years
-                for a in f.allegations
-            ),
+            lambda s: s.max_sentence_years is not None and s.max_sentence_years >= years,
         )
     raise RulesetError(f"unknown condition {key!r}")
 
@@ -122,7 +153,7 @@ def _compile_condition(key: str, value: object) -> tuple[str, Predicate]:
 def _all_of(predicates: Sequence[Predicate]) -> Predicate:
     if len(predicates) == 1:
         return predicates[0]
-    return lambda facts: all(p(facts) for p in predicates)
+    return lambda summary: all(p(summary) for p in predicates)
 
 
 def _text(entry: Mapping[str, object], key: str, where: str) -> str:
@@ -218,4 +249,5 @@ def parse_ruleset(data: Mapping[str, object], zone: Callable[[str], tzinfo]) -> 
         deadline_days_after=_positive_int(data, "deadline_days_after"),
         unconfirmed_after_us=_positive_int(data, "unconfirmed_after_hours") * 3_600_000_000,
         criteria=criteria,
+        linked_bit=next((c.bit for c in criteria if c.predicate is None), 0),
     )

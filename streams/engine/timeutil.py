@@ -9,14 +9,14 @@ MICROS_PER_HOUR = 3600 * MICROS_PER_SECOND
 MICROS_PER_DAY = 24 * MICROS_PER_HOUR
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MICROSECOND = timedelta(microseconds=1)
 
 
 def to_micros(moment: datetime) -> int:
     """Exact microseconds since the epoch; `moment` must be aware."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("a naive datetime has no place on the event-time axis")
-    delta = moment - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * MICROS_PER_SECOND + delta.microseconds
+    return (moment - _EPOCH) // _ONE_MICROSECOND
 
 
 def from_micros(micros: int) -> datetime:

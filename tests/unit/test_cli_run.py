@@ -184,3 +184,18 @@ def test_empty_input_gives_an_empty_report() -> None:
     assert result.status == 0
     assert report["as_of"] is None
     assert report["events"]["valid"] == 0
+
+
+def test_a_named_pipe_is_a_readable_input(tmp_path: Path) -> None:
+    import os
+    import threading
+
+    fifo = tmp_path / "events.fifo"
+    os.mkfifo(fifo)
+    data = jsonl([recorded(DUTY)])
+    writer = threading.Thread(target=lambda: fifo.write_bytes(data))
+    writer.start()
+    result = run_cli(["run", "--input", str(fifo), "-q"])
+    writer.join()
+    assert result.status == 0
+    assert json.loads(result.stdout)["events"]["valid"] == 1

@@ -81,14 +81,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _open_input(path: str, env: Environment) -> tuple[BinaryIO, int | None]:
     if path == "-":
         return env.stdin, None
+    if os.path.isdir(path):
+        raise UsageError(f"cannot read {path}: it is a directory")
     try:
         handle = Path(path).open("rb")  # noqa: SIM115 - closed by the caller's ExitStack
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror}") from None
-    if not os.path.isfile(path):
-        handle.close()
-        raise UsageError(f"cannot read {path}: not a regular file")
-    return handle, os.path.getsize(path)
+    # Pipes and process substitution have no size: progress then counts lines.
+    return handle, os.path.getsize(path) if os.path.isfile(path) else None
 
 
 def _check(args: argparse.Namespace) -> int | None:
@@ -124,6 +124,7 @@ def _dead_letter_writer(
 def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     as_of = _check(args)
     wiring = bootstrap.build()
+    bootstrap.tune_gc()
     engine = wiring.engine
     with ExitStack() as stack:
         source, size = _open_input(args.input, env)

@@ -1,0 +1,140 @@
+"""Benchmark: `refmon run` over a simulated national stream of at least a million events.
+
+Prints, side by side in one run: the baseline (the same file merely parsed line
+by line with the standard json module), the whole `refmon run`, and the memory
+held per case. Each command runs in its own process, so peak memory (max RSS)
+is that command's alone. Usage: python bench/engine.py [--events N] [--fresh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+PY = sys.executable
+REFMON = [PY, "-m", "refmon.cli"]
+
+
+def stream(events: int, fresh: bool) -> Path:
+    # 1.9x national volume over 1100 days gives ~1.09 million events.
+    days = max(30, round(1100 * events / 1_090_000))
+    path = CACHE / f"national-{days}d-x1.9.jsonl"
+    if fresh or not path.exists():
+        CACHE.mkdir(exist_ok=True)
+        print(f"simulating {days} days at 1.9x national volume -> {path}", file=sys.stderr)
+        subprocess.run(
+            [
+                *REFMON,
+                "simulate",
+                "--days",
+                str(days),
+                "--scale",
+                "1.9",
+                "--seed",
+                "1",
+                "--output",
+                str(path),
+            ],
+            check=True,
+        )
+    return path
+
+
+def measure(argv: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one command, run alone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{argv} failed with status {status}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+BASELINE = "import json, sys\nfor line in open(sys.argv[1], 'rb'):\n    json.loads(line)\n"
+
+
+def held_per_case(path: Path, limit: int) -> tuple[float, int]:
+    """Bytes of engine state per case held, by tracemalloc, over the first `limit` events."""
+    import gc
+
+    from refmon.streams.wire import to_engine_event
+
+    from refmon import bootstrap
+
+    wiring = bootstrap.build()
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    with path.open("rb") as lines:
+        for n, line in enumerate(lines):
+            if n >= limit:
+                break
+            wiring.engine.apply(to_engine_event(wiring.adapter.validate_json(line)))
+    gc.collect()
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    cases = wiring.engine.case_count()
+    return (after - before) / cases, cases
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_090_000, help="approximate stream size")
+    parser.add_argument("--fresh", action="store_true", help="simulate the stream again")
+    parser.add_argument(
+        "--memory-events", type=int, default=300_000, help="events for the per-case figure"
+    )
+    args = parser.parse_args()
+    path = stream(args.events, args.fresh)
+    with path.open("rb") as f:
+        events = sum(1 for _ in f)
+    size = path.stat().st_size
+    print(f"stream: {events:,} events, {size / 1e6:.0f} MB, {path.name}")
+    base_s, base_rss = measure([PY, "-c", BASELINE, str(path)])
+    run_s, run_rss = measure(
+        [
+            *REFMON,
+            "run",
+            "--input",
+            str(path),
+            "--report",
+            os.devnull,
+            "--findings",
+            os.devnull,
+            "-q",
+        ]
+    )
+    idle_s, idle_rss = measure(
+        [*REFMON, "run", "--input", os.devnull, "--report", os.devnull, "-q"]
+    )
+    per_case, cases = held_per_case(path, args.memory_events)
+    mib = 2**20
+    rows = [
+        ("baseline: json.loads per line", base_s, events / base_s, base_rss),
+        ("refmon run (whole run)", run_s, events / run_s, run_rss),
+        ("refmon run on empty input", idle_s, None, idle_rss),
+    ]
+    print()
+    print(f"{'':34}{'seconds':>9}{'events/s':>12}{'peak RSS':>11}")
+    for name, seconds, rate, rss in rows:
+        shown = "" if rate is None else f"{rate:,.0f}"
+        print(f"{name:34}{seconds:9.2f}{shown:>12}{rss / mib:8.0f} MB")
+    print()
+    print(f"refmon run / baseline time: {run_s / base_s:.2f}x")
+    print(
+        f"engine state per case held: {per_case:,.0f} bytes (tracemalloc, {cases:,} cases "
+        f"from the first {args.memory_events:,} events; includes the event-id set)"
+    )
+    print(f"peak RSS above start-up per event: {(run_rss - idle_rss) / events:,.0f} bytes")
+
+
+if __name__ == "__main__":
+    main()
