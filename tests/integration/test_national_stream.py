@@ -208,3 +208,11 @@ def test_noise_lands_in_the_dead_letters_and_changes_no_count(
         "not_object",
         "invalid_utf8",
     }
+
+
+def test_the_summary_table_lists_flagged_forces_first(stream: Path) -> None:
+    result = run_cli(["run", "--input", str(stream), "--report", "/dev/null"])
+    rows = [line.split()[0] for line in result.stderr.splitlines()[2:46]]
+    assert sorted(rows[:2]) == sorted(UNDER_REFERRING)
+    assert len(set(rows)) == 44
+    assert "flagged: " in result.stderr

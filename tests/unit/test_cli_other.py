@@ -1,0 +1,126 @@
+"""`refmon rules`, `refmon schema`, `refmon simulate`, the progress bar and the metrics endpoint."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from refmon.cli import main
+from refmon.environment import Environment
+from tests.cli import run_cli
+from tests.factories import received, recorded
+
+
+def test_rules_list_names_every_criterion() -> None:
+    result = run_cli(["rules", "list"])
+    assert result.status == 0
+    ids = re.findall(r"^  (\w+)", result.stdout, re.MULTILINE)
+    assert ids == [
+        "dsi",
+        "death_or_serious_injury",
+        "serious_assault",
+        "serious_sexual_offence",
+        "serious_corruption",
+        "discrimination_aggravated",
+        "relevant_offence",
+        "chief_officer",
+        "same_incident",
+    ]
+
+
+def test_rules_explain_gives_conditions_and_legal_basis() -> None:
+    result = run_cli(["rules", "explain", "serious_corruption"])
+    assert result.status == 0
+    assert "abuse_of_position_sexual_purpose" in result.stdout
+    assert "legal basis:" in result.stdout
+    assert run_cli(["rules", "explain", "rudeness"]).status == 2
+    assert run_cli(["rules", "--ruleset", "xx-1999", "list"]).status == 1
+
+
+def test_schema_check_fails_on_a_stale_folder_and_export_fixes_it(tmp_path: Path) -> None:
+    assert run_cli(["schema", "check", "--output", str(tmp_path)]).status == 1
+    assert run_cli(["schema", "export", "--output", str(tmp_path)]).status == 0
+    assert run_cli(["schema", "check", "--output", str(tmp_path)]).status == 0
+    assert len(list(tmp_path.glob("*.schema.json"))) == 7
+
+
+SIM = ["simulate", "--days", "20", "--scale", "0.3", "-q"]
+
+
+def test_simulate_is_deterministic_for_a_seed_and_differs_across_seeds() -> None:
+    first, again = run_cli([*SIM, "--seed", "5"]), run_cli([*SIM, "--seed", "5"])
+    other = run_cli([*SIM, "--seed", "6"])
+    assert first.status == 0
+    assert first.stdout == again.stdout
+    assert first.stdout != other.stdout
+    assert len(first.stdout.splitlines()) > 500
+
+
+def test_simulated_events_are_all_valid_and_time_ordered_without_disorder() -> None:
+    result = run_cli(["run", "--input", "-", "-q"], run_cli([*SIM, "--seed", "2"]).stdout.encode())
+    events = json.loads(result.stdout)["events"]
+    assert events["invalid"] == 0
+    assert events["duplicate"] == 0
+    assert events["valid"] > 500
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--under-refer", "NOPE"],
+        ["--late", "DUR:1.5"],
+        ["--under-categorise", "DUR:x"],
+        ["--days", "0"],
+        ["--start", "2025-13-01"],
+        ["--invalid", "2"],
+    ],
+)
+def test_simulate_rejects_bad_options(args: list[str]) -> None:
+    assert run_cli(["simulate", *args]).status == 2
+
+
+def test_a_progress_bar_is_drawn_on_a_terminal_only(tmp_path: Path) -> None:
+    data = tmp_path / "events.jsonl"
+    data.write_text(
+        "\n".join(json.dumps(recorded("2026-02-02T10:00:00Z", case=f"c{i}")) for i in range(3000))
+    )
+    err = io.StringIO()
+    env = Environment(stdin=io.BytesIO(), stdout=io.StringIO(), stderr=err, stderr_isatty=True)
+    assert main(["run", "--input", str(data)], env) == 0
+    assert "refmon: events" in err.getvalue()
+    assert "refmon: events" not in run_cli(["run", "--input", str(data)]).stderr
+
+
+def _scrape(stderr: str) -> str:
+    port = re.search(r"http://127\.0\.0\.1:(\d+)/metrics", stderr)
+    assert port is not None, stderr
+    with urllib.request.urlopen(f"http://127.0.0.1:{port.group(1)}/metrics", timeout=5) as response:
+        return str(response.read().decode())
+
+
+def test_metrics_endpoint_serves_counts_findings_and_compliance() -> None:
+    events = [
+        recorded("2026-02-02T10:00:00Z", categories=["serious_assault"]),
+        received("2026-02-05T00:00:00Z"),
+    ]
+    events += [recorded("2026-02-02T10:00:00Z", case=f"x{i}", force="MPS") for i in range(6)]
+    data = b"\n".join(json.dumps(e).encode() for e in events) + b"\n{bad json\n"
+    result = run_cli(["run", "--input", "-", "--metrics-port", "0", "--report", "/dev/null"], data)
+    assert result.status == 0
+    text = _scrape(result.stderr)
+    assert 'refmon_events_total{event_type="case.recorded",force="DUR"} 1.0' in text
+    assert 'refmon_events_total{event_type="case.recorded",force="MPS"} 6.0' in text
+    assert 'refmon_events_rejected_total{reason="not_json"} 1.0' in text
+    assert 'refmon_findings_open{force="DUR",kind="late_referral"} 1.0' in text
+    assert 'refmon_findings_open{force="MPS",kind="missed_referral"} 0.0' in text
+    assert 'refmon_force_mandatory_share_ratio{force="MPS"} 0.0' in text
+    assert 'refmon_force_compliance_ratio{force="DUR"} 0.0' in text  # 0 of 1 due on time
+    assert 'refmon_force_compliance_zscore{force="DUR"}' not in text  # under 5 due: absent, not 0
+    assert 'refmon_force_compliance_ratio{force="MPS"}' not in text  # nothing due: no ratio
+    assert "c1" not in text
+    assert "x1" not in text
