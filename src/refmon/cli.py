@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Sequence
 
 from refmon import __version__
-from refmon.commands import rules, run, schema, simulate
+from refmon.commands import publish, report, rules, run, schema, simulate, topics, worker
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.streams.engine import RulesetError
 
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"refmon {__version__}")
     parser.add_argument("--traceback", action="store_true", help="print a traceback on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (run, simulate, rules, schema):
+    for module in (run, simulate, rules, schema, topics, publish, worker, report):
         module.add_parser(commands)
     return parser
 

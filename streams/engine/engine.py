@@ -216,6 +216,9 @@ class Engine:
     def open_counts(self) -> Counter[tuple[str, FindingKind]]:
         return Counter({k: v for k, v in self._open.items() if v})
 
+    def has_seen(self, event_id: str) -> bool:
+        return event_id in self._seen
+
     def snapshot(self, force: str, case_id: str) -> CaseSnapshot | None:
         case = self._cases.get(force, {}).get(case_id)
         if case is None:

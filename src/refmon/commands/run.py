@@ -78,7 +78,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=run_command)
 
 
-def _open_input(path: str, env: Environment) -> tuple[BinaryIO, int | None]:
+def open_input(path: str, env: Environment) -> tuple[BinaryIO, int | None]:
     if path == "-":
         return env.stdin, None
     if os.path.isdir(path):
@@ -127,7 +127,7 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     bootstrap.tune_gc()
     engine = wiring.engine
     with ExitStack() as stack:
-        source, size = _open_input(args.input, env)
+        source, size = open_input(args.input, env)
         if source is not env.stdin:
             stack.callback(source.close)
         findings_out = stack.enter_context(open_output(args.findings, env))

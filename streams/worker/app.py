@@ -1,0 +1,160 @@
+"""The Faust app: thin agents that move bytes between Kafka and the worker core.
+
+Built by `build_app`, never at import. Agent concurrency stays 1: with more,
+Faust can commit an offset past a message still in flight (faust-streaming
+issue 606). Delivery is at-least-once and the core is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import faust
+from refmon.schemas import load_forces
+from refmon.streams.decode import DeadLetter
+from refmon.streams.kafka.topics import (
+    APP_ID,
+    BY_FORCE,
+    CASES_TABLE,
+    DEAD_LETTER,
+    WATCHDOG,
+    input_topic,
+)
+from refmon.streams.metrics import RefmonMetrics
+from refmon.streams.worker.config import WorkerConfig
+from refmon.streams.worker.core import Forward, Outbound, WorkerCore, source_id
+
+log = logging.getLogger("refmon.worker")
+RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
+REPORT_EVERY_SECONDS = 5.0
+
+
+def _faust_settings(config: WorkerConfig) -> dict[str, Any]:
+    kafka = config.kafka
+    settings: dict[str, Any] = {
+        "broker": ";".join(f"kafka://{b}" for b in kafka.bootstrap.split(",")),
+        "store": "rocksdb://" if config.store == "rocksdb" else "memory://",
+        "datadir": str(config.data_dir),
+        "web_enabled": False,
+        "autodiscover": False,
+        "topic_partitions": config.partitions,
+        "consumer_auto_offset_reset": "earliest",
+        "processing_guarantee": "at_least_once",
+        "broker_commit_interval": 1.0,
+        # A rebuild after a rebalance holds the loop for a few seconds.
+        "broker_session_timeout": 60.0,
+        "broker_heartbeat_interval": 3.0,
+        "producer_acks": -1,
+    }
+    if kafka.protocol == "SASL_SSL":
+        settings["broker_credentials"] = faust.SASLCredentials(
+            username=kafka.username,
+            password=kafka.password,
+            ssl_context=kafka.ssl_context(),
+            mechanism="SCRAM-SHA-512",
+        )
+    return settings
+
+
+def wall_clock(config: WorkerConfig) -> Callable[[], int]:
+    """Microseconds now; a test clock when a start and speed were given."""
+    started = time.time()
+    if config.clock_start_us is None and config.clock_speed == 1.0:
+        return lambda: int(time.time() * 1_000_000)
+    origin = (
+        config.clock_start_us if config.clock_start_us is not None else int(started * 1_000_000)
+    )
+    return lambda: origin + int((time.time() - started) * config.clock_speed * 1_000_000)
+
+
+def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | None) -> faust.App:
+    app = faust.App(APP_ID, **_faust_settings(config))
+    codes = [f.code for f in load_forces()]
+    inputs = app.topic(*[input_topic(c) for c in [*codes, WATCHDOG]], **RAW)
+    by_force = app.topic(BY_FORCE, partitions=config.partitions, **RAW)
+    table_options = {"driver": "rocksdict"} if config.store == "rocksdb" else None
+    cases = app.Table(
+        CASES_TABLE,
+        default=None,
+        partitions=config.partitions,
+        options=table_options,
+    )
+    rebuild = {"needed": True}
+    now_us = wall_clock(config)
+    last_report = {"at": 0.0}
+
+    async def send(messages: list[Outbound]) -> None:
+        for m in messages:
+            await app.send(
+                m.topic, key=m.key, value=m.value, key_serializer="raw", value_serializer="raw"
+            )
+
+    async def ensure_rebuilt() -> None:
+        if not rebuild["needed"]:
+            return
+        rebuild["needed"] = False
+        assignment = app.consumer.assignment() if app.consumer else set()
+        mine = {tp.partition for tp in assignment if tp.topic == BY_FORCE}
+        started = time.monotonic()
+        again = core.rebuild(((str(k), v) for k, v in cases.items() if v), mine)
+        log.warning(
+            "rebuilt state for partitions %s: %d cases in %.1f s",
+            sorted(mine),
+            core.engine.case_count(),
+            time.monotonic() - started,
+        )
+        await send(again)
+
+    @cases.on_recover  # type: ignore[misc]
+    async def on_recover() -> None:
+        rebuild["needed"] = True
+
+    @app.on_partitions_assigned.connect  # type: ignore[misc]
+    async def on_assigned(sender: Any, assigned: Any, **_: Any) -> None:
+        rebuild["needed"] = True
+
+    @app.agent(inputs, concurrency=1)  # type: ignore[misc]
+    async def intake(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            result = core.intake(message.topic, message.partition, message.offset, event.value)
+            if isinstance(result, Forward):
+                await by_force.send(key=result.key, value=result.value)
+            else:
+                await _send_dead_letter(app, result)
+
+    @app.agent(by_force, concurrency=1)  # type: ignore[misc]
+    async def judge(stream: Any) -> None:
+        async for event in stream.events():
+            await ensure_rebuilt()
+            prepared = core.prepare(event.value)
+            entry, messages = core.judge(event.message.partition, prepared, cases.get(prepared.key))
+            if entry is not None:
+                cases[prepared.key] = entry  # Faust tables need the value assigned back
+            await send(messages)
+
+    @app.timer(interval=config.tick_seconds)  # type: ignore[misc]
+    async def tick() -> None:
+        await ensure_rebuilt()
+        if config.clock == "wall":
+            await send(core.tick(now_us()))
+        if metrics is not None:
+            c = core.counts
+            metrics.sync_counts(c.events, c.rejected, c.duplicates, core.engine)
+            if time.monotonic() - last_report["at"] >= REPORT_EVERY_SECONDS:
+                metrics.sync_report(core.engine.report(365))
+                last_report["at"] = time.monotonic()
+
+    _ = (intake, judge, tick, on_recover, on_assigned)
+    return app
+
+
+async def _send_dead_letter(app: faust.App, letter: DeadLetter) -> None:
+    where = letter.source
+    key = source_id(str(where["topic"]), int(where["partition"]), int(where["offset"])).encode()
+    value = json.dumps(letter.to_json(), separators=(",", ":")).encode()
+    await app.send(DEAD_LETTER, key=key, value=value, key_serializer="raw", value_serializer="raw")

@@ -1,0 +1,156 @@
+"""What a worker does with each message, free of Faust so it can be tested without a broker.
+
+The Faust agents only move bytes: they hand messages to these methods and send
+what comes back. At-least-once delivery is assumed throughout: every method is
+idempotent for a message delivered again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from refmon.schemas.events import EventAdapter
+from refmon.schemas.rejections import Rejection
+from refmon.streams.decode import DeadLetter, decode
+from refmon.streams.encode import finding_json
+from refmon.streams.engine import Engine, Event, Finding, FindingChange
+from refmon.streams.kafka import state
+from refmon.streams.kafka.topics import (
+    FINDINGS,
+    WATCHDOG,
+    alerts_topic,
+    expected_source,
+    input_topic,
+    source_of,
+)
+from refmon.streams.wire import to_engine_event
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """A valid event, to be repartitioned by force."""
+
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    topic: str
+    key: bytes
+    value: bytes
+
+
+class Prepared(NamedTuple):
+    key: str
+    source: str
+    raw: str
+    event: Event
+
+
+@dataclass(slots=True)
+class Counts:
+    events: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+    duplicates: int = 0
+
+
+def source_id(topic: str, partition: int, offset: int) -> str:
+    return f"{topic}:{partition}:{offset}"
+
+
+class WorkerCore:
+    def __init__(self, build_engine: Callable[[], Engine], adapter: EventAdapter) -> None:
+        self._build_engine = build_engine
+        self.adapter = adapter
+        self.engine = build_engine()
+        self.counts = Counts()
+
+    # -- intake: validate, check the topic, repartition -------------------------
+
+    def intake(self, topic: str, partition: int, offset: int, raw: bytes) -> Forward | DeadLetter:
+        where = {"topic": topic, "partition": partition, "offset": offset}
+        decoded = decode(self.adapter, raw)
+        if isinstance(decoded, Rejection):
+            return self._dead(where, decoded, raw)
+        owner = source_of(topic)
+        due = expected_source(decoded.event_type, decoded.force)
+        if owner != due:
+            why = Rejection(
+                "force_mismatch",
+                f"{decoded.event_type} for force {decoded.force} arrived on {topic}; "
+                f"it belongs on {input_topic(due)}"
+                + ("" if due == WATCHDOG else " (a force writes only its own topic)"),
+            )
+            return self._dead(where, why, raw)
+        body = {"source": source_id(topic, partition, offset), "event": raw.decode("utf-8")}
+        return Forward(decoded.force.encode(), json.dumps(body, separators=(",", ":")).encode())
+
+    def _dead(self, where: dict[str, object], why: Rejection, raw: bytes) -> DeadLetter:
+        self.counts.rejected[why.code] += 1
+        return DeadLetter(dict(where), why, raw, len(raw))
+
+    # -- judging: state, engine, findings ---------------------------------------
+
+    def prepare(self, body: bytes) -> Prepared:
+        """Read a repartitioned message: its case key tells which table entry it needs."""
+        wrapper = json.loads(body)
+        event = to_engine_event(self.adapter.validate_json(wrapper["event"]))
+        return Prepared(
+            state.case_key(event.force, event.case_id), wrapper["source"], wrapper["event"], event
+        )
+
+    def judge(
+        self, partition: int, prepared: Prepared, entry: state.Entry | None
+    ) -> tuple[state.Entry | None, list[Outbound]]:
+        """Fold one event in. Returns the entry to store (None: unchanged) and what to send."""
+        source, raw, event = prepared.source, prepared.raw, prepared.event
+        if self.engine.has_seen(event.event_id):
+            updated, fresh = state.with_event(entry, event.event_id, None, source, partition)
+            if not fresh:
+                return None, []  # the same delivery again: nothing to do
+            self.engine.duplicate += 1
+            self.counts.duplicates += 1
+            return updated, []
+        updated, _ = state.with_event(entry, event.event_id, raw, source, partition)
+        applied = self.engine.apply(event)
+        self.counts.events[(event.force, event.event_type)] += 1
+        return updated, self.messages(applied.changes)
+
+    def tick(self, clock_us: int) -> list[Outbound]:
+        """Let time pass (a wall-clock timer): deadlines fire with no new events."""
+        return self.messages(self.engine.advance(clock_us))
+
+    def rebuild(
+        self, entries: Iterable[tuple[str, state.Entry]], partitions: set[int]
+    ) -> list[Outbound]:
+        """A fresh engine from the cases of the partitions this worker now owns.
+
+        Returns every open finding, to send again: the findings topic is compacted
+        by finding id, so this repairs any send lost in a crash and costs nothing else.
+        """
+        mine = {k: e for k, e in entries if e.get("partition", 0) in partitions}
+        self.engine = self._build_engine()
+        state.rebuild(self.engine, mine, self.adapter)
+        return [
+            m
+            for f in self.engine.findings()
+            if f.status == "open"
+            for m in _finding_messages(f, "opened")
+        ]
+
+    @staticmethod
+    def messages(changes: Iterable[FindingChange]) -> list[Outbound]:
+        return [m for c in changes for m in _finding_messages(c.finding, c.change)]
+
+
+def _finding_messages(finding: Finding, change: str) -> list[Outbound]:
+    body = finding_json(finding)
+    body["change"] = change
+    value = json.dumps(body, separators=(",", ":")).encode()
+    key = finding.finding_id.encode()
+    return [Outbound(FINDINGS, key, value), Outbound(alerts_topic(finding.force), key, value)]
