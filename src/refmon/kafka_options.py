@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from refmon.environment import UsageError
 from refmon.streams.kafka import settings as kafka_settings
+from refmon.streams.kafka.topics import DEFAULT_PREFIX, Topics
+
+ENV_TOPIC_PREFIX = "REFMON_TOPIC_PREFIX"
 
 
 def add_kafka_options(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +32,20 @@ def add_kafka_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--ca-file", metavar="PATH", help=f"CA certificate (PEM), or {kafka_settings.ENV_CA_FILE}"
     )
+    group.add_argument(
+        "--topic-prefix",
+        default=os.environ.get(ENV_TOPIC_PREFIX, DEFAULT_PREFIX),
+        metavar="NAME",
+        help=f"topic names and consumer group start with this (default {DEFAULT_PREFIX}, "
+        f"or {ENV_TOPIC_PREFIX})",
+    )
+
+
+def topics_from(args: argparse.Namespace) -> Topics:
+    try:
+        return Topics(args.topic_prefix)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
 
 
 def settings_from(args: argparse.Namespace) -> kafka_settings.KafkaSettings:

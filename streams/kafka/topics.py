@@ -3,20 +3,27 @@
 Each force writes only its own input topic, the watchdog its own; workers
 repartition everything by force (same-incident links never cross forces), keep
 case state in a table, and write findings, per-force alerts and dead letters.
+Every name starts with a prefix (default `refmon`), which is also the Faust app
+id and so the consumer group: several deployments can share one cluster.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-PREFIX = "refmon"
+DEFAULT_PREFIX = "refmon"
 WATCHDOG = "watchdog"
 WATCHDOG_EVENT_TYPES = frozenset({"referral.received", "referral.decision"})
-APP_ID = "refmon"
 CASES_TABLE = "cases"
-
 DAY_MS = 86_400_000
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+
+
+def expected_source(event_type: str, force: str) -> str:
+    """Which input topic an event belongs on: the watchdog's types on its own."""
+    return WATCHDOG if event_type in WATCHDOG_EVENT_TYPES else force
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,45 +33,62 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-def input_topic(source: str) -> str:
-    """`source` is a force code or WATCHDOG."""
-    return f"{PREFIX}.in.{source}"
+@dataclass(frozen=True, slots=True)
+class Topics:
+    prefix: str = DEFAULT_PREFIX
 
+    def __post_init__(self) -> None:
+        if not _PREFIX.match(self.prefix):
+            raise ValueError(
+                f"topic prefix {self.prefix!r}: lower-case letters, digits and -, up to 31"
+            )
 
-def alerts_topic(force: str) -> str:
-    return f"{PREFIX}.alerts.{force}"
+    @property
+    def app_id(self) -> str:
+        return self.prefix
 
+    def input(self, source: str) -> str:
+        """`source` is a force code or WATCHDOG."""
+        return f"{self.prefix}.in.{source}"
 
-BY_FORCE = f"{PREFIX}.by-force"
-FINDINGS = f"{PREFIX}.findings"
-DEAD_LETTER = f"{PREFIX}.dead-letter"
-CASES_CHANGELOG = f"{APP_ID}-{CASES_TABLE}-changelog"
+    def alerts(self, force: str) -> str:
+        return f"{self.prefix}.alerts.{force}"
 
+    @property
+    def by_force(self) -> str:
+        return f"{self.prefix}.by-force"
 
-def source_of(topic: str) -> str | None:
-    """The force code (or WATCHDOG) whose input topic this is."""
-    head = f"{PREFIX}.in."
-    return topic[len(head) :] if topic.startswith(head) else None
+    @property
+    def findings(self) -> str:
+        return f"{self.prefix}.findings"
 
+    @property
+    def dead_letter(self) -> str:
+        return f"{self.prefix}.dead-letter"
 
-def expected_source(event_type: str, force: str) -> str:
-    """Which input topic an event belongs on: the watchdog's types on its own."""
-    return WATCHDOG if event_type in WATCHDOG_EVENT_TYPES else force
+    @property
+    def cases_changelog(self) -> str:
+        """Faust's own name for the table's changelog."""
+        return f"{self.app_id}-{CASES_TABLE}-changelog"
 
+    def source_of(self, topic: str) -> str | None:
+        """The force code (or WATCHDOG) whose input topic this is."""
+        head = f"{self.prefix}.in."
+        return topic[len(head) :] if topic.startswith(head) else None
 
-def specs(forces: Iterable[str], partitions: int = 6) -> list[TopicSpec]:
-    """Every topic refmon uses. Inputs keep a year of history for replays."""
-    forces = list(forces)
-    keep_year = {"retention.ms": str(400 * DAY_MS)}
-    compacted = {"cleanup.policy": "compact"}
-    topics = [TopicSpec(input_topic(f), 1, keep_year) for f in forces]
-    topics.append(TopicSpec(input_topic(WATCHDOG), 1, keep_year))
-    topics += [
-        TopicSpec(BY_FORCE, partitions, keep_year),
-        # Faust would create the changelog itself; creating it here fixes its layout.
-        TopicSpec(CASES_CHANGELOG, partitions, compacted),
-        TopicSpec(FINDINGS, partitions, compacted),
-        TopicSpec(DEAD_LETTER, 1, {"retention.ms": str(90 * DAY_MS)}),
-    ]
-    topics += [TopicSpec(alerts_topic(f), 1, {"retention.ms": str(90 * DAY_MS)}) for f in forces]
-    return topics
+    def specs(self, forces: Iterable[str], partitions: int = 6) -> list[TopicSpec]:
+        """Every topic refmon uses. Inputs keep 400 days of history for replays."""
+        forces = list(forces)
+        keep = {"retention.ms": str(400 * DAY_MS)}
+        compacted = {"cleanup.policy": "compact"}
+        short = {"retention.ms": str(90 * DAY_MS)}
+        topics = [TopicSpec(self.input(f), 1, keep) for f in [*forces, WATCHDOG]]
+        topics += [
+            TopicSpec(self.by_force, partitions, keep),
+            # Faust would create the changelog itself; creating it here fixes its layout.
+            TopicSpec(self.cases_changelog, partitions, compacted),
+            TopicSpec(self.findings, partitions, compacted),
+            TopicSpec(self.dead_letter, 1, short),
+        ]
+        topics += [TopicSpec(self.alerts(f), 1, short) for f in forces]
+        return topics

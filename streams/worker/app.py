@@ -16,14 +16,7 @@ from typing import Any
 import faust
 from refmon.schemas import load_forces
 from refmon.streams.decode import DeadLetter
-from refmon.streams.kafka.topics import (
-    APP_ID,
-    BY_FORCE,
-    CASES_TABLE,
-    DEAD_LETTER,
-    WATCHDOG,
-    input_topic,
-)
+from refmon.streams.kafka.topics import CASES_TABLE, WATCHDOG
 from refmon.streams.metrics import RefmonMetrics
 from refmon.streams.worker.config import WorkerConfig
 from refmon.streams.worker.core import Forward, Outbound, WorkerCore, source_id
@@ -72,10 +65,11 @@ def wall_clock(config: WorkerConfig) -> Callable[[], int]:
 
 
 def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | None) -> faust.App:
-    app = faust.App(APP_ID, **_faust_settings(config))
+    names = config.topics
+    app = faust.App(names.app_id, **_faust_settings(config))
     codes = [f.code for f in load_forces()]
-    inputs = app.topic(*[input_topic(c) for c in [*codes, WATCHDOG]], **RAW)
-    by_force = app.topic(BY_FORCE, partitions=config.partitions, **RAW)
+    inputs = app.topic(*[names.input(c) for c in [*codes, WATCHDOG]], **RAW)
+    by_force = app.topic(names.by_force, partitions=config.partitions, **RAW)
     table_options = {"driver": "rocksdict"} if config.store == "rocksdb" else None
     cases = app.Table(
         CASES_TABLE,
@@ -98,7 +92,7 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
             return
         rebuild["needed"] = False
         assignment = app.consumer.assignment() if app.consumer else set()
-        mine = {tp.partition for tp in assignment if tp.topic == BY_FORCE}
+        mine = {tp.partition for tp in assignment if tp.topic == names.by_force}
         started = time.monotonic()
         again = core.rebuild(((str(k), v) for k, v in cases.items() if v), mine)
         log.warning(
@@ -125,7 +119,7 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
             if isinstance(result, Forward):
                 await by_force.send(key=result.key, value=result.value)
             else:
-                await _send_dead_letter(app, result)
+                await _send_dead_letter(app, names.dead_letter, result)
 
     @app.agent(by_force, concurrency=1)  # type: ignore[misc]
     async def judge(stream: Any) -> None:
@@ -153,8 +147,8 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
     return app
 
 
-async def _send_dead_letter(app: faust.App, letter: DeadLetter) -> None:
+async def _send_dead_letter(app: faust.App, topic: str, letter: DeadLetter) -> None:
     where = letter.source
     key = source_id(str(where["topic"]), int(where["partition"]), int(where["offset"])).encode()
     value = json.dumps(letter.to_json(), separators=(",", ":")).encode()
-    await app.send(DEAD_LETTER, key=key, value=value, key_serializer="raw", value_serializer="raw")
+    await app.send(topic, key=key, value=value, key_serializer="raw", value_serializer="raw")

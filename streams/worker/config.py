@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal
 
 from refmon.streams.kafka.settings import KafkaSettings
+from refmon.streams.kafka.topics import Topics
 
 Clock = Literal["wall", "event"]
 Store = Literal["rocksdb", "memory"]
@@ -15,6 +16,7 @@ Store = Literal["rocksdb", "memory"]
 @dataclass(frozen=True, slots=True)
 class WorkerConfig:
     kafka: KafkaSettings
+    topics: Topics
     data_dir: Path
     store: Store = "rocksdb"
     clock: Clock = "wall"

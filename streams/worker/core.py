@@ -19,14 +19,7 @@ from refmon.streams.decode import DeadLetter, decode
 from refmon.streams.encode import finding_json
 from refmon.streams.engine import Engine, Event, Finding, FindingChange
 from refmon.streams.kafka import state
-from refmon.streams.kafka.topics import (
-    FINDINGS,
-    WATCHDOG,
-    alerts_topic,
-    expected_source,
-    input_topic,
-    source_of,
-)
+from refmon.streams.kafka.topics import WATCHDOG, Topics, expected_source
 from refmon.streams.wire import to_engine_event
 
 
@@ -64,8 +57,11 @@ def source_id(topic: str, partition: int, offset: int) -> str:
 
 
 class WorkerCore:
-    def __init__(self, build_engine: Callable[[], Engine], adapter: EventAdapter) -> None:
+    def __init__(
+        self, build_engine: Callable[[], Engine], adapter: EventAdapter, topics: Topics
+    ) -> None:
         self._build_engine = build_engine
+        self.topics = topics
         self.adapter = adapter
         self.engine = build_engine()
         self.counts = Counts()
@@ -77,13 +73,13 @@ class WorkerCore:
         decoded = decode(self.adapter, raw)
         if isinstance(decoded, Rejection):
             return self._dead(where, decoded, raw)
-        owner = source_of(topic)
+        owner = self.topics.source_of(topic)
         due = expected_source(decoded.event_type, decoded.force)
         if owner != due:
             why = Rejection(
                 "force_mismatch",
                 f"{decoded.event_type} for force {decoded.force} arrived on {topic}; "
-                f"it belongs on {input_topic(due)}"
+                f"it belongs on {self.topics.input(due)}"
                 + ("" if due == WATCHDOG else " (a force writes only its own topic)"),
             )
             return self._dead(where, why, raw)
@@ -136,21 +132,19 @@ class WorkerCore:
         mine = {k: e for k, e in entries if e.get("partition", 0) in partitions}
         self.engine = self._build_engine()
         state.rebuild(self.engine, mine, self.adapter)
+        opened = [f for f in self.engine.findings() if f.status == "open"]
+        return [m for f in opened for m in self._finding_messages(f, "opened")]
+
+    def messages(self, changes: Iterable[FindingChange]) -> list[Outbound]:
+        return [m for c in changes for m in self._finding_messages(c.finding, c.change)]
+
+    def _finding_messages(self, finding: Finding, change: str) -> list[Outbound]:
+        """To the findings topic (compacted: the latest state of each) and the force's alerts."""
+        body = finding_json(finding)
+        body["change"] = change
+        value = json.dumps(body, separators=(",", ":")).encode()
+        key = finding.finding_id.encode()
         return [
-            m
-            for f in self.engine.findings()
-            if f.status == "open"
-            for m in _finding_messages(f, "opened")
+            Outbound(self.topics.findings, key, value),
+            Outbound(self.topics.alerts(finding.force), key, value),
         ]
-
-    @staticmethod
-    def messages(changes: Iterable[FindingChange]) -> list[Outbound]:
-        return [m for c in changes for m in _finding_messages(c.finding, c.change)]
-
-
-def _finding_messages(finding: Finding, change: str) -> list[Outbound]:
-    body = finding_json(finding)
-    body["change"] = change
-    value = json.dumps(body, separators=(",", ":")).encode()
-    key = finding.finding_id.encode()
-    return [Outbound(FINDINGS, key, value), Outbound(alerts_topic(finding.force), key, value)]

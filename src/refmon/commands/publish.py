@@ -8,7 +8,7 @@ from typing import Any
 
 from refmon.commands.run import open_input
 from refmon.environment import Environment, ExitStatus
-from refmon.kafka_options import add_kafka_options, settings_from
+from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.progress import Progress
 from refmon.schemas import event_adapter
 from refmon.schemas.rejections import Rejection
@@ -33,9 +33,10 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def publish_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from kafka import KafkaProducer
 
-    from refmon.streams.kafka.topics import expected_source, input_topic
+    from refmon.streams.kafka.topics import expected_source
 
     settings = settings_from(args)
+    names = topics_from(args)
     source, size = open_input(args.input, env)
     adapter = event_adapter()
     producer = KafkaProducer(
@@ -58,7 +59,7 @@ def publish_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
                     if not args.quiet:
                         env.warn(f"line {line.number} not sent: {decoded.message}")
                     continue
-                topic = input_topic(expected_source(decoded.event_type, decoded.force))
+                topic = names.input(expected_source(decoded.event_type, decoded.force))
                 key = f"{decoded.force}/{decoded.case_id}".encode()
                 future = producer.send(topic, key=key, value=line.data)
                 future.add_errback(failed.append)

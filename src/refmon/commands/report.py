@@ -11,7 +11,7 @@ import argparse
 
 from refmon import bootstrap
 from refmon.environment import Environment, ExitStatus
-from refmon.kafka_options import add_kafka_options, settings_from
+from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.outputs import open_output
 from refmon.streams.encode import dumps_finding, dumps_report
 from refmon.timestamps import parse_cli_timestamp
@@ -36,14 +36,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from refmon.streams.kafka.changelog import json_table, read_to_end
     from refmon.streams.kafka.state import rebuild
-    from refmon.streams.kafka.topics import CASES_CHANGELOG, DEAD_LETTER
 
     as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
     settings = settings_from(args)
+    names = topics_from(args)
     wiring = bootstrap.build()
-    entries = json_table(read_to_end(settings, CASES_CHANGELOG))
+    entries = json_table(read_to_end(settings, names.cases_changelog))
     # Dead letters are keyed by where the input came from: a re-delivery is one.
-    invalid = len(read_to_end(settings, DEAD_LETTER))
+    invalid = len(read_to_end(settings, names.dead_letter))
     rebuild(wiring.engine, entries, wiring.adapter)
     if as_of is not None:
         wiring.engine.advance(as_of)

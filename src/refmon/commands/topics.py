@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import time
+from typing import Any
 
 from refmon.environment import Environment, ExitStatus
-from refmon.kafka_options import add_kafka_options, settings_from
+from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.schemas import load_forces
 
 
@@ -27,13 +29,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def create_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from kafka.admin import KafkaAdminClient, NewTopic
 
-    from refmon.streams.kafka.topics import specs
-
     settings = settings_from(args)
     admin = KafkaAdminClient(**settings.kafka_python())
     try:
         existing = set(admin.list_topics())
-        every = specs((f.code for f in load_forces()), args.partitions)
+        every = topics_from(args).specs((f.code for f in load_forces()), args.partitions)
         wanted = [s for s in every if s.name not in existing]
         if wanted:
             response = admin.create_topics(
@@ -47,6 +47,7 @@ def create_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 env.error(f"{topic['name']}: {topic['error_message'] or topic['error_code']}")
             if errors:
                 return ExitStatus.ERROR
+            _wait_for_leaders(admin, [s.name for s in wanted])
         print(
             f"refmon: created {len(wanted)} topic(s); {len(every) - len(wanted)} existed",
             file=env.stderr,
@@ -59,14 +60,28 @@ def create_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
 def describe_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from kafka.admin import KafkaAdminClient
 
-    from refmon.streams.kafka.topics import PREFIX
-
     settings = settings_from(args)
     admin = KafkaAdminClient(**settings.kafka_python())
     try:
-        names = sorted(t for t in admin.list_topics() if t.startswith(PREFIX))
+        prefix = topics_from(args).prefix
+        names = sorted(
+            t
+            for t in admin.list_topics()
+            if t.startswith(f"{prefix}.") or t.startswith(f"{prefix}-")
+        )
         for topic in sorted(admin.describe_topics(names), key=lambda t: str(t["name"])):
             print(f"{topic['name']}\tpartitions={len(topic['partitions'])}", file=env.stdout)
     finally:
         admin.close()
     return ExitStatus.OK if names else ExitStatus.ERROR
+
+
+def _wait_for_leaders(admin: Any, names: list[str], timeout_s: float = 30.0) -> None:
+    """New partitions take a moment to elect a leader; producers that start sooner retry."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        described = admin.describe_topics(names)
+        if all(p["leader_id"] >= 0 for t in described for p in t["partitions"]):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"topics without a leader after {timeout_s:.0f} s")

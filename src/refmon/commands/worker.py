@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from refmon.environment import Environment, ExitStatus, UsageError
-from refmon.kafka_options import add_kafka_options, settings_from
+from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.timestamps import parse_cli_timestamp
 
 
@@ -72,6 +72,7 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         raise UsageError("--partitions, --tick-seconds and --test-clock-speed must be positive")
     config = WorkerConfig(
         kafka=settings_from(args),
+        topics=topics_from(args),
         data_dir=Path(args.data_dir),
         store=args.store,
         clock=args.clock,
@@ -90,7 +91,7 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         metrics, port = start_metrics(config.metrics_port)
         print(f"refmon: metrics on http://127.0.0.1:{port}/metrics", file=env.stderr, flush=True)
     wiring = bootstrap.build()
-    core = WorkerCore(lambda: bootstrap.build().engine, wiring.adapter)
+    core = WorkerCore(lambda: bootstrap.build().engine, wiring.adapter, config.topics)
     app = build_app(config, core, metrics)
     import faust as faust_module
 

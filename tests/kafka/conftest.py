@@ -1,0 +1,161 @@
+"""Real Apache Kafka for the tests: started by deploy/kafka-local/kafka.sh, never mocked.
+
+One broker per test session (with its SASL_SSL listener); each test gets topics
+and a consumer group of its own through a unique topic prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+KAFKA_SH = ROOT / "deploy" / "kafka-local" / "kafka.sh"
+
+
+@dataclass(frozen=True)
+class Broker:
+    bootstrap: str
+    sasl_bootstrap: str
+    ca_file: str
+
+
+def _free_base_port() -> int:
+    """A port p with p, p+1 and p+2 free (PLAINTEXT, controller, SASL_SSL)."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            base = s.getsockname()[1]
+        if base > 60000:
+            continue
+        try:
+            for offset in (1, 2):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no three consecutive free ports")
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    given = os.environ.get("REFMON_TEST_KAFKA_DIR")
+    if given:  # CI may start one broker for the whole run
+        lines = Path(given, "bootstrap").read_text().split()
+        yield Broker(lines[0], lines[1], str(Path(given, "tls", "ca.pem")))
+        return
+    folder = tmp_path_factory.mktemp("kafka")
+    base = _free_base_port()
+    out = subprocess.run(
+        ["bash", str(KAFKA_SH), "start", "--sasl", "--port", str(base), "--dir", str(folder)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    plain, sasl = out.stdout.split()[:2]
+    try:
+        yield Broker(plain, sasl, str(folder / "tls" / "ca.pem"))
+    finally:
+        subprocess.run(
+            ["bash", str(KAFKA_SH), "stop", "--dir", str(folder)], check=False, timeout=120
+        )
+
+
+@dataclass
+class Deployment:
+    """One test's refmon topics on the shared broker, and the workers it started."""
+
+    broker: Broker
+    prefix: str
+    folder: Path
+    partitions: int = 3
+    workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def args(self) -> list[str]:
+        return ["--bootstrap-server", self.broker.bootstrap, "--topic-prefix", self.prefix]
+
+    def create_topics(self) -> None:
+        result = run_cli(["topics", "create", *self.args(), "--partitions", str(self.partitions)])
+        assert result.status == 0, result.stderr
+
+    def publish(self, path: Path) -> None:
+        result = run_cli(["publish", "--input", str(path), "-q", *self.args()])
+        assert result.status == 0, result.stderr
+
+    def start_worker(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
+        log = (self.folder / f"{name}.log").open("wb")
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "refmon.cli",
+                "worker",
+                *self.args(),
+                "--partitions",
+                str(self.partitions),
+                "--data-dir",
+                str(self.folder / name),
+                *extra,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.workers.append(proc)
+        return proc
+
+    def report(self, *extra: str) -> dict[str, Any]:
+        result = run_cli(["report", *self.args(), *extra])
+        assert result.status == 0, result.stderr
+        return dict(json.loads(result.stdout))
+
+    def wait_for(
+        self, valid: int, duplicate: int | None = None, timeout: float = 180
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        report: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            report = self.report()
+            events = report["events"]
+            if events["valid"] >= valid and (duplicate is None or events["duplicate"] >= duplicate):
+                return report
+            time.sleep(1)
+        logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in self.folder.glob("*.log"))
+        raise AssertionError(f"workers did not catch up: {report.get('events')}\n{logs}")
+
+    def stop_all(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+@pytest.fixture
+def deployment(broker: Broker, tmp_path: Path) -> Iterator[Deployment]:
+    deployment = Deployment(broker, f"t{uuid.uuid4().hex[:12]}", tmp_path)
+    deployment.create_topics()
+    try:
+        yield deployment
+    finally:
+        deployment.stop_all()
