@@ -21,6 +21,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument("--replication-factor", type=int, default=1, metavar="N", help="default 1")
     add_kafka_options(create)
     create.set_defaults(handler=create_command)
+    acl = sub.add_parser(
+        "acl",
+        help="grant each force, the watchdog and the workers exactly their access (needs an authorizer)",
+    )
+    add_kafka_options(acl)
+    acl.set_defaults(handler=acl_command)
     describe = sub.add_parser("describe", help="list refmon's topics with partitions and settings")
     add_kafka_options(describe)
     describe.set_defaults(handler=describe_command)
@@ -85,3 +91,20 @@ def _wait_for_leaders(admin: Any, names: list[str], timeout_s: float = 30.0) -> 
             return
         time.sleep(0.2)
     raise TimeoutError(f"topics without a leader after {timeout_s:.0f} s")
+
+
+def acl_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    from kafka.admin import KafkaAdminClient
+
+    from refmon.streams.kafka import acls
+
+    grants = acls.plan(topics_from(args), (f.code for f in load_forces()))
+    admin = KafkaAdminClient(**settings_from(args).kafka_python())
+    try:
+        failures = acls.apply(admin, grants)
+    finally:
+        admin.close()
+    for failure in failures:
+        env.error(f"ACL not created: {failure}")
+    print(f"refmon: {len(grants) - len(failures)} ACL(s) in place", file=env.stderr)
+    return ExitStatus.ERROR if failures else ExitStatus.OK
