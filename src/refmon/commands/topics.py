@@ -23,7 +23,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.set_defaults(handler=create_command)
     acl = sub.add_parser(
         "acl",
-        help="grant each force, the watchdog and the workers exactly their access (needs an authorizer)",
+        help="grant each force, the watchdog and the workers their access (needs an authorizer)",
     )
     add_kafka_options(acl)
     acl.set_defaults(handler=acl_command)
