@@ -64,14 +64,16 @@ def wall_clock(config: WorkerConfig) -> Callable[[], int]:
     return lambda: origin + int((time.time() - started) * config.clock_speed * 1_000_000)
 
 
-def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | None) -> faust.App:
+def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | None) -> Any:
     names = config.topics
-    app = faust.App(names.app_id, **_faust_settings(config))
+    # Faust's decorators and signals are untyped: the shell holds the app as Any,
+    # and everything it calls into (the core) is typed.
+    app: Any = faust.App(names.app_id, **_faust_settings(config))
     codes = [f.code for f in load_forces()]
     inputs = app.topic(*[names.input(c) for c in [*codes, WATCHDOG]], **RAW)
     by_force = app.topic(names.by_force, partitions=config.partitions, **RAW)
     table_options = {"driver": "rocksdict"} if config.store == "rocksdb" else None
-    cases = app.Table(
+    cases: Any = app.Table(
         CASES_TABLE,
         default=None,
         partitions=config.partitions,
@@ -103,17 +105,14 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
         )
         await send(again)
 
-    @cases.on_recover  # type: ignore[misc]
     async def on_recover() -> None:
         rebuild["needed"] = True
         rebuild["recovered"] = True
 
-    @app.on_partitions_assigned.connect  # type: ignore[misc]
     async def on_assigned(sender: Any, assigned: Any, **_: Any) -> None:
         rebuild["needed"] = True
         rebuild["recovered"] = False
 
-    @app.agent(inputs, concurrency=1)  # type: ignore[misc]
     async def intake(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
@@ -123,7 +122,6 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
             else:
                 await _send_dead_letter(app, names.dead_letter, result)
 
-    @app.agent(by_force, concurrency=1)  # type: ignore[misc]
     async def judge(stream: Any) -> None:
         async for event in stream.events():
             await ensure_rebuilt()
@@ -135,7 +133,6 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
 
     consumed = {names.by_force, *(names.input(c) for c in [*codes, WATCHDOG])}
 
-    @app.timer(interval=config.tick_seconds)  # type: ignore[misc]
     async def tick() -> None:
         await ensure_rebuilt()
         if rebuild.get("recovered"):
@@ -149,11 +146,16 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
                 metrics.sync_report(core.engine.report(365))
                 last_report["at"] = time.monotonic()
 
-    _ = (intake, judge, tick, on_recover, on_assigned)
+    # Registered by calls rather than decorators, which Faust leaves untyped.
+    cases.on_recover(on_recover)
+    app.on_partitions_assigned.connect(on_assigned)
+    app.agent(inputs, concurrency=1)(intake)
+    app.agent(by_force, concurrency=1)(judge)
+    app.timer(interval=config.tick_seconds)(tick)
     return app
 
 
-def resume_stalled(app: faust.App, topics: set[str]) -> None:
+def resume_stalled(app: Any, topics: set[str]) -> None:
     """Resume assigned partitions that Faust left paused after a rebalance.
 
     Seen in tests: after a worker left, the survivor sometimes never resumed
@@ -172,7 +174,7 @@ def resume_stalled(app: faust.App, topics: set[str]) -> None:
         consumer.resume_partitions(stalled)
 
 
-async def _send_dead_letter(app: faust.App, topic: str, letter: DeadLetter) -> None:
+async def _send_dead_letter(app: Any, topic: str, letter: DeadLetter) -> None:
     where = letter.source
     key = source_id(str(where["topic"]), int(where["partition"]), int(where["offset"])).encode()
     value = json.dumps(letter.to_json(), separators=(",", ":")).encode()
