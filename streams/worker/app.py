@@ -24,6 +24,7 @@ from refmon.streams.worker.core import Forward, Outbound, WorkerCore, source_id
 log = logging.getLogger("refmon.worker")
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 REPORT_EVERY_SECONDS = 5.0
+ACK_BATCH = 200
 
 
 def _faust_settings(config: WorkerConfig) -> dict[str, Any]:
@@ -42,6 +43,9 @@ def _faust_settings(config: WorkerConfig) -> dict[str, Any]:
         "broker_session_timeout": 20.0,
         "broker_heartbeat_interval": 3.0,
         "producer_acks": -1,
+        # The judge acks by hand once writes are durable; on shutdown, whatever is
+        # not acked yet is simply delivered again to the next owner.
+        "stream_wait_empty": False,
     }
     if kafka.protocol == "SASL_SSL":
         settings["broker_credentials"] = faust.SASLCredentials(
@@ -122,18 +126,38 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
             else:
                 await _send_dead_letter(app, names.dead_letter, result)
 
+    unacked: list[Any] = []
+
+    async def acknowledge() -> None:
+        """Ack events only once their table writes are durable.
+
+        Without this a committed offset could outrun its changelog write (seen
+        when a worker stopped during a rebalance): the event was then lost to
+        the worker that took the partition over.
+        """
+        if unacked:
+            batch = list(unacked)
+            unacked.clear()
+            await app.producer.flush()
+            for event in batch:
+                event.ack()
+
     async def judge(stream: Any) -> None:
-        async for event in stream.events():
+        async for event in stream.noack().events():
             await ensure_rebuilt()
             prepared = core.prepare(event.value)
             entry, messages = core.judge(event.message.partition, prepared, cases.get(prepared.key))
             if entry is not None:
                 cases[prepared.key] = entry  # Faust tables need the value assigned back
             await send(messages)
+            unacked.append(event)
+            if len(unacked) >= ACK_BATCH:
+                await acknowledge()
 
     consumed = {names.by_force, *(names.input(c) for c in [*codes, WATCHDOG])}
 
     async def tick() -> None:
+        await acknowledge()
         await ensure_rebuilt()
         if rebuild.get("recovered"):
             resume_stalled(app, consumed)

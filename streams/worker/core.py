@@ -103,12 +103,15 @@ class WorkerCore:
     def judge(
         self, partition: int, prepared: Prepared, entry: state.Entry | None
     ) -> tuple[state.Entry | None, list[Outbound]]:
-        """Fold one event in. Returns the entry to store (None: unchanged) and what to send."""
+        """Fold one event in. Returns the entry to store and the messages to send."""
         source, raw, event = prepared.source, prepared.raw, prepared.event
         if self.engine.has_seen(event.event_id):
             updated, fresh = state.with_event(entry, event.event_id, None, source, partition)
             if not fresh:
-                return None, []  # the same delivery again: nothing to do
+                # The same delivery again. Store the entry anyway: after a crash the
+                # local store can hold a write whose changelog copy was never sent,
+                # and writing it again is what repairs the changelog.
+                return updated, []
             self.engine.duplicate += 1
             self.counts.duplicates += 1
             return updated, []
