@@ -5,7 +5,8 @@ Prints, in one run: events per second through `refmon publish` + one
 rate at which aiokafka alone consumes the same input topics; and the
 event-to-finding latency (p50/p99) at a steady publishing rate. Starts its own
 broker with deploy/kafka-local/kafka.sh unless REFMON_KAFKA_BOOTSTRAP is set.
-Usage: python bench/kafka.py [--days N] [--rate EVENTS_PER_S] [--seconds S]
+Usage: python bench/kafka_pipeline.py [--days N] [--rate EVENTS_PER_S] [--seconds S]
+(Not named kafka.py: run as a script, that name would shadow the kafka package.)
 """
 
 from __future__ import annotations
