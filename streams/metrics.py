@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client import Counter as PromCounter
-from refmon.streams.engine import Engine, Report
+from refmon.streams.engine import Engine, ForceRow, Report
 from refmon.streams.engine.vocabulary import FINDING_KINDS
 
 
@@ -102,7 +102,10 @@ class RefmonMetrics:
         self.cases.set(engine.case_count())
 
     def sync_report(self, report: Report) -> None:
-        for row in report.forces:
+        self.sync_rows(report.forces)
+
+    def sync_rows(self, rows: Iterable[ForceRow]) -> None:
+        for row in rows:
             _set_or_clear(self.compliance, row.force, row.compliance)
             _set_or_clear(self.compliance_z, row.force, row.compliance_z)
             _set_or_clear(self.share, row.force, row.mandatory_share)

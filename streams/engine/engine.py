@@ -30,7 +30,7 @@ from refmon.streams.engine.findings import (
     same_finding,
 )
 from refmon.streams.engine.model import CaseFacts, Closed, Decision, Event, Received, Referred
-from refmon.streams.engine.report import Report, build_rows, count_force, national
+from refmon.streams.engine.report import ForceCounts, Report, build_rows, count_force, national
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import end_of_following_day
 from refmon.streams.engine.vocabulary import FindingKind
@@ -241,6 +241,14 @@ class Engine:
     def pending_count(self) -> int:
         """Cases with events but no `case.recorded` yet: held, not judged."""
         return sum(1 for cases in self._cases.values() for c in cases.values() if not c.recorded)
+
+    def held_force_counts(self, window_days: int) -> dict[str, ForceCounts]:
+        """Section 9 counts for each force this engine holds cases of."""
+        return {
+            force: count_force(cases.values(), self.clock, window_days)
+            for force, cases in self._cases.items()
+            if cases
+        }
 
     def report(self, window_days: int, invalid: int = 0) -> Report:
         counts = {

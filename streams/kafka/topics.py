@@ -17,6 +17,7 @@ DEFAULT_PREFIX = "refmon"
 WATCHDOG = "watchdog"
 WATCHDOG_EVENT_TYPES = frozenset({"referral.received", "referral.decision"})
 CASES_TABLE = "cases"
+FORCE_COUNTS_TABLE = "force-counts"
 DAY_MS = 86_400_000
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
@@ -67,6 +68,11 @@ class Topics:
         return f"{self.prefix}.dead-letter"
 
     @property
+    def force_counts_changelog(self) -> str:
+        """Compacted: each force's latest counts, published by whichever worker holds it."""
+        return f"{self.app_id}-{FORCE_COUNTS_TABLE}-changelog"
+
+    @property
     def cases_changelog(self) -> str:
         """Faust's own name for the table's changelog."""
         return f"{self.app_id}-{CASES_TABLE}-changelog"
@@ -87,6 +93,7 @@ class Topics:
             TopicSpec(self.by_force, partitions, keep),
             # Faust would create the changelog itself; creating it here fixes its layout.
             TopicSpec(self.cases_changelog, partitions, compacted),
+            TopicSpec(self.force_counts_changelog, 1, compacted),
             TopicSpec(self.findings, partitions, compacted),
             TopicSpec(self.dead_letter, 1, short),
         ]

@@ -83,6 +83,7 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
         partitions=config.partitions,
         options=table_options,
     )
+    shared = SharedCounts(config)
     rebuild = {"needed": True}
     now_us = wall_clock(config)
     last_report = {"at": 0.0}
@@ -163,12 +164,16 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
             resume_stalled(app, consumed)
         if config.clock == "wall":
             await send(core.tick(now_us()))
+        if time.monotonic() - last_report["at"] >= REPORT_EVERY_SECONDS:
+            last_report["at"] = time.monotonic()
+            await send(core.force_counts(365))
+            if metrics is not None:
+                await shared.refresh()
+                rows = core.national_rows(shared.values.items(), codes, core.engine)
+                metrics.sync_rows(rows)
         if metrics is not None:
             c = core.counts
             metrics.sync_counts(c.events, c.rejected, c.duplicates, core.engine)
-            if time.monotonic() - last_report["at"] >= REPORT_EVERY_SECONDS:
-                metrics.sync_report(core.engine.report(365))
-                last_report["at"] = time.monotonic()
 
     # Registered by calls rather than decorators, which Faust leaves untyped.
     cases.on_recover(on_recover)
@@ -177,6 +182,46 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
     app.agent(by_force, concurrency=1)(judge)
     app.timer(interval=config.tick_seconds)(tick)
     return app
+
+
+class SharedCounts:
+    """Every force's latest counts, from the compacted topic all workers publish to.
+
+    Read with a plain aiokafka consumer (no group, the one partition, from the
+    start) so that every worker sees every force, whoever holds it.
+    """
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self._config = config
+        self._consumer: Any = None
+        self.values: dict[str, dict[str, int]] = {}
+
+    async def refresh(self) -> None:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        if self._consumer is None:
+            kafka = self._config.kafka
+            options: dict[str, Any] = {"bootstrap_servers": kafka.bootstrap.split(",")}
+            if kafka.protocol == "SASL_SSL":
+                options.update(
+                    security_protocol="SASL_SSL",
+                    sasl_mechanism="SCRAM-SHA-512",
+                    sasl_plain_username=kafka.username,
+                    sasl_plain_password=kafka.password,
+                    ssl_context=kafka.ssl_context(),
+                )
+            consumer = AIOKafkaConsumer(enable_auto_commit=False, **options)
+            await consumer.start()
+            partition = TopicPartition(self._config.topics.force_counts_changelog, 0)
+            consumer.assign([partition])
+            await consumer.seek_to_beginning(partition)
+            self._consumer = consumer
+        batches = await self._consumer.getmany(timeout_ms=200)
+        for records in batches.values():
+            for record in records:
+                self.values[json.loads(record.key)] = (
+                    json.loads(record.value) if record.value else {}
+                )
 
 
 def resume_stalled(app: Any, topics: set[str]) -> None:

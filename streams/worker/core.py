@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
 from refmon.schemas.events import EventAdapter
 from refmon.schemas.rejections import Rejection
 from refmon.streams.decode import DeadLetter, decode
 from refmon.streams.encode import finding_json
-from refmon.streams.engine import Engine, Event, Finding, FindingChange
+from refmon.streams.engine import Engine, Event, Finding, FindingChange, ForceRow
+from refmon.streams.engine.report import ForceCounts, build_rows
 from refmon.streams.kafka import state
 from refmon.streams.kafka.topics import WATCHDOG, Topics, expected_source
 from refmon.streams.wire import to_engine_event
@@ -137,6 +138,24 @@ class WorkerCore:
         state.rebuild(self.engine, mine, self.adapter)
         opened = [f for f in self.engine.findings() if f.status == "open"]
         return [m for f in opened for m in self._finding_messages(f, "opened")]
+
+    def force_counts(self, window_days: int) -> list[Outbound]:
+        """This worker's forces' counts, for the global table every worker reads."""
+        topic = self.topics.force_counts_changelog
+        return [
+            Outbound(topic, json.dumps(force).encode(), json.dumps(asdict(counts)).encode())
+            for force, counts in self.engine.held_force_counts(window_days).items()
+        ]
+
+    @staticmethod
+    def national_rows(
+        shared: Iterable[tuple[str, dict[str, int]]], forces: Iterable[str], engine: Engine
+    ) -> tuple[ForceRow, ...]:
+        """The cross-force statistics from every worker's counts (absent forces count zero)."""
+        counts = {force: ForceCounts() for force in forces}
+        counts.update((force, ForceCounts(**values)) for force, values in shared if values)
+        rows, _, _ = build_rows(counts, engine.open_counts())
+        return rows
 
     def messages(self, changes: Iterable[FindingChange]) -> list[Outbound]:
         return [m for c in changes for m in self._finding_messages(c.finding, c.change)]
