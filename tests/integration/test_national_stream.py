@@ -18,6 +18,8 @@ from tests.cli import run_cli
 pytestmark = pytest.mark.slow
 
 UNDER_REFERRING = ("DUR", "LINCS")
+# A national year; the noisy variant adds delivery noise to the very same events.
+SIMULATE = ["simulate", "--days", "365", "--seed", "7", "--under-refer", ",".join(UNDER_REFERRING)]
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +27,7 @@ def stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sim") / "events.jsonl"
     result = run_cli(
         [
-            "simulate",
-            "--days",
-            "365",
-            "--seed",
-            "7",
-            "--under-refer",
-            ",".join(UNDER_REFERRING),
+            *SIMULATE,
             "--output",
             str(path),
             "-q",
@@ -173,13 +169,7 @@ def test_noise_lands_in_the_dead_letters_and_changes_no_count(
     assert (
         run_cli(
             [
-                "simulate",
-                "--days",
-                "365",
-                "--seed",
-                "7",
-                "--under-refer",
-                ",".join(UNDER_REFERRING),
+                *SIMULATE,
                 "--duplicates",
                 "0.02",
                 "--invalid",
