@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client import Counter as PromCounter
 from refmon.streams.engine import Engine, ForceRow, Report
+from refmon.streams.engine.funnel import Limits
+from refmon.streams.engine.report import National
 from refmon.streams.engine.vocabulary import FINDING_KINDS
 
 
@@ -72,6 +74,54 @@ class RefmonMetrics:
             ["force"],
             registry=registry,
         )
+        self.mandatory_cases = Gauge(
+            "refmon_force_mandatory_cases",
+            "Mandatory cases whose duty arose in the window, by state.",
+            ["force", "state"],
+            registry=registry,
+        )
+        self.recorded_cases = Gauge(
+            "refmon_force_recorded_cases",
+            "Cases recorded in the window (the mandatory share's denominator).",
+            ["force"],
+            registry=registry,
+        )
+        self.mandatory_recorded = Gauge(
+            "refmon_force_mandatory_recorded_cases",
+            "Cases recorded in the window that are mandatory (the share's numerator).",
+            ["force"],
+            registry=registry,
+        )
+        self.compliance_limit = Gauge(
+            "refmon_force_compliance_limit_ratio",
+            "Funnel control limit of compliance at the force's volume.",
+            ["force", "bound"],
+            registry=registry,
+        )
+        self.share_limit = Gauge(
+            "refmon_force_mandatory_share_limit_ratio",
+            "Funnel control limit of the mandatory share at the force's volume.",
+            ["force", "bound"],
+            registry=registry,
+        )
+        self.national = Gauge(
+            "refmon_national_ratio",
+            "National proportions: compliance and mandatory share over all forces.",
+            ["measure"],
+            registry=registry,
+        )
+        self.funnel = Gauge(
+            "refmon_funnel_parameter",
+            "Funnel parameters per measure: target p0, over-dispersion phi, tau2.",
+            ["measure", "parameter"],
+            registry=registry,
+        )
+        self.last_event = Gauge(
+            "refmon_force_last_event_timestamp_seconds",
+            "Event time of the latest event seen from each force.",
+            ["force"],
+            registry=registry,
+        )
         self._synced: dict[object, float] = {}
 
     def _add(self, counter: PromCounter, key: object, total: float, *labels: str) -> None:
@@ -99,23 +149,68 @@ class RefmonMetrics:
                 self.findings_open.labels(force, kind).set(open_now[(force, kind)])
         if engine.clock is not None:
             self.clock.set(engine.clock / 1_000_000)
+        for force, at in engine.last_event_times().items():
+            self.last_event.labels(force).set(at / 1_000_000)
         self.cases.set(engine.case_count())
 
     def sync_report(self, report: Report) -> None:
-        self.sync_rows(report.forces)
+        self.sync_rows(report.forces, report.national)
 
-    def sync_rows(self, rows: Iterable[ForceRow]) -> None:
+    def sync_rows(self, rows: Iterable[ForceRow], national: National) -> None:
         for row in rows:
-            _set_or_clear(self.compliance, row.force, row.compliance)
-            _set_or_clear(self.compliance_z, row.force, row.compliance_z)
-            _set_or_clear(self.share, row.force, row.mandatory_share)
-            _set_or_clear(self.share_z, row.force, row.mandatory_share_z)
+            f, c = row.force, row.counts
+            _set_or_clear(self.compliance, f, row.compliance)
+            _set_or_clear(self.compliance_z, f, row.compliance_z)
+            _set_or_clear(self.share, f, row.mandatory_share)
+            _set_or_clear(self.share_z, f, row.mandatory_share_z)
+            for state, count in (
+                ("pending", c.pending),
+                ("on_time", c.on_time),
+                ("late", c.late),
+                ("overdue", c.overdue),
+            ):
+                self.mandatory_cases.labels(f, state).set(count)
+            self.recorded_cases.labels(f).set(c.recorded)
+            self.mandatory_recorded.labels(f).set(c.mandatory)
+            _set_limits(self.compliance_limit, f, row.compliance_limits)
+            _set_limits(self.share_limit, f, row.mandatory_share_limits)
+        for measure, ratio in (
+            ("compliance", national.compliance),
+            ("mandatory_share", national.mandatory_share),
+        ):
+            _set_or_clear(self.national, measure, ratio)
+        for measure, target, phi, tau2 in (
+            (
+                "compliance",
+                national.compliance_target,
+                national.compliance_phi,
+                national.compliance_tau2,
+            ),
+            (
+                "mandatory_share",
+                national.mandatory_share_target,
+                national.mandatory_share_phi,
+                national.mandatory_share_tau2,
+            ),
+        ):
+            for parameter, number in (("target", target), ("phi", phi), ("tau2", tau2)):
+                if number is not None:
+                    self.funnel.labels(measure, parameter).set(number)
 
 
-def _set_or_clear(gauge: Gauge, force: str, value: float | None) -> None:
-    # A force with too little data has no value: absent, not zero, so no alert misfires.
+def _set_limits(gauge: Gauge, force: str, limits: Limits | None) -> None:
+    for bound in ("lower_998", "lower_95", "upper_95", "upper_998"):
+        if limits is None:
+            with contextlib.suppress(KeyError):
+                gauge.remove(force, bound)
+        else:
+            gauge.labels(force, bound).set(getattr(limits, bound))
+
+
+def _set_or_clear(gauge: Gauge, label: str, value: float | None) -> None:
+    # Too little data means no value: absent, not zero, so no alert misfires.
     if value is None:
         with contextlib.suppress(KeyError):
-            gauge.remove(force)
+            gauge.remove(label)
     else:
-        gauge.labels(force).set(value)
+        gauge.labels(label).set(value)

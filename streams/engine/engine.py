@@ -66,6 +66,7 @@ class Engine:
         self._seen: set[str] = set()
         self._timers: list[tuple[int, str, str]] = []
         self._open: Counter[tuple[str, FindingKind]] = Counter()
+        self._last_event: dict[str, int] = {}
         self.clock: int | None = None
         self.valid = 0
         self.duplicate = 0
@@ -81,6 +82,8 @@ class Engine:
             raise UnknownForceError(event.force)
         self._seen.add(event.event_id)
         self.valid += 1
+        if event.occurred_at_us > self._last_event.get(event.force, event.occurred_at_us - 1):
+            self._last_event[event.force] = event.occurred_at_us
         if isinstance(event.payload, Decision):
             # The watchdog's decision changes no finding (adapters count it), but
             # time still passes up to it.
@@ -215,6 +218,10 @@ class Engine:
 
     def open_counts(self) -> Counter[tuple[str, FindingKind]]:
         return Counter({k: v for k, v in self._open.items() if v})
+
+    def last_event_times(self) -> dict[str, int]:
+        """Per force, the event time of its latest event: a silent force stands still."""
+        return dict(self._last_event)
 
     def has_seen(self, event_id: str) -> bool:
         return event_id in self._seen

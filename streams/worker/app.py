@@ -169,8 +169,8 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
             await send(core.force_counts(365))
             if metrics is not None:
                 await shared.refresh()
-                rows = core.national_rows(shared.values.items(), codes, core.engine)
-                metrics.sync_rows(rows)
+                rows, national = core.national_rows(shared.values.items(), codes, core.engine)
+                metrics.sync_rows(rows, national)
         if metrics is not None:
             c = core.counts
             metrics.sync_counts(c.events, c.rejected, c.duplicates, core.engine)

@@ -18,7 +18,7 @@ from refmon.schemas.rejections import Rejection
 from refmon.streams.decode import DeadLetter, decode
 from refmon.streams.encode import finding_json
 from refmon.streams.engine import Engine, Event, Finding, FindingChange, ForceRow
-from refmon.streams.engine.report import ForceCounts, build_rows
+from refmon.streams.engine.report import ForceCounts, National, build_rows, national
 from refmon.streams.kafka import state
 from refmon.streams.kafka.topics import WATCHDOG, Topics, expected_source
 from refmon.streams.wire import to_engine_event
@@ -150,12 +150,12 @@ class WorkerCore:
     @staticmethod
     def national_rows(
         shared: Iterable[tuple[str, dict[str, int]]], forces: Iterable[str], engine: Engine
-    ) -> tuple[ForceRow, ...]:
+    ) -> tuple[tuple[ForceRow, ...], National]:
         """The cross-force statistics from every worker's counts (absent forces count zero)."""
         counts = {force: ForceCounts() for force in forces}
         counts.update((force, ForceCounts(**values)) for force, values in shared if values)
-        rows, _, _ = build_rows(counts, engine.open_counts())
-        return rows
+        rows, compliance, share = build_rows(counts, engine.open_counts())
+        return rows, national(rows, compliance, share)
 
     def messages(self, changes: Iterable[FindingChange]) -> list[Outbound]:
         return [m for c in changes for m in self._finding_messages(c.finding, c.change)]
