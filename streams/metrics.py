@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client import Counter as PromCounter
+from prometheus_client import utils as _client_utils
+from prometheus_client.core import HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 from refmon.streams.engine import Engine, ForceRow, Report
+from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.funnel import Limits
 from refmon.streams.engine.report import National
 from refmon.streams.engine.vocabulary import FINDING_KINDS
@@ -122,7 +127,16 @@ class RefmonMetrics:
             ["force"],
             registry=registry,
         )
+        self.delays = ReferralDelayCollector()
+        registry.register(self.delays)
+        self.consumer_lag = Gauge(
+            "refmon_consumer_lag_messages",
+            "Messages on a consumed partition not yet processed by this worker (Kafka only).",
+            ["topic", "partition"],
+            registry=registry,
+        )
         self._synced: dict[object, float] = {}
+        self._lag_labels: set[tuple[str, str]] = set()
 
     def _add(self, counter: PromCounter, key: object, total: float, *labels: str) -> None:
         """Bring a counter up to a running total kept by the caller."""
@@ -152,6 +166,19 @@ class RefmonMetrics:
         for force, at in engine.last_event_times().items():
             self.last_event.labels(force).set(at / 1_000_000)
         self.cases.set(engine.case_count())
+
+    def sync_delays(self, histograms: Mapping[str, DelayHistogram]) -> None:
+        self.delays.histograms = dict(histograms)
+
+    def sync_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
+        """Set each assigned partition's lag; partitions no longer assigned disappear."""
+        wanted = {(topic, str(partition)): lag for (topic, partition), lag in lags.items()}
+        for labels in set(self._lag_labels) - set(wanted):
+            with contextlib.suppress(KeyError):
+                self.consumer_lag.remove(*labels)
+        for labels, lag in wanted.items():
+            self.consumer_lag.labels(*labels).set(lag)
+        self._lag_labels = set(wanted)
 
     def sync_report(self, report: Report) -> None:
         self.sync_rows(report.forces, report.national)
@@ -196,6 +223,40 @@ class RefmonMetrics:
             for parameter, number in (("target", target), ("phi", phi), ("tau2", tau2)):
                 if number is not None:
                     self.funnel.labels(measure, parameter).set(number)
+
+
+# The client's own formatting of `le`, so these buckets read like its Histogram's.
+_float_to_go_string = cast(Callable[[float], str], _client_utils.floatToGoString)
+
+
+class ReferralDelayCollector(Collector):
+    """Exposes the latest referral-delay snapshot as a histogram per force.
+
+    The main thread swaps in a whole new dict; the HTTP thread only reads the
+    reference, so a scrape never sees half an update.
+    """
+
+    def __init__(self) -> None:
+        self.histograms: dict[str, DelayHistogram] = {}
+
+    def collect(self) -> Iterable[Metric]:
+        family = HistogramMetricFamily(
+            "refmon_force_referral_delay_seconds",
+            "Duty-to-referral delay of referred mandatory cases whose duty arose in the window.",
+            labels=["force"],
+        )
+        for force, histogram in sorted(self.histograms.items()):
+            cumulative = 0
+            buckets: list[tuple[str, float]] = []
+            for bound, count in zip(
+                (*(b / 1_000_000 for b in histogram.bounds_us), float("inf")),
+                histogram.counts,
+                strict=True,
+            ):
+                cumulative += count
+                buckets.append((_float_to_go_string(bound), cumulative))
+            family.add_metric([force], buckets, histogram.sum_us / 1_000_000)
+        yield family
 
 
 def _set_limits(gauge: Gauge, force: str, limits: Limits | None) -> None:

@@ -20,6 +20,7 @@ from refmon.streams.engine.case import (
     FactVersion,
     duty,
 )
+from refmon.streams.engine.delays import DelayHistogram, delay_histogram
 from refmon.streams.engine.findings import (
     Condition,
     Finding,
@@ -253,6 +254,14 @@ class Engine:
         """Section 9 counts for each force this engine holds cases of."""
         return {
             force: count_force(cases.values(), self.clock, window_days)
+            for force, cases in self._cases.items()
+            if cases
+        }
+
+    def referral_delays(self, window_days: int) -> dict[str, DelayHistogram]:
+        """Per force held, the referral delays of mandatory cases whose duty arose in the window."""
+        return {
+            force: delay_histogram(cases.values(), self.clock, window_days)
             for force, cases in self._cases.items()
             if cases
         }

@@ -25,6 +25,8 @@ log = logging.getLogger("refmon.worker")
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
 REPORT_EVERY_SECONDS = 5.0
 ACK_BATCH = 200
+WINDOW_DAYS = 365
+"""The cross-force window in days: `refmon run`'s default, which `refmon report` also uses."""
 
 
 def _faust_settings(config: WorkerConfig) -> dict[str, Any]:
@@ -118,9 +120,13 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
         rebuild["needed"] = True
         rebuild["recovered"] = False
 
+    # Next offset to process per (topic, partition), for the consumer-lag metric.
+    processed: dict[tuple[str, int], int] = {}
+
     async def intake(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
+            processed[(message.topic, message.partition)] = message.offset + 1
             result = core.intake(message.topic, message.partition, message.offset, event.value)
             if isinstance(result, Forward):
                 await by_force.send(key=result.key, value=result.value)
@@ -146,6 +152,8 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
     async def judge(stream: Any) -> None:
         async for event in stream.noack().events():
             await ensure_rebuilt()
+            message = event.message
+            processed[(message.topic, message.partition)] = message.offset + 1
             prepared = core.prepare(event.value)
             entry, messages = core.judge(event.message.partition, prepared, cases.get(prepared.key))
             if entry is not None:
@@ -166,11 +174,13 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
             await send(core.tick(now_us()))
         if time.monotonic() - last_report["at"] >= REPORT_EVERY_SECONDS:
             last_report["at"] = time.monotonic()
-            await send(core.force_counts(365))
+            await send(core.force_counts(WINDOW_DAYS))
             if metrics is not None:
                 await shared.refresh()
                 rows, national = core.national_rows(shared.values.items(), codes, core.engine)
                 metrics.sync_rows(rows, national)
+                metrics.sync_delays(core.engine.referral_delays(WINDOW_DAYS))
+                metrics.sync_lag(await consumer_lag(app, consumed, processed))
         if metrics is not None:
             c = core.counts
             metrics.sync_counts(c.events, c.rejected, c.duplicates, core.engine)
@@ -222,6 +232,30 @@ class SharedCounts:
                 self.values[json.loads(record.key)] = (
                     json.loads(record.value) if record.value else {}
                 )
+
+
+async def consumer_lag(
+    app: Any, topics: set[str], processed: dict[tuple[str, int], int]
+) -> dict[tuple[str, int], int]:
+    """Per assigned partition, messages between this worker's position and the end."""
+    consumer = app.consumer
+    if consumer is None:
+        return {}
+    assigned = [tp for tp in consumer.assignment() if tp.topic in topics]
+    if not assigned:
+        return {}
+    ends = await consumer.highwaters(*assigned)
+    lags: dict[tuple[str, int], int] = {}
+    for tp in assigned:
+        end = ends.get(tp)
+        if end is None:
+            continue
+        done = processed.get((tp.topic, tp.partition))
+        if done is None:
+            done = await consumer.position(tp)
+        if done is not None:
+            lags[(tp.topic, tp.partition)] = max(0, end - done)
+    return lags
 
 
 def resume_stalled(app: Any, topics: set[str]) -> None:

@@ -2,23 +2,34 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import urllib.request
 from pathlib import Path
 
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
+
 from tests.cli import run_cli
+from tests.factories import judge
 from tests.kafka.conftest import Deployment
 
-Z = re.compile(r'^refmon_force_compliance_zscore\{force="(\w+)"\} (\S+)$', re.MULTILINE)
 
-
-def scrape(log: Path) -> dict[str, float]:
+def scrape(log: Path) -> dict[str, list[Sample]]:
     port = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/", log.read_text(errors="replace"))
     assert port is not None
     with urllib.request.urlopen(f"http://127.0.0.1:{port.group(1)}/metrics", timeout=5) as response:
         text = response.read().decode()
-    return {force: float(z) for force, z in Z.findall(text)}
+    samples: dict[str, list[Sample]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append(sample)
+    return samples
+
+
+def by_force(samples: dict[str, list[Sample]], name: str) -> dict[str, float]:
+    return {s.labels["force"]: s.value for s in samples.get(name, [])}
 
 
 def test_two_workers_compute_the_same_funnel_from_all_forces(
@@ -47,7 +58,24 @@ def test_two_workers_compute_the_same_funnel_from_all_forces(
     deployment.publish(stream)
     deployment.wait_for(valid)
     time.sleep(15)  # a few rounds of publishing and reading each other's counts
-    one, two = scrape(tmp_path / "w1.log"), scrape(tmp_path / "w2.log")
+    first, second = scrape(tmp_path / "w1.log"), scrape(tmp_path / "w2.log")
+    one = by_force(first, "refmon_force_compliance_zscore")
+    two = by_force(second, "refmon_force_compliance_zscore")
     assert len(one) >= 30, one
     assert one == two
     assert one["DUR"] < -1.959964
+
+    # Each worker reports the delays of the forces it holds; together they are everyone's.
+    counts = [by_force(w, "refmon_force_referral_delay_seconds_count") for w in (first, second)]
+    assert counts[0]
+    assert counts[1]
+    assert not set(counts[0]) & set(counts[1])
+    engine = judge(json.loads(line) for line in stream.read_text().splitlines())
+    expected_counts = {f: h.count for f, h in engine.referral_delays(365).items()}
+    assert {**counts[0], **counts[1]} == expected_counts
+
+    # Both workers have caught up: every partition they consume shows no lag.
+    for worker in (first, second):
+        lags = worker["refmon_consumer_lag_messages"]
+        assert any(lag.labels["topic"].endswith("by-force") for lag in lags), lags
+        assert all(lag.value == 0 for lag in lags), lags

@@ -122,5 +122,12 @@ def test_metrics_endpoint_serves_counts_findings_and_compliance() -> None:
     assert 'refmon_force_compliance_ratio{force="DUR"} 0.0' in text  # 0 of 1 due on time
     assert 'refmon_force_compliance_zscore{force="DUR"}' not in text  # under 5 due: absent, not 0
     assert 'refmon_force_compliance_ratio{force="MPS"}' not in text  # nothing due: no ratio
+    # Duty 02-02 10:00, receipt 02-05 00:00: 223,200 s, in the (2 d, 3 d] bucket.
+    delay = "refmon_force_referral_delay_seconds"
+    assert f'{delay}_bucket{{force="DUR",le="172800.0"}} 0.0' in text
+    assert f'{delay}_bucket{{force="DUR",le="259200.0"}} 1.0' in text
+    assert f'{delay}_bucket{{force="DUR",le="+Inf"}} 1.0' in text
+    assert f'{delay}_sum{{force="DUR"}} 223200.0' in text
+    assert f'{delay}_count{{force="MPS"}} 0.0' in text  # nothing referred yet
     assert "c1" not in text
     assert "x1" not in text

@@ -151,6 +151,7 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 metrics.sync_counts(stats.events, stats.rejected, stats.duplicates, engine)
                 if time.monotonic() - last_report[0] >= REPORT_REFRESH_SECONDS:
                     metrics.sync_report(engine.report(args.window_days, stats.invalid))
+                    metrics.sync_delays(engine.referral_delays(args.window_days))
                     last_report[0] = time.monotonic()
 
         lines: Iterator[Line] = read_lines(source, args.max_line_bytes)
@@ -171,6 +172,7 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if metrics is not None:
             metrics.sync_counts(stats.events, stats.rejected, stats.duplicates, engine)
             metrics.sync_report(report)
+            metrics.sync_delays(engine.referral_delays(args.window_days))
         if not args.quiet:
             env.stderr.write(summary.render(report, engine.pending_count()))
             if stats.invalid and dead_out is None:
