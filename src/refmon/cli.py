@@ -8,7 +8,17 @@ import traceback
 from collections.abc import Sequence
 
 from refmon import __version__
-from refmon.commands import publish, report, rules, run, schema, simulate, topics, worker
+from refmon.commands import (
+    generate,
+    publish,
+    report,
+    rules,
+    run,
+    schema,
+    simulate,
+    topics,
+    worker,
+)
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.streams.engine import RulesetError
 
@@ -22,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"refmon {__version__}")
     parser.add_argument("--traceback", action="store_true", help="print a traceback on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (run, simulate, rules, schema, topics, publish, worker, report):
+    for module in (run, simulate, rules, schema, topics, publish, worker, report, generate):
         module.add_parser(commands)
     return parser
 

@@ -1,0 +1,106 @@
+"""Alertmanager configuration: every force's alerts to that force, and only to it.
+
+Routing, in order:
+1. `team="ops"`: pipeline alerts, to the operators.
+2. `force="<CODE>"`, one route per force in forces.csv: to that force's
+   webhook, with `continue` so cross-force alerts also reach oversight.
+3. `team="oversight"`: the watchdog's oversight team.
+Anything else falls to the root, which is the oversight team too, so no alert
+is ever dropped for want of a route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from refmon.schemas.forces import load_forces
+
+FORCE_URL_TEMPLATE = "http://alert-gateway:8080/forces/{force}"
+OVERSIGHT_URL = "http://alert-gateway:8080/oversight"
+OPS_URL = "http://alert-gateway:8080/ops"
+
+
+@dataclass(frozen=True, slots=True)
+class Receivers:
+    force_url_template: str = FORCE_URL_TEMPLATE
+    """`{force}` is replaced by the force code."""
+    oversight_url: str = OVERSIGHT_URL
+    ops_url: str = OPS_URL
+    force_urls: Mapping[str, str] = field(default_factory=dict)
+    """Per-force URLs that override the template."""
+
+    def force_url(self, code: str) -> str:
+        return self.force_urls.get(code) or self.force_url_template.format(force=code)
+
+
+def force_receiver(code: str) -> str:
+    return f"force-{code}"
+
+
+def _webhook(name: str, url: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "webhook_configs": [{"url": url, "send_resolved": True, "max_alerts": 0}],
+    }
+
+
+def _inhibit(source: str, target: str, equal: Iterable[str]) -> dict[str, Any]:
+    return {
+        "source_matchers": [f"alertname={source}"],
+        "target_matchers": [f"alertname={target}"],
+        "equal": list(equal),
+    }
+
+
+def alertmanager_config(receivers: Receivers, codes: Iterable[str] | None = None) -> dict[str, Any]:
+    forces = list(codes) if codes is not None else [f.code for f in load_forces()]
+    unknown = sorted(set(receivers.force_urls) - set(forces))
+    if unknown:
+        raise ValueError(f"URLs given for unknown forces: {', '.join(unknown)}")
+    force_routes = [
+        {
+            "receiver": force_receiver(code),
+            "matchers": [f'force="{code}"'],
+            "continue": True,
+        }
+        for code in forces
+    ]
+    return {
+        "global": {"resolve_timeout": "5m"},
+        "route": {
+            "receiver": "oversight",
+            # One notification per alert and force: a force never sees another's.
+            "group_by": ["alertname", "force"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "12h",
+            "routes": [
+                {
+                    "receiver": "ops",
+                    "matchers": ['team="ops"'],
+                    "repeat_interval": "1h",
+                },
+                *force_routes,
+                {"receiver": "oversight", "matchers": ['team="oversight"']},
+            ],
+        },
+        "inhibit_rules": [
+            # The 99.8 % alert says all the 95 % one would, for the same force.
+            _inhibit("RefmonComplianceBelowFunnel998", "RefmonComplianceBelowFunnel95", ["force"]),
+            _inhibit(
+                "RefmonMandatoryShareBelowFunnel998",
+                "RefmonMandatoryShareBelowFunnel95",
+                ["force"],
+            ),
+            # A worker that is down explains the lag; page for the cause only.
+            _inhibit("RefmonWorkerDown", "RefmonLagging", []),
+            _inhibit("RefmonAbsent", "RefmonLagging", []),
+        ],
+        "receivers": [
+            _webhook("oversight", receivers.oversight_url),
+            _webhook("ops", receivers.ops_url),
+            *(_webhook(force_receiver(c), receivers.force_url(c)) for c in forces),
+        ],
+    }
