@@ -1,0 +1,278 @@
+"""Dashboards, recording rules, alerts and routing against the real thing.
+
+`refmon run --metrics-port --keep-serving` replays a simulated national year
+with chosen under-referring and under-categorising forces; Debian's Prometheus
+scrapes it and evaluates the repository's rules; Debian's Alertmanager routes
+with the generated config to a local webhook receiver.
+
+Two changes to the committed files keep this to seconds: alerts lose their
+`for` (promtool's tests cover the `for` durations) and groups are evaluated
+and notified every second. Routing, matchers and inhibition are unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from refmon.schemas.forces import load_forces
+
+from refmon.ops.alertmanager import Receivers, alertmanager_config
+from refmon.ops.grafana import KAFKA_ONLY_METRICS, dashboard_files
+from tests.cli import run_cli
+from tests.live.services import Webhooks, binary, free_port, get_json, process, wait_for
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+UNDER_REFERRING = {"DUR", "LINCS"}
+UNDER_CATEGORISING = {"CLEV"}
+COMPLIANCE = {"RefmonComplianceBelowFunnel95", "RefmonComplianceBelowFunnel998"}
+SHARE = {"RefmonMandatoryShareBelowFunnel95", "RefmonMandatoryShareBelowFunnel998"}
+
+
+@dataclass
+class Stack:
+    prometheus: str
+    webhooks: Webhooks
+    report: dict[str, Any]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        answer = get_json(f"{self.prometheus}/api/v1/query", {"query": expr})
+        assert answer["status"] == "success", (expr, answer)
+        result: list[dict[str, Any]] = answer["data"]["result"]
+        return result
+
+    def firing(self) -> dict[str, set[str]]:
+        by_name: dict[str, set[str]] = defaultdict(set)
+        for alert in get_json(f"{self.prometheus}/api/v1/alerts")["data"]["alerts"]:
+            if alert["state"] == "firing":
+                by_name[alert["labels"]["alertname"]].add(alert["labels"].get("force", ""))
+        return by_name
+
+
+def _quick_rules(source: Path, target: Path) -> None:
+    doc = yaml.safe_load(source.read_text())
+    for group in doc["groups"]:
+        group["interval"] = "1s"
+        for rule in group["rules"]:
+            rule.pop("for", None)
+    target.write_text(yaml.safe_dump(doc))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("live")
+    stream = tmp / "events.jsonl"
+    simulate = [
+        "simulate",
+        "--seed",
+        "7",
+        "--under-refer",
+        ",".join(sorted(UNDER_REFERRING)),
+        "--under-categorise",
+        ",".join(sorted(UNDER_CATEGORISING)),
+        "--duplicates",
+        "0.01",
+        "--invalid",
+        "0.002",
+        "-q",
+    ]
+    assert run_cli([*simulate, "--output", str(stream)]).status == 0
+    report_path = tmp / "report.json"
+    refmon_port, am_port, prom_port = free_port(), free_port(), free_port()
+
+    for name in ("rules.yml", "alerts.yml"):
+        _quick_rules(ROOT / "deploy" / "prometheus" / name, tmp / name)
+    with ExitStack() as stack, Webhooks() as hooks:
+        am_config = alertmanager_config(
+            Receivers(
+                force_url_template=hooks.url + "/forces/{force}",
+                oversight_url=hooks.url + "/oversight",
+                ops_url=hooks.url + "/ops",
+            )
+        )
+        am_config["route"].update(group_wait="1s", group_interval="1s")
+        (tmp / "alertmanager.yml").write_text(yaml.safe_dump(am_config))
+        (tmp / "prometheus.yml").write_text(
+            yaml.safe_dump(
+                {
+                    "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                    "rule_files": [str(tmp / "rules.yml"), str(tmp / "alerts.yml")],
+                    "alerting": {
+                        "alertmanagers": [
+                            {"static_configs": [{"targets": [f"127.0.0.1:{am_port}"]}]}
+                        ]
+                    },
+                    "scrape_configs": [
+                        {
+                            "job_name": "refmon",
+                            "static_configs": [{"targets": [f"127.0.0.1:{refmon_port}"]}],
+                        }
+                    ],
+                }
+            )
+        )
+        refmon = str(Path(sys.executable).with_name("refmon"))
+        run_log = tmp / "refmon.log"
+        stack.enter_context(
+            process(
+                [
+                    refmon,
+                    "run",
+                    "--input",
+                    str(stream),
+                    "--report",
+                    str(report_path),
+                    "--metrics-port",
+                    str(refmon_port),
+                    "--keep-serving",
+                    "-q",
+                ],
+                run_log,
+            )
+        )
+        wait_for("the replay to finish", lambda: "run complete" in run_log.read_text(), 300)
+        stack.enter_context(
+            process(
+                [
+                    binary("alertmanager", "prometheus-alertmanager"),
+                    f"--config.file={tmp / 'alertmanager.yml'}",
+                    f"--storage.path={tmp / 'am-data'}",
+                    f"--web.listen-address=127.0.0.1:{am_port}",
+                    "--cluster.listen-address=",
+                ],
+                tmp / "alertmanager.log",
+            )
+        )
+        wait_for("Alertmanager", lambda: get_json(f"http://127.0.0.1:{am_port}/api/v2/status"), 60)
+        stack.enter_context(
+            process(
+                [
+                    binary("prometheus"),
+                    f"--config.file={tmp / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={tmp / 'prom-data'}",
+                    f"--web.listen-address=127.0.0.1:{prom_port}",
+                ],
+                tmp / "prometheus.log",
+            )
+        )
+        live = Stack(f"http://127.0.0.1:{prom_port}", hooks, json.loads(report_path.read_text()))
+        # Enough scrapes for every rate() to have two samples, and the alerts evaluated.
+        wait_for(
+            "five scrapes of refmon",
+            lambda: live.query('count_over_time(up{job="refmon"}[1m]) >= 5'),
+            120,
+        )
+        wait_for(
+            "the funnel alerts",
+            lambda: live.firing().get("RefmonComplianceBelowFunnel998"),
+            60,
+        )
+        yield live
+
+
+def test_the_replay_flags_the_chosen_forces(stack: Stack) -> None:
+    statuses = {
+        r["force"]: (r["compliance_status"], r["mandatory_share_status"])
+        for r in stack.report["forces"]
+    }
+    assert {f for f, (c, _) in statuses.items() if c == "alarm"} == UNDER_REFERRING
+    assert {f for f, (_, s) in statuses.items() if s == "alarm"} == UNDER_CATEGORISING
+
+
+def test_every_recording_rule_returns_data(stack: Stack) -> None:
+    doc = yaml.safe_load((ROOT / "deploy" / "prometheus" / "rules.yml").read_text())
+    records = [rule["record"] for group in doc["groups"] for rule in group["rules"]]
+    assert len(records) >= 10
+    empty = [record for record in records if not stack.query(record)]
+    assert not empty
+
+
+def _dashboard_queries() -> list[tuple[str, str, str]]:
+    found = []
+    for name, text in dashboard_files().items():
+        for panel in json.loads(text)["panels"]:
+            for target in panel.get("targets", []):
+                found.append((name, panel["title"], target["expr"]))
+    return found
+
+
+def test_every_dashboard_query_returns_data(stack: Stack) -> None:
+    queries = _dashboard_queries()
+    kafka_only = [q for q in queries if any(m in q[2] for m in KAFKA_ONLY_METRICS)]
+    # Only the consumer-lag panel needs a Kafka worker (checked in tests/kafka).
+    assert [title for _, title, _ in kafka_only] == ["Consumer lag (Kafka workers only)"]
+    empty = []
+    for board, title, expr in queries:
+        if (board, title, expr) in kafka_only:
+            continue
+        concrete = expr.replace("$force", "DUR").replace("$__rate_interval", "30s")
+        if not stack.query(concrete):
+            empty.append((board, title, concrete))
+    assert not empty
+    assert len(queries) - len(kafka_only) >= 30
+
+
+def test_the_force_variable_lists_every_force(stack: Stack) -> None:
+    board = json.loads(dashboard_files()["force.json"])
+    variable = next(v for v in board["templating"]["list"] if v["name"] == "force")
+    match = re.fullmatch(r"label_values\((.+), force\)", variable["query"])
+    assert match is not None
+    values = get_json(f"{stack.prometheus}/api/v1/label/force/values", {"match[]": match.group(1)})[
+        "data"
+    ]
+    assert set(values) == {f.code for f in load_forces()}
+
+
+def test_the_funnel_alerts_fire_for_exactly_the_chosen_forces(stack: Stack) -> None:
+    firing = stack.firing()
+    for name in COMPLIANCE:
+        assert firing.get(name) == UNDER_REFERRING, name
+    for name in SHARE:
+        assert firing.get(name) == UNDER_CATEGORISING, name
+    missed = {r["force"] for r in stack.report["forces"] if r["open_findings"]["missed_referral"]}
+    assert firing["RefmonMissedReferral"] == missed
+
+
+def test_alertmanager_delivers_each_force_its_own_alerts_only(stack: Stack) -> None:
+    flagged = UNDER_REFERRING | UNDER_CATEGORISING
+
+    wanted = {*(f"/forces/{f}" for f in flagged), "/oversight"}
+
+    def delivered() -> bool:
+        alerts = stack.webhooks.alerts()
+        funnel = {path for path, a in alerts if a["labels"]["alertname"] in COMPLIANCE | SHARE}
+        missed = {path for path, a in alerts if a["labels"]["alertname"] == "RefmonMissedReferral"}
+        return funnel >= wanted and "/forces/DUR" in missed
+
+    wait_for("the funnel and missed-referral notifications", delivered, 60)
+    by_path: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for path, alert in stack.webhooks.alerts():
+        by_path[path].append(alert["labels"])
+    for path, alerts in by_path.items():
+        if path.startswith("/forces/"):
+            force = path.removeprefix("/forces/")
+            assert {a.get("force") for a in alerts} == {force}, path
+    funnel_paths = {
+        path
+        for path, alerts in by_path.items()
+        if any(a["alertname"] in COMPLIANCE | SHARE for a in alerts)
+    }
+    assert funnel_paths == wanted
+    # A missed referral goes to the force, never to the oversight team.
+    assert any(a["alertname"] == "RefmonMissedReferral" for a in by_path["/forces/DUR"])
+    assert not any(a["alertname"] == "RefmonMissedReferral" for a in by_path["/oversight"])
+    # The 99.8 % alert inhibits the 95 % one for the same force.
+    dur = {a["alertname"] for a in by_path["/forces/DUR"]}
+    assert "RefmonComplianceBelowFunnel998" in dur
+    assert "RefmonComplianceBelowFunnel95" not in dur
