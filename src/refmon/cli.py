@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from refmon import __version__
 from refmon.commands import (
     generate,
+    healthcheck,
     publish,
     report,
     rules,
@@ -32,7 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"refmon {__version__}")
     parser.add_argument("--traceback", action="store_true", help="print a traceback on errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (run, simulate, rules, schema, topics, publish, worker, report, generate):
+    for module in (
+        run,
+        simulate,
+        rules,
+        schema,
+        topics,
+        publish,
+        worker,
+        report,
+        generate,
+        healthcheck,
+    ):
         module.add_parser(commands)
     return parser
 

@@ -131,3 +131,29 @@ def test_metrics_endpoint_serves_counts_findings_and_compliance() -> None:
     assert f'{delay}_count{{force="MPS"}} 0.0' in text  # nothing referred yet
     assert "c1" not in text
     assert "x1" not in text
+
+
+def test_healthcheck_reports_a_live_endpoint_and_a_dead_one() -> None:
+    import http.server
+    import threading
+
+    class Ok(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"refmon_cases_held 0\n")
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        assert run_cli(["healthcheck", "--url", url]).status == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    dead = run_cli(["healthcheck", "--url", url, "--timeout", "1"])
+    assert dead.status == 1
+    assert "refused" in dead.stderr.lower()

@@ -49,13 +49,23 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--metrics-port",
         type=int,
         metavar="N",
-        help="serve Prometheus metrics here (0: any free port)",
+        help="serve Prometheus metrics here (0: any free port), or REFMON_METRICS_PORT",
     )
     p.add_argument("--tick-seconds", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--test-clock-start", metavar="RFC3339", help=argparse.SUPPRESS)
     p.add_argument("--test-clock-speed", type=float, default=1.0, help=argparse.SUPPRESS)
     add_kafka_options(p)
     p.set_defaults(handler=worker_command)
+
+
+def _env_port() -> int | None:
+    value = os.environ.get("REFMON_METRICS_PORT")
+    if not value:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"REFMON_METRICS_PORT must be a port number, not {value!r}") from None
 
 
 def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -82,7 +92,7 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if args.test_clock_start is None
         else parse_cli_timestamp("--test-clock-start", args.test_clock_start),
         clock_speed=args.test_clock_speed,
-        metrics_port=args.metrics_port,
+        metrics_port=args.metrics_port if args.metrics_port is not None else _env_port(),
     )
     metrics = None
     if config.metrics_port is not None:

@@ -1,0 +1,45 @@
+"""`refmon healthcheck`: exit 0 when a refmon process answers on its metrics endpoint.
+
+For container HEALTHCHECKs: the image has no curl, and this needs nothing beyond refmon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import urllib.error
+import urllib.request
+
+from refmon.environment import Environment, ExitStatus
+
+DEFAULT_PORT = 9464
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    port = os.environ.get("REFMON_METRICS_PORT") or str(DEFAULT_PORT)
+    p = commands.add_parser(
+        "healthcheck",
+        help="exit 0 if refmon's metrics endpoint answers, 1 if not",
+        description="Fetches the metrics endpoint once. Exit status 0: it answered 200; "
+        "1: it did not (refused, timed out or an error status).",
+    )
+    p.add_argument(
+        "--url",
+        default=f"http://127.0.0.1:{port}/metrics",
+        help="default: %(default)s (the port from REFMON_METRICS_PORT)",
+    )
+    p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="default 5 seconds")
+    p.set_defaults(handler=healthcheck_command)
+
+
+def healthcheck_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    try:
+        with urllib.request.urlopen(args.url, timeout=args.timeout) as response:
+            response.read(1)
+            healthy = response.status == 200
+    except (urllib.error.URLError, OSError) as err:
+        env.error(f"{args.url}: {getattr(err, 'reason', err)}")
+        return ExitStatus.ERROR
+    if not healthy:
+        env.error(f"{args.url}: status {response.status}")
+    return ExitStatus.OK if healthy else ExitStatus.ERROR
