@@ -6,11 +6,10 @@ from grafana_foundation_sdk.builders import bargauge
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders.common import StackingConfig
 from grafana_foundation_sdk.models import common, prometheus
-from grafana_foundation_sdk.models.dashboard import DashboardCursorSync
 
 from refmon.ops.grafana.panels import (
     DATASOURCE,
-    datasource_variable,
+    base_dashboard,
     force_variable,
     query,
     stat_panel,
@@ -44,14 +43,11 @@ def delay_buckets() -> bargauge.Panel:
 
 def force_dashboard() -> dash.Dashboard:
     return (
-        dash.Dashboard("refmon: force drill-down")
-        .uid(UID)
-        .description("One force: referral delays, overdue cases and findings over time.")
-        .tags(["refmon"])
-        .time("now-7d", "now")
-        .refresh("1m")
-        .tooltip(DashboardCursorSync.CROSSHAIR)
-        .with_variable(datasource_variable())
+        base_dashboard(
+            "refmon: force drill-down",
+            UID,
+            "One force: referral delays, overdue cases and findings over time.",
+        )
         .with_variable(force_variable())
         .with_row(dash.Row("$force"))
         .with_panel(

@@ -7,12 +7,11 @@ from grafana_foundation_sdk.builders import table, xychart
 from grafana_foundation_sdk.builders.common import TableSortByFieldState, VizLegendOptions
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import xychart as xy
-from grafana_foundation_sdk.models.dashboard import DashboardCursorSync
 
 from refmon.ops.grafana.panels import (
     DATASOURCE,
     Z95,
-    datasource_variable,
+    base_dashboard,
     instant_table,
     join_tables,
     override,
@@ -151,14 +150,11 @@ def funnel_plot(measure: str, title: str, volume: str, volume_query: str) -> xyc
 
 def national_dashboard() -> dash.Dashboard:
     return (
-        dash.Dashboard("refmon: national overview")
-        .uid(UID)
-        .description("Referral compliance and categorisation of all 44 forces, compared by funnel.")
-        .tags(["refmon"])
-        .time("now-7d", "now")
-        .refresh("1m")
-        .tooltip(DashboardCursorSync.CROSSHAIR)
-        .with_variable(datasource_variable())
+        base_dashboard(
+            "refmon: national overview",
+            UID,
+            "Referral compliance and categorisation of all 44 forces, compared by funnel.",
+        )
         .with_row(dash.Row("National"))
         .with_panel(
             stat_panel(

@@ -9,6 +9,7 @@ from grafana_foundation_sdk.builders import prometheus, stat, timeseries
 from grafana_foundation_sdk.builders.common import ReduceDataOptions
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
+    DashboardCursorSync,
     DataSourceRef,
     DataTransformerConfig,
     DynamicConfigValue,
@@ -32,6 +33,22 @@ def datasource_variable() -> dash.DatasourceVariable:
         .label("Prometheus")
         .type("prometheus")
         .hide(VariableHide.DONT_HIDE)
+    )
+
+
+def base_dashboard(
+    title: str, uid: str, description: str, since: str = "now-7d", refresh: str = "1m"
+) -> dash.Dashboard:
+    """What every refmon dashboard shares: tag, cursor sync, the data source picker."""
+    return (
+        dash.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(["refmon"])
+        .time(since, "now")
+        .refresh(refresh)
+        .tooltip(DashboardCursorSync.CROSSHAIR)
+        .with_variable(datasource_variable())
     )
 
 

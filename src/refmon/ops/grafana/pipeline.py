@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as dash
-from grafana_foundation_sdk.models.dashboard import DashboardCursorSync
 
 from refmon.ops.grafana.panels import (
-    datasource_variable,
+    base_dashboard,
     query,
     stat_panel,
     thresholds,
@@ -21,14 +20,13 @@ KAFKA_ONLY_METRICS = frozenset({"refmon_consumer_lag_messages"})
 
 def pipeline_dashboard() -> dash.Dashboard:
     return (
-        dash.Dashboard("refmon: pipeline health")
-        .uid(UID)
-        .description("refmon's own health: targets up, throughput, rejections, lag.")
-        .tags(["refmon"])
-        .time("now-6h", "now")
-        .refresh("30s")
-        .tooltip(DashboardCursorSync.CROSSHAIR)
-        .with_variable(datasource_variable())
+        base_dashboard(
+            "refmon: pipeline health",
+            UID,
+            "refmon's own health: targets up, throughput, rejections, lag.",
+            since="now-6h",
+            refresh="30s",
+        )
         .with_row(dash.Row("Now"))
         .with_panel(
             stat_panel(
