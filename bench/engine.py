@@ -61,8 +61,12 @@ def measure(argv: list[str]) -> tuple[float, int]:
 BASELINE = "import json, sys\nfor line in open(sys.argv[1], 'rb'):\n    json.loads(line)\n"
 
 
-def held_per_case(path: Path, limit: int) -> tuple[float, int]:
-    """Bytes of engine state per case held, by tracemalloc, over the first `limit` events."""
+def held_per_case(path: Path, limit: int) -> tuple[float, int, float, float]:
+    """Bytes of engine state per case held, by tracemalloc, over the first `limit` events.
+
+    Also times, on that state, one report (the baseline: what the metrics refresh
+    already paid for) and one referral-delay snapshot (what the histogram adds).
+    """
     import gc
 
     from refmon.streams.wire import to_engine_event
@@ -82,7 +86,13 @@ def held_per_case(path: Path, limit: int) -> tuple[float, int]:
     after = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
     cases = wiring.engine.case_count()
-    return (after - before) / cases, cases
+    started = time.perf_counter()
+    wiring.engine.report(365)
+    report_s = time.perf_counter() - started
+    started = time.perf_counter()
+    wiring.engine.referral_delays(365)
+    delays_s = time.perf_counter() - started
+    return (after - before) / cases, cases, report_s, delays_s
 
 
 def main() -> None:
@@ -112,14 +122,28 @@ def main() -> None:
             "-q",
         ]
     )
+    metrics_s, metrics_rss = measure(
+        [
+            *REFMON,
+            "run",
+            "--input",
+            str(path),
+            "--report",
+            os.devnull,
+            "--metrics-port",
+            "0",
+            "-q",
+        ]
+    )
     idle_s, idle_rss = measure(
         [*REFMON, "run", "--input", os.devnull, "--report", os.devnull, "-q"]
     )
-    per_case, cases = held_per_case(path, args.memory_events)
+    per_case, cases, report_s, delays_s = held_per_case(path, args.memory_events)
     mib = 2**20
     rows = [
         ("baseline: json.loads per line", base_s, events / base_s, base_rss),
         ("refmon run (whole run)", run_s, events / run_s, run_rss),
+        ("refmon run --metrics-port 0", metrics_s, events / metrics_s, metrics_rss),
         ("refmon run on empty input", idle_s, None, idle_rss),
     ]
     print()
@@ -134,6 +158,10 @@ def main() -> None:
         f"from the first {args.memory_events:,} events; includes the event-id set)"
     )
     print(f"peak RSS above start-up per event: {(run_rss - idle_rss) / events:,.0f} bytes")
+    print(
+        f"on {cases:,} cases: report {report_s * 1000:,.1f} ms, "
+        f"referral-delay snapshot {delays_s * 1000:,.1f} ms"
+    )
 
 
 if __name__ == "__main__":
