@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
+import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -43,6 +45,7 @@ SHARE = {"RefmonMandatoryShareBelowFunnel95", "RefmonMandatoryShareBelowFunnel99
 @dataclass
 class Stack:
     prometheus: str
+    metrics: str
     webhooks: Webhooks
     report: dict[str, Any]
 
@@ -166,7 +169,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 tmp / "prometheus.log",
             )
         )
-        live = Stack(f"http://127.0.0.1:{prom_port}", hooks, json.loads(report_path.read_text()))
+        live = Stack(
+            f"http://127.0.0.1:{prom_port}",
+            f"http://127.0.0.1:{refmon_port}/metrics",
+            hooks,
+            json.loads(report_path.read_text()),
+        )
         # Enough scrapes for every rate() to have two samples, and the alerts evaluated.
         wait_for(
             "five scrapes of refmon",
@@ -188,6 +196,21 @@ def test_the_replay_flags_the_chosen_forces(stack: Stack) -> None:
     }
     assert {f for f, (c, _) in statuses.items() if c == "alarm"} == UNDER_REFERRING
     assert {f for f, (_, s) in statuses.items() if s == "alarm"} == UNDER_CATEGORISING
+
+
+def test_the_exposition_passes_promtool_check_metrics(stack: Stack) -> None:
+    """Prometheus's own linter: naming conventions, units, help texts, types."""
+    with urllib.request.urlopen(stack.metrics, timeout=10) as response:
+        exposition = response.read()
+    assert b"refmon_force_referral_delay_seconds_bucket" in exposition
+    result = subprocess.run(
+        [binary("promtool"), "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not result.stdout.strip(), result.stdout
 
 
 def test_every_recording_rule_returns_data(stack: Stack) -> None:
