@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -16,13 +18,16 @@ from tests.factories import judge
 from tests.kafka.conftest import Deployment
 
 
-def scrape(log: Path) -> dict[str, list[Sample]]:
+def exposition(log: Path) -> str:
     port = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/", log.read_text(errors="replace"))
     assert port is not None
     with urllib.request.urlopen(f"http://127.0.0.1:{port.group(1)}/metrics", timeout=5) as response:
-        text = response.read().decode()
+        return str(response.read().decode())
+
+
+def scrape(log: Path) -> dict[str, list[Sample]]:
     samples: dict[str, list[Sample]] = {}
-    for family in text_string_to_metric_families(text):
+    for family in text_string_to_metric_families(exposition(log)):
         for sample in family.samples:
             samples.setdefault(sample.name, []).append(sample)
     return samples
@@ -79,3 +84,16 @@ def test_two_workers_compute_the_same_funnel_from_all_forces(
         lags = worker["refmon_consumer_lag_messages"]
         assert any(lag.labels["topic"].endswith("by-force") for lag in lags), lags
         assert all(lag.value == 0 for lag in lags), lags
+
+    # The worker's exposition, consumer lag included, passes Prometheus's own linter.
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is needed (Debian package prometheus)"
+    checked = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=exposition(tmp_path / "w1.log"),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert not checked.stdout.strip(), checked.stdout
