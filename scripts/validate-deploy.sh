@@ -40,12 +40,22 @@ echo "-- Dockerfile: hadolint"
 
 echo "-- Helm chart: helm $HELM_VERSION lint and template, Kubernetes $KUBERNETES_VERSION schemas"
 sasl=(--set kafka.securityProtocol=SASL_SSL --set kafka.passwordSecret.name=refmon-kafka
-      --set kafka.caSecret.name=refmon-kafka-ca --set metrics.podMonitor.enabled=true)
+      --set kafka.caSecret.name=refmon-kafka-ca --set metrics.podMonitor.enabled=true
+      --set metrics.prometheusRule.enabled=true
+      --set metrics.prometheusRule.runbookBaseUrl=https://git.example/refmon/-/blob/main)
 "$helm" lint --strict --kube-version "$KUBERNETES_VERSION" deploy/helm/refmon
 "$helm" lint --strict --kube-version "$KUBERNETES_VERSION" deploy/helm/refmon "${sasl[@]}"
 "$helm" template refmon deploy/helm/refmon --kube-version "$KUBERNETES_VERSION" >"$scratch/plain.yaml"
 "$helm" template refmon deploy/helm/refmon --kube-version "$KUBERNETES_VERSION" "${sasl[@]}" >"$scratch/sasl.yaml"
 "$venv/bin/kubernetes-validate" --strict --quiet -k "$KUBERNETES_VERSION" "$scratch/plain.yaml" "$scratch/sasl.yaml"
+# The PrometheusRule carries every recording rule and alert of deploy/prometheus/.
+count_rules() { cat "$@" | grep -cE '^ +(- )?(record|alert): '; }
+rules_in_repo="$(count_rules deploy/prometheus/rules.yml deploy/prometheus/alerts.yml)"
+rules_in_chart="$(count_rules "$scratch/sasl.yaml")"
+if [ "$rules_in_repo" != "$rules_in_chart" ]; then
+  echo "helm: the PrometheusRule has $rules_in_chart rules, deploy/prometheus/ $rules_in_repo" >&2
+  exit 1
+fi
 # SASL without its secrets must be refused, not rendered half-configured.
 if "$helm" template refmon deploy/helm/refmon --kube-version "$KUBERNETES_VERSION" \
     --set kafka.securityProtocol=SASL_SSL >/dev/null 2>&1; then
