@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.cli import run_cli
+from tests.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 KAFKA_SH = ROOT / "deploy" / "kafka-local" / "kafka.sh"
@@ -34,24 +34,6 @@ class Broker:
     ca_file: str
 
 
-def _free_base_port() -> int:
-    """A port p with p, p+1 and p+2 free (PLAINTEXT, controller, SASL_SSL)."""
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base > 60000:
-            continue
-        try:
-            for offset in (1, 2):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no three consecutive free ports")
-
-
 @pytest.fixture(scope="session")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
     given = os.environ.get("REFMON_TEST_KAFKA_DIR")
@@ -60,7 +42,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         yield Broker(lines[0], lines[1], str(Path(given, "tls", "ca.pem")))
         return
     folder = tmp_path_factory.mktemp("kafka")
-    base = _free_base_port()
+    base = free_ports(3)  # PLAINTEXT, controller, SASL_SSL
     out = subprocess.run(
         ["bash", str(KAFKA_SH), "start", "--sasl", "--port", str(base), "--dir", str(folder)],
         check=True,

@@ -31,7 +31,8 @@ from refmon.schemas.forces import load_forces
 from refmon.ops.alertmanager import Receivers, alertmanager_config
 from refmon.ops.grafana import KAFKA_ONLY_METRICS, dashboard_files
 from tests.cli import run_cli
-from tests.live.services import Webhooks, binary, free_port, get_json, process, wait_for
+from tests.live.services import Webhooks, binary, get_json, process, wait_for
+from tests.ports import free_ports
 
 pytestmark = pytest.mark.slow
 
@@ -92,7 +93,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     ]
     assert run_cli([*simulate, "--output", str(stream)]).status == 0
     report_path = tmp / "report.json"
-    refmon_port, am_port, prom_port = free_port(), free_port(), free_port()
+    refmon_port, am_port, prom_port = free_ports(), free_ports(), free_ports()
 
     for name in ("rules.yml", "alerts.yml"):
         _quick_rules(ROOT / "deploy" / "prometheus" / name, tmp / name)

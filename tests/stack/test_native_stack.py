@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import pytest
 
 from tests.cli import run_cli
 from tests.live.services import get_json
+from tests.ports import free_ports
 
 pytestmark = pytest.mark.slow
 
@@ -31,22 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "deploy" / "local" / "stack.sh"
 
 
-def _free_base() -> int:
-    """A base port whose block of 32 ports is free on loopback."""
-    for base in range(21000, 30000, 100):
-        try:
-            for port in range(base, base + 32):
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise AssertionError("no free block of ports")
-
-
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    base = _free_base()
+    base = free_ports(32)  # the block stack.sh uses from its base port
     env = {
         **os.environ,
         "REFMON": str(Path(sys.executable).with_name("refmon")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import csv
 from pathlib import Path
+from types import ModuleType
 
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.ops.alertmanager import FORCE_URL_TEMPLATE, OPS_URL, OVERSIGHT_URL, Receivers
@@ -68,13 +69,22 @@ def _read_force_urls(path: str | None) -> dict[str, str]:
     return {row["force"].strip(): row["url"].strip() for row in rows}
 
 
+def _artifacts() -> ModuleType:
+    """The generators, which need the ops extra (pyyaml, grafana-foundation-sdk)."""
+    try:
+        from refmon.ops import (
+            artifacts,
+            grafana,  # noqa: F401  (fail here, not halfway through)
+        )
+    except ImportError:
+        raise UsageError(MISSING_EXTRA) from None
+    return artifacts
+
+
 def alertmanager_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if "{force}" not in args.force_url:
         raise UsageError("--force-url must contain {force}")
-    try:
-        from refmon.ops.artifacts import alertmanager_yaml
-    except ImportError:
-        raise UsageError(MISSING_EXTRA) from None
+    artifacts = _artifacts()
     receivers = Receivers(
         force_url_template=args.force_url,
         oversight_url=args.oversight_url,
@@ -82,7 +92,7 @@ def alertmanager_command(args: argparse.Namespace, env: Environment) -> ExitStat
         force_urls=_read_force_urls(args.force_urls),
     )
     try:
-        text = alertmanager_yaml(receivers)
+        text = artifacts.alertmanager_yaml(receivers)
     except ValueError as err:
         raise UsageError(str(err)) from None
     if args.output == "-":
@@ -93,12 +103,8 @@ def alertmanager_command(args: argparse.Namespace, env: Environment) -> ExitStat
 
 
 def dashboards_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    try:
-        from refmon.ops.grafana import dashboard_files
-    except ImportError:
-        raise UsageError(MISSING_EXTRA) from None
     folder = Path(args.output)
-    files = dashboard_files()
+    files = _artifacts().dashboard_files()
     for name, text in files.items():
         _write(folder / name, text)
     print(f"refmon: wrote {len(files)} dashboards to {folder}", file=env.stderr)
@@ -106,14 +112,10 @@ def dashboards_command(args: argparse.Namespace, env: Environment) -> ExitStatus
 
 
 def check_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    try:
-        from refmon.ops.artifacts import artifact_files
-    except ImportError:
-        raise UsageError(MISSING_EXTRA) from None
     root = Path(args.root)
     stale = [
         path
-        for path, text in artifact_files().items()
+        for path, text in _artifacts().artifact_files().items()
         if not (root / path).is_file() or (root / path).read_text(encoding="utf-8") != text
     ]
     for path in stale:
