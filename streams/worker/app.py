@@ -7,6 +7,7 @@ issue 606). Delivery is at-least-once and the core is idempotent.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -20,6 +21,8 @@ from refmon.streams.kafka.topics import CASES_TABLE, WATCHDOG
 from refmon.streams.metrics import RefmonMetrics
 from refmon.streams.worker.config import WorkerConfig
 from refmon.streams.worker.core import Forward, Outbound, WorkerCore, source_id
+from refmon.streams.worker.sequence import OffsetSequence
+from refmon.streams.worker.table import DurableTable
 
 log = logging.getLogger("refmon.worker")
 RAW = {"key_type": bytes, "value_type": bytes, "key_serializer": "raw", "value_serializer": "raw"}
@@ -48,6 +51,7 @@ def _faust_settings(config: WorkerConfig) -> dict[str, Any]:
         # The judge acks by hand once writes are durable; on shutdown, whatever is
         # not acked yet is simply delivered again to the next owner.
         "stream_wait_empty": False,
+        "Table": DurableTable,
     }
     if kafka.protocol == "SASL_SSL":
         settings["broker_credentials"] = faust.SASLCredentials(
@@ -116,9 +120,17 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
         rebuild["needed"] = True
         rebuild["recovered"] = True
 
+    sequence = OffsetSequence()
+
     async def on_assigned(sender: Any, assigned: Any, **_: Any) -> None:
+        sequence.reset()
         rebuild["needed"] = True
         rebuild["recovered"] = False
+
+    async def on_revoked(sender: Any, revoked: Any, **_: Any) -> None:
+        # The next owner recovers from the changelog once the rebalance ends:
+        # every write made here must be on the broker before it does.
+        await cases.confirmed()
 
     # Next offset to process per (topic, partition), for the consumer-lag metric.
     processed: dict[tuple[str, int], int] = {}
@@ -134,25 +146,42 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
                 await _send_dead_letter(app, names.dead_letter, result)
 
     unacked: list[Any] = []
+    # The timer and the agent both ack. Unserialised, a later batch whose writes
+    # landed first was acked before an earlier one still waiting, and Faust
+    # commits past a single unacked offset at the head (its gap check is off
+    # by one), so that event was lost.
+    acking = asyncio.Lock()
 
     async def acknowledge() -> None:
-        """Ack events only once their table writes are durable.
+        """Ack events only once their table writes are on the broker.
 
-        Without this a committed offset could outrun its changelog write (seen
-        when a worker stopped during a rebalance): the event was then lost to
-        the worker that took the partition over.
+        Without this a committed offset can outrun its changelog write: the
+        event is then lost to the worker that takes the partition over (seen
+        when a worker stopped during a rebalance, and under CPU load, where
+        Faust's own flush returns with writes still queued).
         """
-        if unacked:
-            batch = list(unacked)
-            unacked.clear()
-            await app.producer.flush()
-            for event in batch:
-                event.ack()
+        async with acking:
+            if unacked:
+                batch = list(unacked)
+                unacked.clear()
+                await cases.confirmed()
+                await app.producer.flush()  # the findings and alerts sent with them
+                for event in batch:
+                    event.ack()
 
     async def judge(stream: Any) -> None:
         async for event in stream.noack().events():
             await ensure_rebuilt()
             message = event.message
+            skipped = sequence.gap(message.partition, message.offset)
+            if skipped is not None:
+                log.error(
+                    "%s[%d]: offsets %d to %d were dropped by Faust before the judge; "
+                    "replay them (see the runbook)",
+                    message.topic,
+                    message.partition,
+                    *skipped,
+                )
             processed[(message.topic, message.partition)] = message.offset + 1
             prepared = core.prepare(event.value)
             entry, messages = core.judge(event.message.partition, prepared, cases.get(prepared.key))
@@ -164,12 +193,13 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
                 await acknowledge()
 
     consumed = {names.by_force, *(names.input(c) for c in [*codes, WATCHDOG])}
+    stalled_since: dict[Any, float] = {}
 
     async def tick() -> None:
         await acknowledge()
         await ensure_rebuilt()
         if rebuild.get("recovered"):
-            resume_stalled(app, consumed)
+            resume_stalled(app, consumed, stalled_since, time.monotonic())
         if config.clock == "wall":
             await send(core.tick(now_us()))
         if time.monotonic() - last_report["at"] >= REPORT_EVERY_SECONDS:
@@ -188,6 +218,7 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
     # Registered by calls rather than decorators, which Faust leaves untyped.
     cases.on_recover(on_recover)
     app.on_partitions_assigned.connect(on_assigned)
+    app.on_partitions_revoked.connect(on_revoked)
     app.agent(inputs, concurrency=1)(intake)
     app.agent(by_force, concurrency=1)(judge)
     app.timer(interval=config.tick_seconds)(tick)
@@ -258,23 +289,40 @@ async def consumer_lag(
     return lags
 
 
-def resume_stalled(app: Any, topics: set[str]) -> None:
+STALLED_SECONDS = 30.0
+
+
+def resume_stalled(app: Any, topics: set[str], since: dict[Any, float], now: float) -> None:
     """Resume assigned partitions that Faust left paused after a rebalance.
 
     Seen in tests: after a worker left, the survivor sometimes never resumed
     some of the partitions it took over, and they stalled with lag forever
-    (the family of faust-streaming rebalance bugs). This reaches into the
-    consumer's own sets, so it is checked by the rebalance test.
+    (the family of faust-streaming rebalance bugs). Only once recovery is over
+    and the flow is on, and only for partitions paused that long: Faust pauses
+    partitions during recovery, and a message fetched then is dropped and
+    acked by its stream (`Stream._py_aiter`), which lost events.
     """
     consumer = app.consumer
     if consumer is None:
         return
+    recovery = app.tables.recovery
+    if not (recovery.completed.is_set() and app.flow_control.is_active()):
+        since.clear()
+        return
     assigned = {tp for tp in consumer.assignment() if tp.topic in topics}
     active = consumer._active_partitions or set()
     stalled = assigned - active
-    if stalled:
-        log.warning("resuming %d partition(s) left inactive: %s", len(stalled), sorted(stalled))
-        consumer.resume_partitions(stalled)
+    for tp in list(since):
+        if tp not in stalled:
+            del since[tp]
+    for tp in stalled:
+        since.setdefault(tp, now)
+    overdue = {tp for tp in stalled if now - since[tp] >= STALLED_SECONDS}
+    if overdue:
+        log.warning("resuming %d partition(s) left inactive: %s", len(overdue), sorted(overdue))
+        consumer.resume_partitions(overdue)
+        for tp in overdue:
+            del since[tp]
 
 
 async def _send_dead_letter(app: Any, topic: str, letter: DeadLetter) -> None:

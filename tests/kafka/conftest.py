@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kafka import KafkaAdminClient
 
 from tests.cli import run_cli
+from tests.kafka.diagnose import committed_but_unsaved, committed_by_force, explain_missing
 from tests.ports import free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +70,7 @@ class Deployment:
     folder: Path
     partitions: int = 3
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
 
     def args(self) -> list[str]:
         return ["--bootstrap-server", self.broker.bootstrap, "--topic-prefix", self.prefix]
@@ -80,13 +83,16 @@ class Deployment:
         result = run_cli(["publish", "--input", str(path), "-q", *self.args()])
         assert result.status == 0, result.stderr
 
-    def start_worker(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
+    def start_worker(
+        self, name: str, *extra: str, module: str = "refmon.cli"
+    ) -> subprocess.Popen[bytes]:
+        """`module` runs the CLI; tests.kafka.slow_sends runs it with Faust slowed down."""
         log = (self.folder / f"{name}.log").open("wb")
         proc = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "refmon.cli",
+                module,
                 "worker",
                 *self.args(),
                 "--partitions",
@@ -98,8 +104,10 @@ class Deployment:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=ROOT,  # where `-m tests.kafka...` resolves
         )
         self.workers.append(proc)
+        self.names.append(name)
         return proc
 
     def report(self, *extra: str) -> dict[str, Any]:
@@ -108,7 +116,11 @@ class Deployment:
         return dict(json.loads(result.stdout))
 
     def wait_for(
-        self, valid: int, duplicate: int | None = None, timeout: float = 180
+        self,
+        valid: int,
+        duplicate: int | None = None,
+        timeout: float = 180,
+        stream: Path | None = None,
     ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         report: dict[str, Any] = {}
@@ -119,7 +131,42 @@ class Deployment:
                 return report
             time.sleep(1)
         logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in self.folder.glob("*.log"))
-        raise AssertionError(f"workers did not catch up: {report.get('events')}\n{logs}")
+        where = "" if stream is None else self.explain(stream)
+        raise AssertionError(f"workers did not catch up: {report.get('events')}\n{where}\n{logs}")
+
+    def wait_until_joined(self, members: int, timeout: float = 90) -> None:
+        """Until the group is stable with this many members, each with its state rebuilt.
+
+        Faust drops, and acks, messages in flight when a rebalance or recovery
+        ends (see streams/worker/sequence.py); tests that are not about
+        rebalancing publish only once the workers have settled.
+        """
+        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap)
+        logs = [self.folder / f"{name}.log" for name in self.names]
+        try:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                group = admin.describe_groups([self.prefix]).get(self.prefix, {})
+                settled = all("rebuilt state" in log.read_text(errors="replace") for log in logs)
+                if (
+                    group.get("group_state") == "Stable"
+                    and len(group.get("members", [])) == members
+                    and settled
+                ):
+                    return
+                time.sleep(0.5)
+        finally:
+            admin.close()
+        raise AssertionError(f"{members} workers did not settle in {timeout} s")
+
+    def committed_by_force(self) -> dict[int, int]:
+        return committed_by_force(self.broker.bootstrap, self.prefix)
+
+    def committed_but_unsaved(self) -> list[tuple[int, int]]:
+        return committed_but_unsaved(self.broker.bootstrap, self.prefix)
+
+    def explain(self, stream: Path) -> str:
+        return explain_missing(self.broker.bootstrap, self.prefix, stream)
 
     def stop_all(self) -> None:
         for proc in self.workers:

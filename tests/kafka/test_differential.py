@@ -47,7 +47,7 @@ def test_publish_and_worker_give_the_embedded_report_and_open_findings(
     deployment.publish(stream)
     events = expected["events"]
     assert isinstance(events, dict)
-    deployment.wait_for(events["valid"], events["duplicate"])
+    deployment.wait_for(events["valid"], events["duplicate"], stream=stream)
     findings = tmp_path / "kafka-findings.jsonl"
     result = run_cli(["report", *deployment.args(), "--findings", str(findings)])
     assert result.stdout == run_cli(["run", "--input", str(stream), "-q"]).stdout
