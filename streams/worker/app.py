@@ -193,13 +193,12 @@ def build_app(config: WorkerConfig, core: WorkerCore, metrics: RefmonMetrics | N
                 await acknowledge()
 
     consumed = {names.by_force, *(names.input(c) for c in [*codes, WATCHDOG])}
-    stalled_since: dict[Any, float] = {}
 
     async def tick() -> None:
         await acknowledge()
         await ensure_rebuilt()
         if rebuild.get("recovered"):
-            resume_stalled(app, consumed, stalled_since, time.monotonic())
+            resume_stalled(app, consumed)
         if config.clock == "wall":
             await send(core.tick(now_us()))
         if time.monotonic() - last_report["at"] >= REPORT_EVERY_SECONDS:
@@ -289,40 +288,23 @@ async def consumer_lag(
     return lags
 
 
-STALLED_SECONDS = 30.0
-
-
-def resume_stalled(app: Any, topics: set[str], since: dict[Any, float], now: float) -> None:
+def resume_stalled(app: Any, topics: set[str]) -> None:
     """Resume assigned partitions that Faust left paused after a rebalance.
 
     Seen in tests: after a worker left, the survivor sometimes never resumed
     some of the partitions it took over, and they stalled with lag forever
-    (the family of faust-streaming rebalance bugs). Only once recovery is over
-    and the flow is on, and only for partitions paused that long: Faust pauses
-    partitions during recovery, and a message fetched then is dropped and
-    acked by its stream (`Stream._py_aiter`), which lost events.
+    (the family of faust-streaming rebalance bugs). This reaches into the
+    consumer's own sets, so it is checked by the rebalance test.
     """
     consumer = app.consumer
     if consumer is None:
         return
-    recovery = app.tables.recovery
-    if not (recovery.completed.is_set() and app.flow_control.is_active()):
-        since.clear()
-        return
     assigned = {tp for tp in consumer.assignment() if tp.topic in topics}
     active = consumer._active_partitions or set()
     stalled = assigned - active
-    for tp in list(since):
-        if tp not in stalled:
-            del since[tp]
-    for tp in stalled:
-        since.setdefault(tp, now)
-    overdue = {tp for tp in stalled if now - since[tp] >= STALLED_SECONDS}
-    if overdue:
-        log.warning("resuming %d partition(s) left inactive: %s", len(overdue), sorted(overdue))
-        consumer.resume_partitions(overdue)
-        for tp in overdue:
-            del since[tp]
+    if stalled:
+        log.warning("resuming %d partition(s) left inactive: %s", len(stalled), sorted(stalled))
+        consumer.resume_partitions(stalled)
 
 
 async def _send_dead_letter(app: Any, topic: str, letter: DeadLetter) -> None:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaAdminClient
 
 from tests.cli import run_cli
 from tests.kafka.diagnose import committed_but_unsaved, committed_by_force, explain_missing
@@ -133,31 +132,6 @@ class Deployment:
         logs = "\n".join(p.read_text(errors="replace")[-3000:] for p in self.folder.glob("*.log"))
         where = "" if stream is None else self.explain(stream)
         raise AssertionError(f"workers did not catch up: {report.get('events')}\n{where}\n{logs}")
-
-    def wait_until_joined(self, members: int, timeout: float = 90) -> None:
-        """Until the group is stable with this many members, each with its state rebuilt.
-
-        Faust drops, and acks, messages in flight when a rebalance or recovery
-        ends (see streams/worker/sequence.py); tests that are not about
-        rebalancing publish only once the workers have settled.
-        """
-        admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap)
-        logs = [self.folder / f"{name}.log" for name in self.names]
-        try:
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                group = admin.describe_groups([self.prefix]).get(self.prefix, {})
-                settled = all("rebuilt state" in log.read_text(errors="replace") for log in logs)
-                if (
-                    group.get("group_state") == "Stable"
-                    and len(group.get("members", [])) == members
-                    and settled
-                ):
-                    return
-                time.sleep(0.5)
-        finally:
-            admin.close()
-        raise AssertionError(f"{members} workers did not settle in {timeout} s")
 
     def committed_by_force(self) -> dict[int, int]:
         return committed_by_force(self.broker.bootstrap, self.prefix)

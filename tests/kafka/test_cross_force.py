@@ -60,7 +60,6 @@ def test_two_workers_compute_the_same_funnel_from_all_forces(
         deployment.start_worker(
             name, "--clock", "event", "--store", "memory", "--metrics-port", "0"
         )
-    deployment.wait_until_joined(2)
     deployment.publish(stream)
     deployment.wait_for(valid, stream=stream)
     time.sleep(15)  # a few rounds of publishing and reading each other's counts
