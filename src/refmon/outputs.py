@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -24,3 +24,12 @@ def open_output(path: str | None, env: Environment) -> Iterator[TextIO | None]:
         raise UsageError(f"cannot write {path}: {err.strerror}") from None
     with handle:
         yield handle
+
+
+def stale_files(root: Path, files: Mapping[str, str]) -> list[str]:
+    """Which of `files` (relative path -> expected text) are missing under `root` or differ."""
+    return [
+        name
+        for name, text in files.items()
+        if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != text
+    ]

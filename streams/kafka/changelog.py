@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from refmon.streams.kafka.settings import KafkaSettings
 
 
-def read_to_end(
-    settings: KafkaSettings, topic: str, timeout_s: float = 60.0
-) -> dict[bytes, bytes | None]:
-    """The latest value of every key in `topic` (None for a deletion), read from the start."""
+def read_records(settings: KafkaSettings, topic: str, timeout_s: float = 60.0) -> Iterator[Any]:
+    """Every record of `topic` from the start to the end offsets seen on opening
+    (kafka-python `ConsumerRecord`s), streamed: a changelog holds many versions."""
     consumer = KafkaConsumer(enable_auto_commit=False, **settings.kafka_python())
     try:
         partitions = consumer.partitions_for_topic(topic)
@@ -22,7 +22,6 @@ def read_to_end(
         consumer.assign(tps)
         consumer.seek_to_beginning(*tps)
         end = consumer.end_offsets(tps)
-        latest: dict[bytes, bytes | None] = {}
         remaining = {tp for tp in tps if end[tp] > consumer.position(tp)}
         idle_polls = 0
         while remaining:
@@ -30,15 +29,19 @@ def read_to_end(
             idle_polls = 0 if batch else idle_polls + 1
             if idle_polls > timeout_s:
                 raise TimeoutError(f"reading {topic} stalled")
-            for tp, records in batch.items():
-                for record in records:
-                    if record.key is not None:
-                        latest[record.key] = record.value
+            for tp, found in batch.items():
+                yield from found
                 if consumer.position(tp) >= end[tp]:
                     remaining.discard(tp)
-        return latest
     finally:
         consumer.close()
+
+
+def read_to_end(
+    settings: KafkaSettings, topic: str, timeout_s: float = 60.0
+) -> dict[bytes, bytes | None]:
+    """The latest value of every key in `topic` (None for a deletion), read from the start."""
+    return {r.key: r.value for r in read_records(settings, topic, timeout_s) if r.key is not None}
 
 
 def json_table(raw: dict[bytes, bytes | None]) -> dict[str, Any]:

@@ -69,7 +69,6 @@ class Deployment:
     folder: Path
     partitions: int = 3
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    names: list[str] = field(default_factory=list)
 
     def args(self) -> list[str]:
         return ["--bootstrap-server", self.broker.bootstrap, "--topic-prefix", self.prefix]
@@ -106,7 +105,6 @@ class Deployment:
             cwd=ROOT,  # where `-m tests.kafka...` resolves
         )
         self.workers.append(proc)
-        self.names.append(name)
         return proc
 
     def report(self, *extra: str) -> dict[str, Any]:

@@ -11,31 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
+from refmon.streams.kafka.changelog import read_records
+from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.topics import Topics
 
 
 def _all_records(bootstrap: str, topic: str) -> list[Any]:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        end = consumer.end_offsets(tps)
-        records: list[Any] = []
-        remaining = {tp for tp in tps if end[tp] > consumer.position(tp)}
-        idle = 0
-        while remaining and idle < 10:
-            batch = consumer.poll(timeout_ms=1000, max_records=5000)
-            idle = 0 if batch else idle + 1
-            for tp, found in batch.items():
-                records.extend(found)
-                if consumer.position(tp) >= end[tp]:
-                    remaining.discard(tp)
-        return records
-    finally:
-        consumer.close()
+    return list(read_records(KafkaSettings(bootstrap), topic, timeout_s=10))
 
 
 def committed_by_force(bootstrap: str, prefix: str) -> dict[int, int]:

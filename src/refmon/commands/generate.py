@@ -9,6 +9,7 @@ from types import ModuleType
 
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.ops.alertmanager import FORCE_URL_TEMPLATE, OPS_URL, OVERSIGHT_URL, Receivers
+from refmon.outputs import stale_files
 
 MISSING_EXTRA = "this command needs the ops extra: pip install 'refmon[ops]'"
 
@@ -113,11 +114,7 @@ def dashboards_command(args: argparse.Namespace, env: Environment) -> ExitStatus
 
 def check_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     root = Path(args.root)
-    stale = [
-        path
-        for path, text in _artifacts().artifact_files().items()
-        if not (root / path).is_file() or (root / path).read_text(encoding="utf-8") != text
-    ]
+    stale = stale_files(root, _artifacts().artifact_files())
     for path in stale:
         env.error(f"{root / path} is not current; run `refmon generate` (see README)")
     return ExitStatus.ERROR if stale else ExitStatus.OK

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from refmon.environment import Environment, ExitStatus, UsageError
+from refmon.outputs import stale_files
 from refmon.schemas.export import schema_files
 
 
@@ -38,11 +39,7 @@ def export_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
 def check_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     folder = Path(args.output)
-    stale = [
-        name
-        for name, text in schema_files().items()
-        if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text
-    ]
+    stale = stale_files(folder, schema_files())
     for name in stale:
         env.error(f"{folder / name} is not current; run `refmon schema export`")
     return ExitStatus.ERROR if stale else ExitStatus.OK
