@@ -21,6 +21,13 @@ REASON_CODES = (
     "unsupported_schema_version",
     "invalid_value",
     "force_mismatch",
+    # The same id from the same source with different content (CONTRACT section 7).
+    "conflicting_duplicate",
+    # occurred_at out of range (CONTRACT section 13).
+    "future_timestamp",
+    "implausible_timestamp",
+    # Judging the event raised: the event is kept, the run goes on.
+    "internal_error",
 )
 
 
