@@ -106,7 +106,7 @@ class WorkerCore:
     ) -> tuple[state.Entry | None, list[Outbound]]:
         """Fold one event in. Returns the entry to store and the messages to send."""
         source, raw, event = prepared.source, prepared.raw, prepared.event
-        if self.engine.has_seen(event.event_id):
+        if self.engine.has_seen(event):
             updated, fresh = state.with_event(entry, event.event_id, None, source, partition)
             if not fresh:
                 # The same delivery again. Store the entry anyway: after a crash the

@@ -91,7 +91,7 @@ def open_input(path: str, env: Environment) -> tuple[BinaryIO, int | None]:
     return handle, os.path.getsize(path) if os.path.isfile(path) else None
 
 
-def _check(args: argparse.Namespace) -> int | None:
+def _check(args: argparse.Namespace, now_us: int) -> int | None:
     if args.window_days < 1:
         raise UsageError("--window-days must be at least 1")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
@@ -103,7 +103,7 @@ def _check(args: argparse.Namespace) -> int | None:
     outputs = [p for p in (args.findings, args.report, args.dead_letter) if p == "-"]
     if len(outputs) > 1:
         raise UsageError("only one of --findings, --report and --dead-letter can be -")
-    return None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
+    return None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of, now_us)
 
 
 def _dead_letter_writer(
@@ -122,7 +122,8 @@ def _dead_letter_writer(
 
 
 def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    as_of = _check(args)
+    received_at_us = env.now_us()
+    as_of = _check(args, received_at_us)
     wiring = bootstrap.build()
     bootstrap.tune_gc()
     engine = wiring.engine
@@ -156,7 +157,12 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
         lines: Iterator[Line] = read_lines(source, args.max_line_bytes)
         stats = run_lines(
-            lines, engine, wiring.adapter, _dead_letter_writer(dead_out, env, args.quiet), on_batch
+            lines,
+            engine,
+            wiring.adapter,
+            _dead_letter_writer(dead_out, env, args.quiet),
+            on_batch,
+            received_at_us=received_at_us,
         )
         progress.close()
         if as_of is not None:
