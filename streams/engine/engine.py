@@ -36,7 +36,7 @@ from refmon.streams.engine.findings import (
     same_finding,
 )
 from refmon.streams.engine.model import CaseFacts, Closed, Decision, Event, Received, Referred
-from refmon.streams.engine.report import ForceCounts, Report, build_rows, count_force, national
+from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
 from refmon.streams.engine.vocabulary import WATCHDOG_EVENT_TYPES, WATCHDOG_SCOPE, FindingKind
@@ -332,7 +332,7 @@ class Engine:
             force: count_force(cases.values(), self.clock, window_days)
             for force, cases in self._cases.items()
         }
-        rows, compliance, share = build_rows(counts, self._open)
+        rows, national = cross_force(counts, self._open)
         return Report(
             as_of=self.clock,
             window_days=window_days,
@@ -340,7 +340,7 @@ class Engine:
             valid=self.valid,
             invalid=invalid,
             duplicate=self.duplicate,
-            national=national(rows, compliance, share),
+            national=national,
             forces=rows,
         )
 
