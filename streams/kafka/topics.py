@@ -46,7 +46,13 @@ class Topics:
 
     @property
     def app_id(self) -> str:
+        """The judging workers' consumer group (by-force partitions): the prefix itself."""
         return self.prefix
+
+    @property
+    def intake_group(self) -> str:
+        """The consumer group that validates and forwards the input topics."""
+        return f"{self.prefix}-intake"
 
     def input(self, source: str) -> str:
         """`source` is a force code or WATCHDOG."""
@@ -73,6 +79,12 @@ class Topics:
         return f"{self.app_id}-{FORCE_COUNTS_TABLE}-changelog"
 
     @property
+    def watchdog_ids(self) -> str:
+        """Compacted: each watchdog event id's content fingerprint, read by whoever holds
+        the watchdog's input (its ids are one namespace across forces)."""
+        return f"{self.prefix}-watchdog-ids"
+
+    @property
     def cases_changelog(self) -> str:
         """Faust's own name for the table's changelog."""
         return f"{self.app_id}-{CASES_TABLE}-changelog"
@@ -86,14 +98,18 @@ class Topics:
         """Every topic refmon uses. Inputs keep 400 days of history for replays."""
         forces = list(forces)
         keep = {"retention.ms": str(400 * DAY_MS)}
+        # The broker stamps each input message with its arrival: the time the
+        # future-timestamp rule measures against, the same on every redelivery.
+        arrival = {**keep, "message.timestamp.type": "LogAppendTime"}
         compacted = {"cleanup.policy": "compact"}
         short = {"retention.ms": str(90 * DAY_MS)}
-        topics = [TopicSpec(self.input(f), 1, keep) for f in [*forces, WATCHDOG]]
+        topics = [TopicSpec(self.input(f), 1, arrival) for f in [*forces, WATCHDOG]]
         topics += [
             TopicSpec(self.by_force, partitions, keep),
             # Faust would create the changelog itself; creating it here fixes its layout.
             TopicSpec(self.cases_changelog, partitions, compacted),
             TopicSpec(self.force_counts_changelog, 1, compacted),
+            TopicSpec(self.watchdog_ids, 1, compacted),
             TopicSpec(self.findings, partitions, compacted),
             TopicSpec(self.dead_letter, 1, short),
         ]
