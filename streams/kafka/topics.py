@@ -35,6 +35,22 @@ class TopicSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerAccess:
+    """What the worker does on Kafka, by exact name: its ACLs are derived from this alone."""
+
+    reads: tuple[str, ...]
+    """Topics it consumes (its inputs and its own internal topics)."""
+    writes: tuple[str, ...]
+    """Topics it produces to (its internal and output topics)."""
+    creates: tuple[str, ...]
+    """Topics it may ask to create at runtime. `refmon topics create` makes them all
+    first, so the broker only ever answers that they exist; empty once the worker
+    stops declaring topics."""
+    groups: tuple[str, ...]
+    """Its consumer group ids."""
+
+
+@dataclass(frozen=True, slots=True)
 class Topics:
     prefix: str = DEFAULT_PREFIX
 
@@ -77,6 +93,32 @@ class Topics:
         """Faust's own name for the table's changelog."""
         return f"{self.app_id}-{CASES_TABLE}-changelog"
 
+    @property
+    def leader(self) -> str:
+        """Faust's leader-election topic (Faust's own name for it)."""
+        return f"{self.app_id}-__assignor-__leader"
+
+    def worker_access(self, forces: Iterable[str]) -> WorkerAccess:
+        """What the worker reads, writes, creates and which groups it joins.
+
+        The one place to change when the worker changes: `refmon topics acl`
+        grants the worker exactly this (streams/kafka/acls.py), and a unit test
+        checks that `specs` creates every topic named here.
+        """
+        forces = list(forces)
+        inputs = tuple(self.input(s) for s in [*forces, WATCHDOG])
+        internal = (self.by_force, self.cases_changelog, self.force_counts_changelog, self.leader)
+        outputs = (self.findings, self.dead_letter, *(self.alerts(f) for f in forces))
+        return WorkerAccess(
+            # `refmon report` runs as the worker: it reads the changelog and dead letters back.
+            reads=(*inputs, *internal, *outputs),
+            writes=(*internal, *outputs),
+            # Faust declares its internal topics on every start, and fails unless
+            # the broker answers "exists" (which needs CREATE on the name).
+            creates=(self.leader, self.cases_changelog),
+            groups=(self.app_id,),
+        )
+
     def source_of(self, topic: str) -> str | None:
         """The force code (or WATCHDOG) whose input topic this is."""
         head = f"{self.prefix}.in."
@@ -94,6 +136,8 @@ class Topics:
             # Faust would create the changelog itself; creating it here fixes its layout.
             TopicSpec(self.cases_changelog, partitions, compacted),
             TopicSpec(self.force_counts_changelog, 1, compacted),
+            # Created here, like the changelog, so that the worker never creates a topic.
+            TopicSpec(self.leader, 1),
             TopicSpec(self.findings, partitions, compacted),
             TopicSpec(self.dead_letter, 1, short),
         ]
