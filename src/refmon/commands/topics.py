@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any
 
-from refmon.environment import Environment, ExitStatus
+from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.schemas import load_forces
+from refmon.streams.kafka.acls import (
+    ADMIN_USER,
+    FORCE_USER_FORMAT,
+    WATCHDOG_USER,
+    WORKER_USER,
+    Principals,
+)
+
+PRINCIPAL_OPTIONS = [
+    (
+        "--worker-principal",
+        "REFMON_KAFKA_WORKER_PRINCIPAL",
+        WORKER_USER,
+        "the workers: read their inputs, read and write their own topics, no topic creation",
+    ),
+    (
+        "--admin-principal",
+        "REFMON_KAFKA_ADMIN_PRINCIPAL",
+        ADMIN_USER,
+        "runs `refmon topics create`: creates and deletes refmon's topics, reads no data",
+    ),
+    ("--watchdog-principal", "REFMON_KAFKA_WATCHDOG_PRINCIPAL", WATCHDOG_USER, "the watchdog"),
+    (
+        "--force-principal",
+        "REFMON_KAFKA_FORCE_PRINCIPAL",
+        FORCE_USER_FORMAT,
+        "each force; {code} is its code",
+    ),
+]
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,8 +53,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.set_defaults(handler=create_command)
     acl = sub.add_parser(
         "acl",
-        help="grant each force, the watchdog and the workers their access (needs an authorizer)",
+        help="grant each force, the watchdog, the workers and the topic admin their access "
+        "(needs an authorizer)",
     )
+    principals = acl.add_argument_group(
+        "principals (SCRAM user names; flags win over the environment)"
+    )
+    for flag, env_name, default, what in PRINCIPAL_OPTIONS:
+        principals.add_argument(
+            flag,
+            default=os.environ.get(env_name, default),
+            metavar="NAME" if "{code}" not in default else "FORMAT",
+            help=f"{what} (default {default}, or {env_name})",
+        )
     add_kafka_options(acl)
     acl.set_defaults(handler=acl_command)
     describe = sub.add_parser("describe", help="list refmon's topics with partitions and settings")
@@ -98,7 +139,16 @@ def acl_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     from refmon.streams.kafka import acls
 
-    grants = acls.plan(topics_from(args), (f.code for f in load_forces()))
+    principals = Principals(
+        worker=args.worker_principal,
+        admin=args.admin_principal,
+        watchdog=args.watchdog_principal,
+        force_format=args.force_principal,
+    )
+    try:
+        grants = acls.plan(topics_from(args), (f.code for f in load_forces()), principals)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
     admin = KafkaAdminClient(**settings_from(args).kafka_python())
     try:
         failures = acls.apply(admin, grants)
