@@ -28,8 +28,21 @@ FORCE_USER_FORMAT = "force-{code}"
 
 Resource = Literal["topic", "group", "cluster"]
 Pattern = Literal["literal", "prefixed"]
+# Kafka's operations (those an ACL found on the broker may carry, too).
 Operation = Literal[
-    "read", "write", "create", "delete", "describe", "idempotent_write", "alter", "all"
+    "read",
+    "write",
+    "create",
+    "delete",
+    "alter",
+    "describe",
+    "cluster_action",
+    "describe_configs",
+    "alter_configs",
+    "idempotent_write",
+    "create_tokens",
+    "describe_tokens",
+    "all",
 ]
 CLUSTER = "kafka-cluster"
 # A SCRAM user name as Kafka sees it after `User:`; `*` would be everyone.
@@ -144,10 +157,97 @@ def worker_grants(topics: Topics, forces: Iterable[str], user: str = WORKER_USER
     return grants
 
 
+def stale(existing: Iterable[Grant], grants: list[Grant], topics: Topics) -> list[Grant]:
+    """Grants in place that the plan no longer makes, on this deployment's names.
+
+    Chiefly what earlier releases granted (the worker's ALL on every topic and
+    group starting with the prefix): adding the narrow grants leaves those in
+    force. Only the plan's principals, and only names this deployment uses (or
+    its bare prefix) count: principals may be shared with other deployments,
+    whose grants are theirs. Cluster grants are shared too, and left alone.
+    """
+    planned = set(grants)
+    users = {g.user for g in grants}
+    ours = {(g.resource, g.name) for g in grants if g.resource != "cluster"}
+    ours |= {("topic", topics.prefix), ("group", topics.prefix)}
+    found = {
+        g for g in existing if g.user in users and (g.resource, g.name) in ours and g not in planned
+    }
+    return sorted(found, key=lambda g: (g.user, g.resource, g.name, g.pattern, g.operation))
+
+
 def apply(admin: Any, grants: list[Grant]) -> list[str]:
     """Create the ACLs; returns the failures, as text."""
     result = admin.create_acls([_acl(g) for g in grants])
     return [str(failure) for failure in result.get("failed", [])]
+
+
+def existing(admin: Any) -> list[Grant]:
+    """Every ALLOW for a user on a topic, group or the cluster (DENY rules are left alone)."""
+    from kafka.admin import (
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePatternFilter,
+        ResourceType,
+    )
+
+    every = ACLFilter(
+        principal=None,
+        host=None,
+        operation=ACLOperation.ANY,
+        permission_type=ACLPermissionType.ALLOW,
+        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+    )
+    found, _ = admin.describe_acls(every)
+    grants: list[Grant] = []
+    for acl in found:
+        resource = acl.resource_pattern.resource_type.name.lower()
+        pattern = acl.resource_pattern.pattern_type.name.lower()
+        if (
+            acl.principal.startswith("User:")
+            and acl.host == "*"
+            and resource in _KINDS
+            and pattern in _PATTERNS
+        ):
+            grants.append(
+                Grant(
+                    acl.principal[len("User:") :],
+                    resource,
+                    acl.resource_pattern.resource_name,
+                    pattern,
+                    acl.operation.name.lower(),
+                )
+            )
+    return grants
+
+
+def revoke(admin: Any, grants: list[Grant]) -> list[str]:
+    """Delete exactly these ACLs; returns the failures, as text."""
+    from kafka.admin import ACLFilter, ResourcePatternFilter
+
+    filters = []
+    for grant in grants:
+        acl = _acl(grant)
+        pattern = acl.resource_pattern
+        filters.append(
+            ACLFilter(
+                principal=acl.principal,
+                host=acl.host,
+                operation=acl.operation,
+                permission_type=acl.permission_type,
+                resource_pattern=ResourcePatternFilter(
+                    pattern.resource_type, pattern.resource_name, pattern.pattern_type
+                ),
+            )
+        )
+    results = admin.delete_acls(filters) if filters else []
+    return [f"{acl_filter}: {error}" for acl_filter, _, error in results if error.errno != 0]
+
+
+_KINDS = {"topic": "TOPIC", "group": "GROUP", "cluster": "CLUSTER"}
+_PATTERNS = {"literal": "LITERAL", "prefixed": "PREFIXED"}
 
 
 def _acl(grant: Grant) -> Any:
@@ -160,16 +260,11 @@ def _acl(grant: Grant) -> Any:
         ResourceType,
     )
 
-    kinds = {
-        "topic": ResourceType.TOPIC,
-        "group": ResourceType.GROUP,
-        "cluster": ResourceType.CLUSTER,
-    }
-    patterns = {
-        "literal": ACLResourcePatternType.LITERAL,
-        "prefixed": ACLResourcePatternType.PREFIXED,
-    }
-    pattern = ResourcePattern(kinds[grant.resource], grant.name, patterns[grant.pattern])
+    pattern = ResourcePattern(
+        ResourceType[_KINDS[grant.resource]],
+        grant.name,
+        ACLResourcePatternType[_PATTERNS[grant.pattern]],
+    )
     return ACL(
         principal=f"User:{grant.user}",
         host="*",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError
 from refmon.schemas import load_forces
-from refmon.streams.kafka.acls import ADMIN_USER, WORKER_USER, plan
+from refmon.streams.kafka.acls import ADMIN_USER, WORKER_USER, Grant, apply, plan
 from refmon.streams.kafka.topics import Topics
 
 from tests.cli import run_cli
@@ -44,10 +45,7 @@ def secured(deployment: Deployment) -> Deployment:
         (f"User:{g.user}", g.resource, g.name, g.pattern, g.operation)
         for g in plan(Topics(deployment.prefix), (f.code for f in load_forces()))
     }
-    deadline = time.monotonic() + 60
-    while not wanted <= acls_in_force(deployment):
-        assert time.monotonic() < deadline, "the ACLs did not reach the authorizer"
-        time.sleep(0.5)
+    wait_until(lambda: wanted <= acls_in_force(deployment), "the ACLs to reach the authorizer")
     # And that they bite, as a force's client sees them.
     deadline = time.monotonic() + 30
     while True:
@@ -286,6 +284,39 @@ def test_the_admin_creates_topics_and_reads_no_data(secured: Deployment, tmp_pat
     assert read(sasl(secured, ADMIN_USER), names.input("DUR")) == []
     with pytest.raises(KafkaError):
         send(sasl(secured, ADMIN_USER), names.input("DUR"))
+
+
+def test_topics_acl_finds_and_prunes_an_earlier_releases_broad_grant(secured: Deployment) -> None:
+    """Upgrading adds the narrow grants; the old ALL stays in force until pruned."""
+    names = Topics(secured.prefix)
+    legacy = Grant(WORKER_USER, "topic", secured.prefix, "prefixed", "all")
+    key = (f"User:{WORKER_USER}", "topic", secured.prefix, "prefixed", "all")
+    admin = superuser(secured)
+    try:
+        assert apply(admin, [legacy]) == []
+    finally:
+        admin.close()
+    wait_until(lambda: key in acls_in_force(secured), "the legacy grant to arrive")
+    result = run_cli(["topics", "acl", *secured.args()])
+    assert result.status == 1
+    assert f"stale ACL still in force: User:{WORKER_USER} all on topic" in result.stderr
+    result = run_cli(["topics", "acl", "--prune", *secured.args()])
+    assert result.status == 0, result.stderr
+    assert "deleted 1 stale ACL(s)" in result.stderr
+    wait_until(lambda: key not in acls_in_force(secured), "the legacy grant to go")
+    worker = KafkaAdminClient(**sasl(secured, WORKER_USER))
+    try:
+        with pytest.raises(KafkaError):
+            worker.delete_topics([names.input("DUR")])
+    finally:
+        worker.close()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
 
 
 def test_the_local_brokers_state_directory_is_private(broker: Broker) -> None:

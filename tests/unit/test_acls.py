@@ -10,6 +10,7 @@ from refmon.streams.kafka.acls import (
     Grant,
     Principals,
     plan,
+    stale,
 )
 from refmon.streams.kafka.topics import Topics
 
@@ -151,3 +152,32 @@ def test_topics_acl_reads_principal_names_from_the_environment(
     result = run_cli(["topics", "acl", "--bootstrap-server", "127.0.0.1:1"])
     assert result.status == 2
     assert "both 'ops'" in result.stderr
+
+
+def earlier_release(topics: Topics) -> list[Grant]:
+    """What `refmon topics acl` granted before the worker's rights were narrowed."""
+    return [
+        Grant(WORKER_USER, "topic", topics.prefix, "prefixed", "all"),
+        Grant(WORKER_USER, "group", topics.prefix, "prefixed", "all"),
+        Grant(WORKER_USER, "cluster", "kafka-cluster", "literal", "describe"),
+        Grant("force-DUR", "group", f"{topics.prefix}-force-DUR", "prefixed", "read"),
+    ]
+
+
+def test_an_earlier_releases_broad_grants_are_found_stale() -> None:
+    topics = Topics("refmon")
+    grants = plan(topics, FORCES)
+    found = stale([*grants, *earlier_release(topics)], grants, topics)
+    assert found == sorted(
+        [g for g in earlier_release(topics) if g.resource != "cluster"],
+        key=lambda g: (g.user, g.resource, g.name, g.pattern, g.operation),
+    )
+    assert stale(grants, grants, topics) == []
+
+
+def test_another_deployments_grants_are_never_stale_for_this_one() -> None:
+    """Principals may be shared: pruning `refmon` must leave `refmon-staging` alone."""
+    ours, theirs = Topics("refmon"), Topics("refmon-staging")
+    grants = plan(ours, FORCES)
+    elsewhere = [*plan(theirs, FORCES), *earlier_release(theirs)]
+    assert stale([*grants, *elsewhere], grants, ours) == []

@@ -66,6 +66,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             metavar="NAME" if "{code}" not in default else "FORMAT",
             help=f"{what} (default {default}, or {env_name})",
         )
+    acl.add_argument(
+        "--prune",
+        action="store_true",
+        help="also delete grants on this deployment's topics and groups that the plan no "
+        "longer makes (such as an earlier release's ALL for the worker); without it they "
+        "are listed and the exit status is 1",
+    )
     add_kafka_options(acl)
     acl.set_defaults(handler=acl_command)
     describe = sub.add_parser("describe", help="list refmon's topics with partitions and settings")
@@ -145,16 +152,32 @@ def acl_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         watchdog=args.watchdog_principal,
         force_format=args.force_principal,
     )
+    names = topics_from(args)
     try:
-        grants = acls.plan(topics_from(args), (f.code for f in load_forces()), principals)
+        grants = acls.plan(names, (f.code for f in load_forces()), principals)
     except ValueError as err:
         raise UsageError(str(err)) from None
     admin = KafkaAdminClient(**settings_from(args).kafka_python())
+    not_deleted: list[str] = []
     try:
-        failures = acls.apply(admin, grants)
+        # The new grants first: pruning the old ones then leaves no gap.
+        not_created = acls.apply(admin, grants)
+        left = acls.stale(acls.existing(admin), grants, names)
+        if args.prune and left:
+            not_deleted = acls.revoke(admin, left)
+            print(f"refmon: deleted {len(left) - len(not_deleted)} stale ACL(s)", file=env.stderr)
+            left = []
     finally:
         admin.close()
-    for failure in failures:
+    for failure in not_created:
         env.error(f"ACL not created: {failure}")
-    print(f"refmon: {len(grants) - len(failures)} ACL(s) in place", file=env.stderr)
-    return ExitStatus.ERROR if failures else ExitStatus.OK
+    for failure in not_deleted:
+        env.error(f"ACL not deleted: {failure}")
+    for grant in left:
+        env.error(
+            f"stale ACL still in force: User:{grant.user} {grant.operation} on {grant.resource} "
+            f"{grant.name!r} ({grant.pattern}); --prune deletes it"
+        )
+    print(f"refmon: {len(grants) - len(not_created)} ACL(s) in place", file=env.stderr)
+    failed = not_created or not_deleted or left
+    return ExitStatus.ERROR if failed else ExitStatus.OK
