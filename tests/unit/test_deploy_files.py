@@ -65,3 +65,19 @@ def test_the_image_runs_refmon_as_an_unprivileged_user_with_a_health_check() -> 
     assert 'ENTRYPOINT ["refmon"]' in final
     assert 'CMD ["refmon", "healthcheck"]' in final
     assert "pip install" not in final  # packages are built in the first stage only
+
+
+def chart_values() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((DEPLOY / "helm" / "refmon" / "values.yaml").read_text())
+    return doc
+
+
+def test_the_chart_defaults_to_sasl_with_separate_worker_and_topic_job_principals() -> None:
+    values = chart_values()
+    assert values["kafka"]["securityProtocol"] == "SASL_SSL"
+    assert values["kafka"]["allowPlaintext"] is False
+    assert values["kafka"]["username"] == "refmon-worker"
+    assert values["topics"]["username"] == "refmon-admin"
+    assert values["topics"]["passwordSecret"]["name"] == ""  # its own Secret, required
+    assert values["networkPolicy"]["enabled"] is True
+    assert values["networkPolicy"]["metricsFrom"]  # someone (Prometheus) may scrape
