@@ -146,6 +146,12 @@ PROPS
   fi
 }
 
+starts() {
+  # How often the broker has logged that it started, in this DIR.
+  if [ -f "$dir/logs/server.log" ]; then grep -c "Kafka Server started" "$dir/logs/server.log" || true
+  else echo 0; fi
+}
+
 start() {
   if running; then
     echo "127.0.0.1:$(sed -n 's/^listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$dir/server.properties")"
@@ -168,13 +174,17 @@ start() {
     java -cp "$(java_cp)" -Dlog4j.configuration="file:$here/log4j.properties" -Dkafka.logs.dir="$dir/logs" \
       kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" "${scram[@]}" >"$dir/logs/format.log" 2>&1
   fi
+  # A restart on the same DIR finds the last start's line already in the log:
+  # wait for one more than there were.
+  local started
+  started="$(starts)"
   nohup java -Xms256m -Xmx1g -cp "$(java_cp)" \
     -Dlog4j.configuration="file:$here/log4j.properties" -Dkafka.logs.dir="$dir/logs" \
     kafka.Kafka "$dir/server.properties" >"$dir/logs/stdout.log" 2>&1 &
   local pid=$!
   echo "$pid" > "$dir/kafka.pid"
   for _ in $(seq 1 120); do
-    if grep -q "Kafka Server started" "$dir/logs/server.log" 2>/dev/null; then
+    if [ "$(starts)" -gt "$started" ]; then
       echo "127.0.0.1:$port"
       if [ "$sasl" = 1 ]; then echo "127.0.0.1:$((port + 2))"; fi
       return 0

@@ -85,7 +85,7 @@ class Deployment:
     def start_worker(
         self, name: str, *extra: str, module: str = "refmon.cli"
     ) -> subprocess.Popen[bytes]:
-        """`module` runs the CLI; tests.kafka.slow_sends runs it with Faust slowed down."""
+        """`module` runs the CLI; tests.kafka.slow_sends runs it with changelog writes slowed."""
         log = (self.folder / f"{name}.log").open("wb")
         proc = subprocess.Popen(
             [

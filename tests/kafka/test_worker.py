@@ -163,15 +163,15 @@ def test_a_worker_killed_mid_stream_resumes_with_nothing_lost_or_counted_twice(
     assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)
 
 
-def test_a_worker_acks_nothing_before_its_table_writes_are_on_the_broker(
+def test_a_worker_commits_nothing_before_its_changelog_writes_are_on_the_broker(
     deployment: Deployment, tmp_path: Path
 ) -> None:
-    """On a loaded machine Faust's flush returns with table writes still queued.
+    """With changelog writes slow, as on a loaded machine, many are in flight at any moment.
 
-    Acking on that flush let the committed offset outrun the case changelog, and
-    a kill then lost the events in between: 89 of 639 here before the fix, and a
-    few in a CI run of the cross-force test. Killed at any moment, a worker must
-    leave every event below the committed offset in the changelog.
+    Under Faust, acking on its flush let the committed offset outrun the case
+    changelog, and a kill then lost the events in between (89 of 639 here).
+    Killed at any moment, a worker must leave every event below the committed
+    offset in the changelog (or, if refused, in the dead letters).
     """
     stream = tmp_path / "events.jsonl"
     sim = ["simulate", "--days", "20", "--scale", "0.1", "--seed", "5", "-q"]

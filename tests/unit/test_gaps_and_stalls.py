@@ -56,3 +56,21 @@ def test_progress_lag_caught_up_or_a_restoring_partition_is_never_a_stall() -> N
         )
     assert watch.to_resume() == []
     assert watch.stalled() == set()
+
+
+def test_a_repeated_log_line_passes_once_a_period_then_says_how_many_were_held_back() -> None:
+    import logging
+
+    from refmon.streams.worker.logs import Repeats
+
+    seen = Repeats(seconds=3600)
+
+    def record(address: str) -> logging.LogRecord:
+        return logging.LogRecord(
+            "aiokafka", logging.ERROR, "", 0, "Unable connect to %s", (address,), None
+        )
+
+    assert seen.filter(record("a")) is True
+    assert [seen.filter(record(str(n))) for n in range(5)] == [False] * 5
+    other = logging.LogRecord("aiokafka", logging.ERROR, "", 0, "Another problem", (), None)
+    assert seen.filter(other) is True

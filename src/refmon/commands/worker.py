@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
-import logging
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -188,11 +186,9 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         metrics_port=args.metrics_port if args.metrics_port is not None else _env_port(),
         test_drop=_drop_plan(args.test_drop),
     )
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from refmon.streams.worker import logs
+
+    logs.configure()
     with locked(data_dir):
         metrics: WorkerMetrics | None = None
         if config.metrics_port is not None:
