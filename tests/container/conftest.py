@@ -192,4 +192,4 @@ class Topics:
             if events["valid"] >= valid and events["duplicate"] >= duplicate:
                 return
             time.sleep(1)
-        raise AssertionError(f"the worker did not catch up: {events}\n{diagnose()}")
+        raise AssertionError(f"the worker did not catch up: {events}\n{diagnose()[-4000:]}")

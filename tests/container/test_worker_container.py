@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -51,8 +53,15 @@ def stream(tmp_path: Path) -> Path:
     return path
 
 
-def start_worker(podman: Podman, topics: Topics, volume: str, name: str) -> str:
+@dataclass(frozen=True)
+class Worker:
+    name: str
+    metrics_port: int
+
+
+def start_worker(podman: Podman, topics: Topics, volume: str, name: str) -> Worker:
     """A worker container; its metrics port (on the host's network) is one free here."""
+    port = free_ports()
     podman(
         "run",
         "--detach",
@@ -65,7 +74,7 @@ def start_worker(podman: Podman, topics: Topics, volume: str, name: str) -> str:
         f"{volume}:{STATE}",
         # The port the health check reads too.
         "--env",
-        f"REFMON_METRICS_PORT={free_ports()}",
+        f"REFMON_METRICS_PORT={port}",
         podman.image,
         "worker",
         *topics.args(),
@@ -74,7 +83,21 @@ def start_worker(podman: Podman, topics: Topics, volume: str, name: str) -> str:
         "--clock",
         "event",
     )
-    return name
+    return Worker(name, port)
+
+
+def cases_held(worker: Worker) -> float:
+    """The worker's refmon_cases_held gauge, read from the host (0 while it is not up)."""
+    url = f"http://127.0.0.1:{worker.metrics_port}/metrics"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+    except OSError:
+        return 0
+    values = [
+        line.split()[1] for line in text.splitlines() if line.startswith("refmon_cases_held ")
+    ]
+    return float(values[0]) if values else 0
 
 
 def embedded(stream: Path) -> tuple[str, dict[str, int]]:
@@ -104,14 +127,12 @@ def test_a_worker_in_a_container_reports_what_run_reports_on_the_same_events(
     worker = start_worker(podman, topics, volume, podman.name("worker"))
     topics.publish(stream)
     expected, events = embedded(stream)
-    topics.wait_for(events["valid"], events["duplicate"], lambda: podman.logs(worker)[-4000:])
+    topics.wait_for(events["valid"], events["duplicate"], lambda: podman.logs(worker.name))
     findings = tmp_path / "kafka-findings.jsonl"
     assert topics.report("--findings", str(findings)) == expected
     embedded_findings = tmp_path / "embedded-findings.jsonl"
-    assert (
-        run_cli(["run", "--input", str(stream), "--findings", str(embedded_findings), "-q"]).status
-        == 0
-    )
+    result = run_cli(["run", "--input", str(stream), "--findings", str(embedded_findings), "-q"])
+    assert result.status == 0
     assert open_findings(findings) == open_findings(embedded_findings)
     assert len(open_findings(findings)) > 20  # the comparison is not vacuous
     # The worker kept its table in the volume, as its own user.
@@ -123,7 +144,7 @@ def test_a_worker_in_a_container_reports_what_run_reports_on_the_same_events(
 def test_the_health_check_passes_while_the_worker_serves_and_fails_when_nothing_answers(
     podman: Podman, topics: Topics
 ) -> None:
-    worker = start_worker(podman, topics, podman.volume(), podman.name("worker"))
+    worker = start_worker(podman, topics, podman.volume(), podman.name("worker")).name
     wait_until_healthy(podman, worker)
     assert podman.inspect(worker)["State"]["Health"]["Status"] == "healthy"
 
@@ -170,21 +191,27 @@ def test_podman_stop_ends_the_worker_cleanly_and_a_restart_on_its_volume_loses_n
     worker = start_worker(podman, topics, volume, podman.name("worker"))
     topics.publish(first)
     expected, events = embedded(first)
-    topics.wait_for(events["valid"], events["duplicate"], lambda: podman.logs(worker)[-4000:])
+    topics.wait_for(events["valid"], events["duplicate"], lambda: podman.logs(worker.name))
     assert topics.report() == expected
 
     # SIGTERM, then SIGKILL if the worker is still running when the grace period ends.
-    stopped = podman("stop", "--time", GRACE_SECONDS, worker)
-    state = podman.inspect(worker)["State"]
-    logs = podman.logs(worker)
+    stopped = podman("stop", "--time", GRACE_SECONDS, worker.name)
+    state = podman.inspect(worker.name)["State"]
+    logs = podman.logs(worker.name)
     assert state["Status"] == "exited"
-    assert state["ExitCode"] == 0, logs[-4000:]  # 137 after a SIGKILL
+    assert state["ExitCode"] == 0, logs  # 137 after a SIGKILL
     assert b"SIGKILL" not in stopped.stderr
     assert "Traceback" not in logs
 
-    # A new container on the same volume, as after an upgrade, then the rest of the events.
+    # A new container on the same volume, as after an upgrade. The rest of the events go out
+    # once it holds the cases again: the known Faust gap (README, "Running on Kafka") can
+    # drop messages that arrive as table recovery ends, and this test is not about that.
     again = start_worker(podman, topics, volume, podman.name("restarted"))
+    deadline = time.monotonic() + 180
+    while cases_held(again) == 0:
+        assert time.monotonic() < deadline, podman.logs(again.name)
+        time.sleep(1)
     topics.publish(rest)
     expected, events = embedded(stream)
-    topics.wait_for(events["valid"], events["duplicate"], lambda: podman.logs(again)[-4000:])
+    topics.wait_for(events["valid"], events["duplicate"], lambda: podman.logs(again.name))
     assert topics.report() == expected
