@@ -50,12 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(Exception):
+class TerminatedError(Exception):
     """SIGTERM, as a container runtime sends to stop us: exit as a signal would."""
 
 
 def _terminate(signum: int, frame: object) -> None:
-    raise Terminated
+    raise TerminatedError
 
 
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except KeyboardInterrupt:
         env.stderr.write("\n")
         return ExitStatus.INTERRUPTED
-    except Terminated:
+    except TerminatedError:
         return ExitStatus.TERMINATED
     except BrokenPipeError:
         return ExitStatus.ERROR
