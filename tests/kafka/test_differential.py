@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+
+from kafka import KafkaProducer
+from refmon.streams.kafka.topics import Topics
 
 from tests.cli import run_cli
 from tests.kafka.conftest import Deployment
@@ -53,3 +57,49 @@ def test_publish_and_worker_give_the_embedded_report_and_open_findings(
     assert result.stdout == run_cli(["run", "--input", str(stream), "-q"]).stdout
     assert open_findings(findings) == expected_open
     assert len(expected_open) > 20  # the comparison is not vacuous
+
+
+def test_hostile_ids_and_impossible_times_are_judged_alike_on_both_runners(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    """Issue 9's poisoned streams, sent straight to the input topics (publish would refuse the
+    times): one force reusing another's event ids, the watchdog reusing an id for another
+    force (on another by-force partition), a conflicting repeat, and events dated 2999."""
+    stream = tmp_path / "events.jsonl"
+    assert run_cli([*SIM[:-1], "--duplicates", "0", "-q", "--output", str(stream)]).status == 0
+    events = [json.loads(line) for line in stream.read_text().splitlines()]
+    mps = [e for e in events if e["force"] == "MPS" and e["event_type"] == "case.referred"][:40]
+    watchdog = [e for e in events if e["event_type"] == "referral.received"][:10]
+    hostile = [
+        {**e, "force": "DUR", "case_id": f"x{n}", "event_type": "case.closed", "payload": {}}
+        for n, e in enumerate(mps)
+    ]
+    hostile += [
+        {**e, "force": "LAN" if e["force"] != "LAN" else "DUR", "case_id": f"w{n}"}
+        for n, e in enumerate(watchdog)
+    ]
+    hostile += [{**events[0], "payload": {**events[0]["payload"], "harm": "death"}}]
+    hostile += [
+        {**e, "event_id": f"{e['event_id']}-2999", "occurred_at": "2999-01-01T00:00:00Z"}
+        for e in events[:3]
+    ]
+    poisoned = tmp_path / "poisoned.jsonl"
+    poisoned.write_text("".join(json.dumps(e) + "\n" for e in [*events, *hostile]))
+    expected = run_cli(["run", "--input", str(poisoned), "-q"])
+    assert expected.status == 0
+    counts = json.loads(expected.stdout)["events"]
+    assert counts["invalid"] == 10 + 1 + 3  # the watchdog reuses, the conflict, the 2999s
+
+    producer = KafkaProducer(bootstrap_servers=deployment.broker.bootstrap, acks="all")
+    topics = Topics(deployment.prefix)
+    for e in [*events, *hostile]:
+        source = "watchdog" if e["event_type"].startswith("referral.") else e["force"]
+        producer.send(topics.input(source), key=b"k", value=json.dumps(e).encode())
+    producer.flush()
+    producer.close()
+    deployment.start_worker("w1", "--clock", "event")
+    deployment.wait_for(counts["valid"], counts["duplicate"], stream=poisoned)
+    deadline = time.monotonic() + 60
+    while (got := run_cli(["report", *deployment.args()]).stdout) != expected.stdout:
+        assert time.monotonic() < deadline, got
+        time.sleep(1)
