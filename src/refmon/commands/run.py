@@ -13,7 +13,7 @@ from typing import BinaryIO, TextIO
 
 from refmon import bootstrap, summary
 from refmon.environment import Environment, ExitStatus, UsageError
-from refmon.outputs import open_output
+from refmon.outputs import Outputs, check_outputs
 from refmon.progress import Progress
 from refmon.streams.decode import DeadLetter
 from refmon.streams.encode import dumps_finding, dumps_report
@@ -91,7 +91,7 @@ def open_input(path: str, env: Environment) -> tuple[BinaryIO, int | None]:
     return handle, os.path.getsize(path) if os.path.isfile(path) else None
 
 
-def _check(args: argparse.Namespace) -> int | None:
+def _check(args: argparse.Namespace, env: Environment) -> tuple[int | None, Outputs]:
     if args.window_days < 1:
         raise UsageError("--window-days must be at least 1")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
@@ -100,10 +100,13 @@ def _check(args: argparse.Namespace) -> int | None:
         raise UsageError("--keep-serving needs --metrics-port")
     if args.max_line_bytes < 64:
         raise UsageError("--max-line-bytes must be at least 64")
-    outputs = [p for p in (args.findings, args.report, args.dead_letter) if p == "-"]
-    if len(outputs) > 1:
-        raise UsageError("only one of --findings, --report and --dead-letter can be -")
-    return None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
+    as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
+    outputs = check_outputs(
+        {"--findings": args.findings, "--report": args.report, "--dead-letter": args.dead_letter},
+        inputs={"--input": args.input},
+        stdin=env.stdin,
+    )
+    return as_of, outputs
 
 
 def _dead_letter_writer(
@@ -122,7 +125,7 @@ def _dead_letter_writer(
 
 
 def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    as_of = _check(args)
+    as_of, outputs = _check(args, env)
     wiring = bootstrap.build()
     bootstrap.tune_gc()
     engine = wiring.engine
@@ -130,9 +133,10 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         source, size = open_input(args.input, env)
         if source is not env.stdin:
             stack.callback(source.close)
-        findings_out = stack.enter_context(open_output(args.findings, env))
-        report_out = stack.enter_context(open_output(args.report, env))
-        dead_out = stack.enter_context(open_output(args.dead_letter, env))
+        files = stack.enter_context(outputs.open(env))
+        findings_out = files.text("--findings")
+        report_out = files.text("--report")
+        dead_out = files.text("--dead-letter")
         metrics = None
         if args.metrics_port is not None:
             from refmon.serve import start_metrics  # prometheus_client only when asked for
@@ -169,6 +173,8 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if findings_out is not None:
             for finding in engine.findings():
                 findings_out.write(dumps_finding(finding))
+        # Only a completed run replaces the files it was given.
+        files.commit()
         if metrics is not None:
             metrics.sync_counts(stats.events, stats.rejected, stats.duplicates, engine)
             metrics.sync_report(report)
@@ -177,8 +183,8 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
             env.stderr.write(summary.render(report, engine.pending_count()))
             if stats.invalid and dead_out is None:
                 env.warn(f"{stats.invalid} line(s) rejected; pass --dead-letter PATH to keep them")
-        if args.keep_serving:
-            print("refmon: run complete; serving metrics until interrupted", file=env.stderr)
-            while True:
-                time.sleep(3600)
+    if args.keep_serving:
+        print("refmon: run complete; serving metrics until interrupted", file=env.stderr)
+        while True:
+            time.sleep(3600)
     return ExitStatus.OK
