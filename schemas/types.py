@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
 from refmon.schemas.forces import force_codes, load_forces
+from refmon.schemas.rejections import echo
 
 EventId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 CaseRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
@@ -54,7 +55,7 @@ Timestamp = Annotated[
 
 def _known_force(code: str) -> str:
     if code not in force_codes():
-        raise ValueError(f"unknown force {code!r} (not in forces.csv)")
+        raise ValueError(f"unknown force '{echo(code)}' (not in forces.csv)")
     return code
 
 

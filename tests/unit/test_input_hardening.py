@@ -86,3 +86,65 @@ def test_publish_sends_the_first_event_of_input_that_starts_with_a_byte_order_ma
     first = json.dumps(recorded(DUTY)).encode()
     status, stderr, sent = publish(monkeypatch, BOM + first + b"\n")
     assert (status, sent) == (0, [first]), stderr
+
+
+# Item 7: what a rejection echoes of the input is escaped and short.
+
+ESCAPES = "\x1b[2J\x1b]0;owned\x07\u202e\x9b"  # clear screen, set title, bidi override, CSI
+HUGE_FORCE = "X" * 300_000
+
+
+def hostile_lines() -> list[bytes]:
+    key = {**recorded(DUTY, case="k"), f"{ESCAPES}note": 1}
+    nested = recorded(DUTY, case="n")
+    nested["payload"]["allegations"][0][f"x{ESCAPES}"] = True
+    return [
+        json.dumps(key, ensure_ascii=False).encode(),
+        json.dumps(nested).encode(),  # \u escapes in the JSON: the key is decoded all the same
+        json.dumps(recorded(DUTY, case="f", force=HUGE_FORCE)).encode(),
+        json.dumps(recorded(DUTY, case="g", force=f"MPS{ESCAPES}")).encode(),
+    ]
+
+
+def assert_safe(text: str, longest: int = 400) -> None:
+    for line in text.splitlines():
+        assert line.isprintable(), repr(line[:200])
+        assert len(line) <= longest, len(line)
+
+
+def test_rejections_on_stderr_escape_control_characters_and_cut_long_values() -> None:
+    result = run_cli(["run", "--input", "-", "--report", "/dev/null"], b"\n".join(hostile_lines()))
+    assert result.status == 0
+    rejected = [line for line in result.stderr.splitlines() if "rejected:" in line]
+    assert len(rejected) == 4
+    assert_safe(result.stderr)
+    assert "\\x1b[2J" in rejected[0]  # escaped, not dropped: the integrator can see what it sent
+    assert "XXXX" in rejected[2]
+
+
+def test_dead_letter_messages_are_escaped_and_short_while_the_raw_line_is_kept_whole(
+    tmp_path: Path,
+) -> None:
+    dead = tmp_path / "dead.jsonl"
+    lines = hostile_lines()
+    result = run_cli(["run", "--input", "-", "--dead-letter", str(dead), "-q"], b"\n".join(lines))
+    assert result.status == 0
+    letters = [json.loads(line) for line in dead.read_text(encoding="utf-8").splitlines()]
+    assert [d["reason"] for d in letters] == [
+        "unknown_field",
+        "unknown_field",
+        "unknown_force",
+        "unknown_force",
+    ]
+    for letter in letters:
+        assert_safe(letter["message"], longest=300)
+    assert letters[2]["raw"].encode() == lines[2]
+
+
+def test_publish_warnings_escape_control_characters_and_cut_long_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    status, stderr, sent = publish(monkeypatch, b"\n".join(hostile_lines()))
+    assert (status, sent) == (1, [])
+    assert stderr.count("not sent:") == 4
+    assert_safe(stderr)
