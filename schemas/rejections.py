@@ -21,6 +21,8 @@ REASON_CODES = (
     "unsupported_schema_version",
     "invalid_value",
     "force_mismatch",
+    # A key repeated within one JSON object (parsers differ on which one wins).
+    "duplicate_key",
     # The same id from the same source with different content (CONTRACT section 7).
     "conflicting_duplicate",
     # occurred_at out of range (CONTRACT section 13).
@@ -103,6 +105,8 @@ def _describe(error: ErrorDetails, path: str) -> str:
         return f"event_type: unknown type (expected one of {expected})"
     if kind == "union_tag_not_found":
         return "event_type: field required"
+    if path == "schema_version" and kind != "missing":
+        return "schema_version: must be the JSON integer 1"
     message = echo(error["msg"].removeprefix("Value error, "), MESSAGE_CHARS)
     return f"{path}: {message}"
 

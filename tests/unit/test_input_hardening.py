@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from refmon.schemas import duplicates, event_adapter
+from refmon.schemas.export import schema_files
+from refmon.schemas.rejections import Rejection
+from refmon.streams.decode import decode
 from refmon.streams.runner import lines as lines_module
 from refmon.streams.runner.lines import read_lines
 
 from tests.cli import run_cli
-from tests.factories import recorded
+from tests.factories import allegation, closed, decision, recorded, referred
 
 DUTY = "2026-02-02T10:00:00Z"
 BOM = b"\xef\xbb\xbf"
@@ -148,3 +154,166 @@ def test_publish_warnings_escape_control_characters_and_cut_long_values(
     assert (status, sent) == (1, [])
     assert stderr.count("not sent:") == 4
     assert_safe(stderr)
+
+
+# Item 5: numbers, the schema version and keys exactly as the contract has them.
+
+GOOD = recorded(DUTY, categories=["other"])
+
+
+def line_with(path: str, value_json: str, base: dict[str, Any] = GOOD) -> bytes:
+    """The event as JSON with the value at `path` replaced by literal JSON text."""
+    event = copy.deepcopy(base)
+    *parents, last = path.split(".")
+    node: Any = event
+    for key in parents:
+        node = node[int(key)] if key.isdigit() else node[key]
+    node[last] = "@@VALUE@@"
+    return json.dumps(event).replace('"@@VALUE@@"', value_json).encode()
+
+
+def decoded(raw: bytes) -> Any:
+    return decode(event_adapter(), raw)
+
+
+YEARS = "payload.allegations.0.offence_max_sentence_years"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Infinity", "-Infinity", "NaN", "1e400", "1" + "0" * 400, "100.5", "1e3", "true", '"7"'],
+)
+def test_offence_years_that_are_not_a_finite_number_from_0_to_100_are_invalid(
+    value: str,
+) -> None:
+    why = decoded(line_with(YEARS, value))
+    assert isinstance(why, Rejection), value
+    assert why.code == "invalid_value"
+    assert "offence_max_sentence_years" in why.message
+
+
+@pytest.mark.parametrize("value", ["0", "7", "14.5", "100", "1e2", "null"])
+def test_offence_years_from_0_to_100_are_accepted(value: str) -> None:
+    assert not isinstance(decoded(line_with(YEARS, value)), Rejection)
+
+
+def test_an_infinite_sentence_does_not_make_a_case_mandatory() -> None:
+    raw = line_with(YEARS, "1e400")
+    result = run_cli(["run", "--input", "-", "-q"], raw + b"\n")
+    report = json.loads(result.stdout)
+    assert report["events"]["invalid"] == 1
+    assert report["national"]["due"] == 0
+
+
+@pytest.mark.parametrize("value", ["true", "1.0", "1e0", "2", '"1"', "1" + "0" * 400, "null"])
+def test_a_schema_version_other_than_the_json_integer_1_is_unsupported(value: str) -> None:
+    why = decoded(line_with("schema_version", value))
+    assert isinstance(why, Rejection), value
+    assert why.code == "unsupported_schema_version"
+    assert why.message.startswith("schema_version:")
+
+
+def test_linked_case_ids_are_bounded_at_100() -> None:
+    ids = [f"c{i}" for i in range(101)]
+    accepted = decoded(line_with("payload.linked_case_ids", json.dumps(ids[:100])))
+    assert not isinstance(accepted, Rejection)
+    why = decoded(line_with("payload.linked_case_ids", json.dumps(ids)))
+    assert isinstance(why, Rejection)
+    assert (why.code, why.message.split(":")[0]) == ("invalid_value", "payload.linked_case_ids")
+
+
+def test_the_json_schema_states_the_bounds() -> None:
+    schema = json.loads(schema_files()["case.recorded.schema.json"])
+    defs = schema["$defs"]
+    years = defs["Allegation"]["properties"]["offence_max_sentence_years"]["anyOf"][0]
+    assert (years["minimum"], years["maximum"]) == (0, 100)
+    assert defs["CaseFactsPayload"]["properties"]["linked_case_ids"]["maxItems"] == 100
+    assert schema["properties"]["schema_version"]["const"] == 1
+
+
+def duplicated(text: str, key: str, value: str) -> bytes:
+    """`text` (a JSON object) with `"key": value` inserted again just after its first `"key":`."""
+    at = text.index(f'"{key}":')
+    return (text[:at] + f'"{key}": {value}, ' + text[at:]).encode()
+
+
+GOOD_TEXT = json.dumps(GOOD)
+
+
+@pytest.mark.parametrize(
+    ("raw", "path"),
+    [
+        (duplicated(GOOD_TEXT, "force", '"MPS"'), "force"),
+        (duplicated(GOOD_TEXT, "schema_version", "1"), "schema_version"),
+        (duplicated(GOOD_TEXT, "harm", '"death"'), "payload.harm"),
+        (duplicated(GOOD_TEXT, "category", '"serious_assault"'), "payload.allegations.0.category"),
+        (duplicated(GOOD_TEXT, "mandatory", "false"), "payload.force_assessment.mandatory"),
+        (duplicated(GOOD_TEXT, "payload", '{"a": {"b": [1, "x\\"y"]}}'), "payload"),
+        # The same key written with an escape is the same key.
+        (
+            duplicated(GOOD_TEXT, "force", '"MPS"').replace(b'"force": "M', b'"forc\\u0065": "M'),
+            "force",
+        ),
+        (duplicated(GOOD_TEXT, "harm", '"death"').replace(b'": ', b'"\n: '), "payload.harm"),
+        # A duplicate hidden inside a value that the parser throws away.
+        (duplicated(GOOD_TEXT, "payload", '{"x": 1, "x": 2}'), "payload"),
+    ],
+)
+def test_a_repeated_key_anywhere_in_the_event_is_rejected_and_named(raw: bytes, path: str) -> None:
+    why = decoded(raw)
+    assert isinstance(why, Rejection), raw
+    assert why.code == "duplicate_key"
+    assert why.message.startswith(f"{path}: ")
+
+
+FULL = recorded(
+    DUTY,
+    allegations=[
+        allegation("other", offence_max_sentence_years=None, aggravated_by_discrimination=False),
+        allegation("serious_assault", offence_max_sentence_years=7),
+    ],
+    linked=["a", "b"],
+    chief=True,
+    criteria=["serious_assault"],
+)
+
+
+def with_criteria(event: dict[str, Any], criteria: list[str]) -> dict[str, Any]:
+    return {**event, "payload": {**event["payload"], "criteria": criteria}}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        GOOD_TEXT.encode(),
+        json.dumps(GOOD, indent=2).encode(),
+        json.dumps(GOOD, separators=(",", ":")).encode(),
+        GOOD_TEXT.replace('"case_id": "', '"case_\\u0069d": "').encode(),  # escapes, no repeat
+        GOOD_TEXT.replace('": ', '" :\t').encode(),  # whitespace before the colons
+        json.dumps(FULL).encode(),
+        json.dumps(with_criteria(referred(DUTY), ["serious_assault", "dsi"])).encode(),
+        json.dumps(decision(DUTY)).encode(),
+        json.dumps(closed(DUTY)).encode(),
+    ],
+)
+def test_events_without_repeated_keys_are_accepted(raw: bytes) -> None:
+    assert not isinstance(decoded(raw), Rejection)
+
+
+def test_every_simulated_event_is_cleared_of_repeated_keys_by_the_quote_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The exact search costs a second parse: valid events must not need it, or the run slows.
+    result = run_cli(["simulate", "--days", "20", "--scale", "0.3", "-q"])
+    lines = result.stdout.encode().splitlines()
+    lines += [json.dumps(e).encode() for e in (FULL, closed(DUTY), decision(DUTY))]
+    exact: list[bytes] = []
+    monkeypatch.setattr(duplicates, "_exact", lambda raw: exact.append(raw))
+    adapter = event_adapter()
+    types = set()
+    for raw in lines:
+        event = decode(adapter, raw)
+        assert not isinstance(event, Rejection)
+        types.add(event.event_type)
+    assert len(types) == 6
+    assert exact == []
