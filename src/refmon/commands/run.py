@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from refmon import bootstrap, summary
+from refmon.endpoint import add_address_option
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.outputs import Outputs, check_outputs
 from refmon.progress import Progress
@@ -60,6 +61,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="serve Prometheus metrics on this port (0: any free)",
     )
+    add_address_option(p)
     p.add_argument(
         "--keep-serving",
         action="store_true",
@@ -141,9 +143,9 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if args.metrics_port is not None:
             from refmon.serve import start_metrics  # prometheus_client only when asked for
 
-            metrics, port = start_metrics(args.metrics_port)
+            metrics, endpoint = start_metrics(args.metrics_port, args.metrics_address)
             if not args.quiet:
-                print(f"refmon: metrics on http://127.0.0.1:{port}/metrics", file=env.stderr)
+                print(f"refmon: metrics on {endpoint}", file=env.stderr)
         progress = stack.enter_context(
             Progress(size, enabled=env.stderr_isatty and not args.quiet, stream=env.stderr)
         )

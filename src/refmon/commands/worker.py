@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from refmon.endpoint import add_address_option
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.timestamps import parse_cli_timestamp
@@ -51,6 +52,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="serve Prometheus metrics here (0: any free port), or REFMON_METRICS_PORT",
     )
+    add_address_option(p)
     p.add_argument("--tick-seconds", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--test-clock-start", metavar="RFC3339", help=argparse.SUPPRESS)
     p.add_argument("--test-clock-speed", type=float, default=1.0, help=argparse.SUPPRESS)
@@ -98,8 +100,8 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if config.metrics_port is not None:
         from refmon.serve import start_metrics
 
-        metrics, port = start_metrics(config.metrics_port)
-        print(f"refmon: metrics on http://127.0.0.1:{port}/metrics", file=env.stderr, flush=True)
+        metrics, endpoint = start_metrics(config.metrics_port, args.metrics_address)
+        print(f"refmon: metrics on {endpoint}", file=env.stderr, flush=True)
     wiring = bootstrap.build()
     core = WorkerCore(lambda: bootstrap.build().engine, wiring.adapter, config.topics)
     app = build_app(config, core, metrics)
