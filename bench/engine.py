@@ -16,6 +16,8 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import shapes
+
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
 PY = sys.executable
@@ -102,6 +104,7 @@ def main() -> None:
     parser.add_argument(
         "--memory-events", type=int, default=300_000, help="events for the per-case figure"
     )
+    parser.add_argument("--no-shapes", action="store_true", help="skip the adversarial shapes")
     args = parser.parse_args()
     path = stream(args.events, args.fresh)
     with path.open("rb") as f:
@@ -162,6 +165,20 @@ def main() -> None:
         f"on {cases:,} cases: report {report_s * 1000:,.1f} ms, "
         f"referral-delay snapshot {delays_s * 1000:,.1f} ms"
     )
+    if not args.no_shapes:
+        print()
+        print("cost per event of adversarial shapes, beside the national stream's")
+        print(f"{'':44}{'events':>8}{'seconds':>9}{'µs/event':>10}")
+        national_us = (run_s - idle_s) / events * 1e6
+        print(f"{'national stream (above)':44}{events:>8,}{run_s - idle_s:9.2f}{national_us:10.1f}")
+        for name, shape in shapes.write(CACHE / "shapes").items():
+            with shape.open("rb") as f:
+                count = sum(1 for _ in f)
+            seconds, _ = measure(
+                [*REFMON, "run", "--input", str(shape), "--report", os.devnull, "-q"]
+            )
+            net = max(seconds - idle_s, 0.0)
+            print(f"{name:44}{count:>8,}{net:9.2f}{net / count * 1e6:10.1f}")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Any
 
 from refmon.schemas import EventAdapter, event_adapter
 from refmon.schemas.types import parse_timestamp
-from refmon.streams.engine import Engine
+from refmon.streams.engine import Engine, Event
 from refmon.streams.engine.timeutil import to_micros
 from refmon.streams.wire import to_engine_event
 
@@ -110,7 +110,12 @@ def judge(events: Iterable[dict[str, Any]], as_of: str | None = None) -> Engine:
 
 
 def _apply(engine: Engine, raw: dict[str, Any]) -> None:
-    engine.apply(to_engine_event(_adapter().validate_json(json.dumps(raw))))
+    engine.apply(engine_event(raw))
+
+
+def engine_event(raw: dict[str, Any]) -> Event:
+    """A wire event as the engine receives it, validated as the runners validate it."""
+    return to_engine_event(_adapter().validate_json(json.dumps(raw)))
 
 
 @cache

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import BinaryIO, TextIO
@@ -27,6 +29,11 @@ class Environment:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stderr_isatty: bool = field(default_factory=lambda: sys.stderr.isatty())
+    wall_clock: Callable[[], float] = time.time
+    """Seconds since the epoch: when input is received, for the future-timestamp rule."""
+
+    def now_us(self) -> int:
+        return int(self.wall_clock() * 1_000_000)
 
     def error(self, message: str) -> None:
         print(f"refmon: error: {message}", file=self.stderr)

@@ -7,7 +7,7 @@ time, so the state depends only on the set of events, never on their order.
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
@@ -71,13 +71,17 @@ class CaseState:
     def latest(self) -> FactVersion | None:
         return self.versions[-1] if self.versions else None
 
-    def add_version(self, version: FactVersion) -> None:
+    def add_version(self, version: FactVersion) -> int:
+        """Insert in sort order; returns where it went."""
         if self.versions is None:
             self.versions = [version]
+            index = 0
         else:
-            insort(self.versions, version)
+            index = bisect_right(self.versions, version)
+            self.versions.insert(index, version)
         if version.rank == RECORDED_RANK:
             self.recorded_at = _earliest(self.recorded_at, version.at_us)
+        return index
 
     def add_claim(self, at_us: int) -> None:
         self.claim_at = _earliest(self.claim_at, at_us)
@@ -87,20 +91,6 @@ class CaseState:
 
     def add_closure(self, at_us: int) -> None:
         self.closed_at = _earliest(self.closed_at, at_us)
-
-
-def effective_versions(versions: list[FactVersion]) -> list[tuple[FactVersion, int | None]]:
-    """Each version that is ever the case's facts, with the time it stops being so.
-
-    A version followed by another at the same instant is never in force: at that
-    instant the later one (in sort order) already is.
-    """
-    spans: list[tuple[FactVersion, int | None]] = []
-    for index, version in enumerate(versions):
-        until = versions[index + 1].at_us if index + 1 < len(versions) else None
-        if until is None or until > version.at_us:
-            spans.append((version, until))
-    return spans
 
 
 class Duty(NamedTuple):
@@ -114,43 +104,144 @@ class Duty(NamedTuple):
 
 NO_DUTY = Duty(None, None, 0)
 
+# A case's facts over time are its versions in sort order; each is in force from
+# its own time until the next version's time, except a version followed by
+# another at the same instant, which is never in force (the later one in sort
+# order already is). Every candidate moment of the duty that a version gives
+# lies in its own span and at or after its start, so scans can stop as soon as a
+# version starts at or after the best moment found: the cost of a change is the
+# distance to the duty, not the length of the case's history.
 
-def _facts_at(spans: list[tuple[FactVersion, int | None]], at_us: int) -> FactVersion:
-    for version, until in spans:
-        if version.at_us <= at_us and (until is None or at_us < until):
-            return version
-    raise ValueError("no facts in force at that moment")
+
+def _until(versions: list[FactVersion], index: int) -> int | None:
+    return versions[index + 1].at_us if index + 1 < len(versions) else None
+
+
+def _shadowed(versions: list[FactVersion], index: int) -> bool:
+    return index + 1 < len(versions) and versions[index + 1].at_us == versions[index].at_us
+
+
+def _first_moment(
+    version: FactVersion, until: int | None, own_duty_of: OwnDutyOf, linked_bit: int
+) -> int | None:
+    """The earliest moment in this version's span at which its facts meet a criterion.
+
+    Same-incident holds from max(this version's start, the linked case's own duty).
+    """
+    best = version.at_us if version.own_mask else None
+    if linked_bit:
+        for other in version.linked:
+            other_duty = own_duty_of(other)
+            if other_duty is None:
+                continue
+            moment = max(version.at_us, other_duty)
+            if (until is None or moment < until) and (best is None or moment < best):
+                best = moment
+    return best
+
+
+def _mask_at(version: FactVersion, at: int, own_duty_of: OwnDutyOf, linked_bit: int) -> int:
+    """The criteria this version's facts meet at `at`."""
+    mask = version.own_mask
+    if linked_bit and any((d := own_duty_of(o)) is not None and d <= at for o in version.linked):
+        mask |= linked_bit
+    return mask
+
+
+def _scan_duty(
+    versions: list[FactVersion], start: int, own_duty_of: OwnDutyOf, linked_bit: int
+) -> tuple[int | None, int]:
+    """The earliest duty moment among the versions from `start` on, and its version's index."""
+    best: int | None = None
+    where = -1
+    for index in range(start, len(versions)):
+        version = versions[index]
+        if best is not None and version.at_us >= best:
+            break
+        if _shadowed(versions, index):
+            continue
+        moment = _first_moment(version, _until(versions, index), own_duty_of, linked_bit)
+        if moment is not None and (best is None or moment < best):
+            best, where = moment, index
+    return best, where
+
+
+def _scan_own(versions: list[FactVersion], start: int) -> int | None:
+    """The start of the first version in force from `start` on whose own facts meet a criterion."""
+    for index in range(start, len(versions)):
+        if versions[index].own_mask and not _shadowed(versions, index):
+            return versions[index].at_us
+    return None
+
+
+def _duty_from(
+    versions: list[FactVersion],
+    own_at: int | None,
+    found: tuple[int | None, int],
+    own_duty_of: OwnDutyOf,
+    linked_bit: int,
+) -> Duty:
+    at, index = found
+    if at is None:
+        return Duty(own_at, None, 0)
+    return Duty(own_at, at, _mask_at(versions[index], at, own_duty_of, linked_bit))
 
 
 def duty(versions: list[FactVersion], own_duty_of: OwnDutyOf, linked_bit: int) -> Duty:
-    """When the duty arose, and the criteria met at that moment.
+    """When the duty arose, and the criteria met at that moment, from scratch."""
+    found = _scan_duty(versions, 0, own_duty_of, linked_bit)
+    return _duty_from(versions, _scan_own(versions, 0), found, own_duty_of, linked_bit)
 
-    Same-incident holds from max(this version's start, the linked case's own
-    duty) for as long as this version, which declares the link, is in force.
+
+def duty_relinked(
+    versions: list[FactVersion], old: Duty, own_duty_of: OwnDutyOf, linked_bit: int
+) -> Duty:
+    """The duty after a linked case's own duty moved; this case's own duty cannot have."""
+    found = _scan_duty(versions, 0, own_duty_of, linked_bit)
+    return _duty_from(versions, old.own_at, found, own_duty_of, linked_bit)
+
+
+def _own_after_insert(versions: list[FactVersion], index: int, old: int | None) -> int | None:
+    version = versions[index]
+    at = version.at_us
+    if version.own_mask:
+        return at if old is None or at < old else old
+    replaced = index > 0 and versions[index - 1].at_us == at
+    if replaced and old == at:
+        # The version it replaced at this instant was the one that met a criterion.
+        return _scan_own(versions, index + 1)
+    return old
+
+
+def duty_after_insert(
+    versions: list[FactVersion], index: int, old: Duty, own_duty_of: OwnDutyOf, linked_bit: int
+) -> Duty:
+    """The duty once `versions[index]` has been inserted, given the duty before it was.
+
+    The new version takes over the end of the span of the version before it (or
+    that version's whole span, at the same instant). The old duty moment stands
+    unless it lay in what was taken over; the new version adds its own moments.
     """
-    spans = effective_versions(versions)
-    own = next((v.at_us for v, _ in spans if v.own_mask), None)
-    candidates: list[int] = [] if own is None else [own]
-    linked_duties: dict[str, int | None] = {}
-    if linked_bit:
-        for version, until in spans:
-            for other in version.linked:
-                if other not in linked_duties:
-                    linked_duties[other] = own_duty_of(other)
-                other_duty = linked_duties[other]
-                if other_duty is None:
-                    continue
-                start = max(version.at_us, other_duty)
-                if until is None or start < until:
-                    candidates.append(start)
-    if not candidates:
-        return NO_DUTY
-    at = min(candidates)
-    in_force = _facts_at(spans, at)
-    mask = in_force.own_mask
-    if any((d := linked_duties.get(o)) is not None and d <= at for o in in_force.linked):
-        mask |= linked_bit
-    return Duty(own, at, mask)
+    if _shadowed(versions, index):
+        return old  # never in force: nothing changes
+    version = versions[index]
+    own_at = _own_after_insert(versions, index, old.own_at)
+    until = _until(versions, index)
+    moment = _first_moment(version, until, own_duty_of, linked_bit)
+    kept = old.at
+    if kept is not None and version.at_us <= kept and (until is None or kept < until):
+        # The old moment lay in the span this version took over: it stands only
+        # if this version gives it too, and every later version's moments come
+        # after this span.
+        if moment is None:
+            found = _scan_duty(versions, index + 1, own_duty_of, linked_bit)
+            return _duty_from(versions, own_at, found, own_duty_of, linked_bit)
+        kept = None
+    if moment is not None and (kept is None or moment < kept):
+        return Duty(own_at, moment, _mask_at(version, moment, own_duty_of, linked_bit))
+    if kept is None:
+        return Duty(own_at, None, 0)
+    return Duty(own_at, kept, old.mask)
 
 
 def latest_meets_since(latest: FactVersion, own_duty_of: OwnDutyOf, linked_bit: int) -> int | None:

@@ -1,7 +1,9 @@
 """The engine: applies events, keeps the event-time clock, and reports changes.
 
-At-least-once delivery is expected: an event id seen before is a duplicate and
-changes nothing, so a replay after a crash never counts twice.
+At-least-once delivery is expected: an event seen before is a duplicate and
+changes nothing, so a replay after a crash never counts twice. Event ids are
+scoped by source (CONTRACT.md section 7): a force's own events by force and id,
+the watchdog's by id, so one source's ids can never hide another's events.
 """
 
 from __future__ import annotations
@@ -10,15 +12,18 @@ import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from refmon.streams.engine.case import (
     NO_DUTY,
     RECORDED_RANK,
     UPDATED_RANK,
     CaseState,
+    Duty,
     FactVersion,
     duty,
+    duty_after_insert,
+    duty_relinked,
 )
 from refmon.streams.engine.delays import DelayHistogram, delay_histogram
 from refmon.streams.engine.findings import (
@@ -31,15 +36,30 @@ from refmon.streams.engine.findings import (
     same_finding,
 )
 from refmon.streams.engine.model import CaseFacts, Closed, Decision, Event, Received, Referred
-from refmon.streams.engine.report import ForceCounts, Report, build_rows, count_force, national
+from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
 from refmon.streams.engine.rules import Ruleset
-from refmon.streams.engine.timeutil import end_of_following_day
-from refmon.streams.engine.vocabulary import FindingKind
+from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
+from refmon.streams.engine.vocabulary import WATCHDOG_EVENT_TYPES, WATCHDOG_SCOPE, FindingKind
+
+Outcome = Literal["applied", "duplicate", "conflict"]
 
 
 class Applied(NamedTuple):
-    duplicate: bool
+    outcome: Outcome
+    """`conflict`: the same id from the same source with other content (rejected)."""
     changes: tuple[FindingChange, ...]
+
+    @property
+    def duplicate(self) -> bool:
+        return self.outcome == "duplicate"
+
+
+_DUPLICATE = Applied("duplicate", ())
+_CONFLICT = Applied("conflict", ())
+
+Rederive = Literal["rescan", "relinked"] | int | None
+"""How a refresh re-derives the duty: not at all (None), after a version was
+inserted at this index, from scratch, or after a linked case's own duty moved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +77,19 @@ class UnknownForceError(KeyError):
     """An event for a force the engine was not configured with."""
 
 
+class OutOfRangeError(ValueError):
+    """A time the engine cannot judge: its deadlines and labels would not be representable.
+
+    Adapters reject implausible times long before this (CONTRACT.md section 13);
+    this keeps the engine itself from ever failing half-way through an event.
+    """
+
+
+def source_scope(event: Event) -> str:
+    """Whose namespace an event id belongs to (CONTRACT.md section 7)."""
+    return WATCHDOG_SCOPE if event.event_type in WATCHDOG_EVENT_TYPES else event.force
+
+
 class Engine:
     def __init__(self, ruleset: Ruleset, forces: Iterable[str]) -> None:
         self.ruleset = ruleset
@@ -64,10 +97,12 @@ class Engine:
         # force -> linked case id -> the cases that declare a link to it
         self._linked_from: dict[str, dict[str, set[str]]] = {f: {} for f in self._cases}
         self._lookups = {f: CaseLookup(cases) for f, cases in self._cases.items()}
-        self._seen: set[str] = set()
+        # source scope -> event id -> fingerprint of the event's content
+        self._seen: dict[str, dict[str, int]] = {}
         self._timers: list[tuple[int, str, str]] = []
         self._open: Counter[tuple[str, FindingKind]] = Counter()
         self._last_event: dict[str, int] = {}
+        self._deadlines = Deadlines(ruleset.zone, ruleset.deadline_days_after)
         self.clock: int | None = None
         self.valid = 0
         self.duplicate = 0
@@ -75,20 +110,37 @@ class Engine:
     # -- applying events ---------------------------------------------------
 
     def apply(self, event: Event) -> Applied:
-        if event.event_id in self._seen:
-            self.duplicate += 1
-            return Applied(True, ())
+        """Apply one event. Raises (changing nothing) for a force or a time it cannot judge."""
+        if not MIN_MICROS <= event.occurred_at_us < MAX_MICROS:
+            raise OutOfRangeError("occurred_at is outside the range the engine can judge")
         cases = self._cases.get(event.force)
         if cases is None:
             raise UnknownForceError(event.force)
-        self._seen.add(event.event_id)
+        seen = self._seen.get(source_scope(event))
+        if seen is None:
+            seen = self._seen[source_scope(event)] = {}
+        # Content equality by hash: a collision (one in 2**64) would count a
+        # conflicting event as a plain duplicate, never lose a distinct one.
+        fingerprint = hash(event)
+        known = seen.get(event.event_id)
+        if known is not None:
+            if known != fingerprint:
+                return _CONFLICT
+            self.duplicate += 1
+            return _DUPLICATE
+        changes = self._apply_new(event, cases)
+        seen[event.event_id] = fingerprint
         self.valid += 1
-        if event.occurred_at_us > self._last_event.get(event.force, event.occurred_at_us - 1):
+        return Applied("applied", changes)
+
+    def _apply_new(self, event: Event, cases: dict[str, CaseState]) -> tuple[FindingChange, ...]:
+        last = self._last_event.get(event.force)
+        if last is None or event.occurred_at_us > last:
             self._last_event[event.force] = event.occurred_at_us
         if isinstance(event.payload, Decision):
             # The watchdog's decision changes no finding (adapters count it), but
             # time still passes up to it.
-            return Applied(False, self.advance(event.occurred_at_us))
+            return self.advance(event.occurred_at_us)
         # Time passes before the event happens, as it would have live: a deadline
         # that fell before this event's time is missed before the event is applied.
         changes = list(self.advance(event.occurred_at_us))
@@ -96,15 +148,18 @@ class Engine:
         if case is None:
             case = cases[event.case_id] = CaseState()
         own_before, recorded_before = case.own_duty_at, case.recorded
-        facts_changed = self._record(event, case) or case.recorded != recorded_before
-        changes.extend(self._refresh(event.force, event.case_id, facts_changed))
-        if case.own_duty_at != own_before or case.recorded != recorded_before:
+        inserted = self._record(event, case)
+        how: Rederive = "rescan" if case.recorded != recorded_before else inserted
+        changes.extend(self._refresh(event.force, event.case_id, how))
+        if case.own_duty_at != own_before:
             for source in sorted(self._linked_from[event.force].get(event.case_id, ())):
-                changes.extend(self._refresh(event.force, source, facts_changed=True))
-        return Applied(False, tuple(changes))
+                changes.extend(self._refresh(event.force, source, "relinked"))
+        return tuple(changes)
 
     def advance(self, clock_us: int) -> tuple[FindingChange, ...]:
         """Move the clock forward (never back) and open what time alone opens."""
+        if not MIN_MICROS <= clock_us < MAX_MICROS:
+            raise OutOfRangeError("the clock is outside the range the engine can judge")
         if self.clock is None or clock_us <= self.clock:
             # The first event sets the clock; there is nothing to fire before it.
             self.clock = clock_us if self.clock is None else self.clock
@@ -112,13 +167,13 @@ class Engine:
         self.clock = clock_us
         return tuple(self._fire_timers())
 
-    def _record(self, event: Event, case: CaseState) -> bool:
-        """Fold the event into the case; True when its facts (and so its duty) may change."""
+    def _record(self, event: Event, case: CaseState) -> int | None:
+        """Fold the event into the case; where its new fact version went, if it has one."""
         payload = event.payload
         if isinstance(payload, CaseFacts):
             rank = RECORDED_RANK if event.event_type == "case.recorded" else UPDATED_RANK
             linked = tuple(sorted(set(payload.linked_case_ids) - {event.case_id}))
-            case.add_version(
+            index = case.add_version(
                 FactVersion(
                     event.occurred_at_us,
                     rank,
@@ -128,28 +183,26 @@ class Engine:
                     linked,
                 )
             )
-            index = self._linked_from[event.force]
+            linked_from = self._linked_from[event.force]
             for other in linked:
-                index.setdefault(other, set()).add(event.case_id)
-            return True
+                linked_from.setdefault(other, set()).add(event.case_id)
+            return index
         if isinstance(payload, Referred):
             case.add_claim(event.occurred_at_us)
         elif isinstance(payload, Received):
             case.add_receipt(event.occurred_at_us)
         elif isinstance(payload, Closed):
             case.add_closure(event.occurred_at_us)
-        return False
+        return None
 
     # -- derived state -------------------------------------------------------
 
-    def _refresh(
-        self, force: str, case_id: str, facts_changed: bool = False
-    ) -> list[FindingChange]:
+    def _refresh(self, force: str, case_id: str, how: Rederive = None) -> list[FindingChange]:
         """Re-derive the case's duty (when its facts may have changed) and its findings."""
         case = self._cases[force][case_id]
         lookup = self._lookups[force]
-        if facts_changed:
-            self._refresh_duty(case, lookup)
+        if how is not None:
+            self._refresh_duty(case, lookup, how)
         assert self.clock is not None
         now = open_conditions(case, self.clock, self.ruleset, lookup)
         changes = self._diff(force, case_id, case, now) if now or case.findings else []
@@ -159,16 +212,21 @@ class Engine:
         case.timer_at = wake
         return changes
 
-    def _refresh_duty(self, case: CaseState, lookup: CaseLookup) -> None:
+    def _refresh_duty(self, case: CaseState, lookup: CaseLookup, how: Rederive) -> None:
         arose = NO_DUTY
-        if case.recorded and case.versions:
-            arose = duty(case.versions, lookup, self.ruleset.linked_bit)
+        versions, bit = case.versions, self.ruleset.linked_bit
+        if case.recorded and versions:
+            old = Duty(case.own_duty_at, case.duty_at, case.duty_mask)
+            if how == "relinked":
+                arose = duty_relinked(versions, old, lookup, bit)
+            elif isinstance(how, int):
+                arose = duty_after_insert(versions, how, old, lookup, bit)
+            else:
+                arose = duty(versions, lookup, bit)
         if arose.at is None:
             case.deadline_at = None
         elif arose.at != case.duty_at:
-            case.deadline_at = end_of_following_day(
-                arose.at, self.ruleset.zone, self.ruleset.deadline_days_after
-            )
+            case.deadline_at = self._deadlines.after(arose.at)
         case.own_duty_at, case.duty_at, case.duty_mask = arose
 
     def _diff(
@@ -180,7 +238,9 @@ class Engine:
             old = before.get(kind)
             if old is not None and same_finding(old, case, condition, self.ruleset):
                 continue
-            finding = make_finding(kind, force, case_id, case, condition, self.ruleset)
+            finding = make_finding(
+                kind, force, case_id, case, condition, self.ruleset, old and old.finding_id
+            )
             if old is None or old.status == "resolved":
                 self._open[(force, kind)] += 1
                 changes.append(FindingChange("opened" if old is None else "reopened", finding))
@@ -224,8 +284,9 @@ class Engine:
         """Per force, the event time of its latest event: a silent force stands still."""
         return dict(self._last_event)
 
-    def has_seen(self, event_id: str) -> bool:
-        return event_id in self._seen
+    def has_seen(self, event: Event) -> bool:
+        """Whether an event with this one's id from its source was applied already."""
+        return event.event_id in self._seen.get(source_scope(event), {})
 
     def snapshot(self, force: str, case_id: str) -> CaseSnapshot | None:
         case = self._cases.get(force, {}).get(case_id)
@@ -271,7 +332,7 @@ class Engine:
             force: count_force(cases.values(), self.clock, window_days)
             for force, cases in self._cases.items()
         }
-        rows, compliance, share = build_rows(counts, self._open)
+        rows, national = cross_force(counts, self._open)
         return Report(
             as_of=self.clock,
             window_days=window_days,
@@ -279,7 +340,7 @@ class Engine:
             valid=self.valid,
             invalid=invalid,
             duplicate=self.duplicate,
-            national=national(rows, compliance, share),
+            national=national,
             forces=rows,
         )
 

@@ -116,6 +116,7 @@ def make_finding(
     case: CaseState,
     condition: Condition,
     ruleset: Ruleset,
+    known_id: str | None = None,
 ) -> Finding:
     assert case.duty_at is not None
     assert case.deadline_at is not None
@@ -123,7 +124,7 @@ def make_finding(
     hours = ruleset.unconfirmed_after_us // 3_600_000_000
     due = local_label(case.deadline_at, ruleset.zone)
     return Finding(
-        finding_id=finding_id(kind, force, case_id),
+        finding_id=known_id or finding_id(kind, force, case_id),
         kind=kind,
         status="open",
         force=force,

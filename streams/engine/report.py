@@ -104,7 +104,20 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def build_rows(
+def cross_force(
+    counts: Mapping[str, ForceCounts],
+    open_findings: Mapping[tuple[str, FindingKind], int],
+) -> tuple[tuple[ForceRow, ...], National]:
+    """Every force's row and the national block, from every force's counts.
+
+    One pure call for every caller: the embedded runner has all forces at hand,
+    a Kafka worker has the counts each worker publishes for the forces it holds.
+    """
+    rows, compliance, share = _rows(counts, open_findings)
+    return rows, _national(rows, compliance, share)
+
+
+def _rows(
     counts: Mapping[str, ForceCounts],
     open_findings: Mapping[tuple[str, FindingKind], int],
 ) -> tuple[tuple[ForceRow, ...], Funnel, Funnel]:
@@ -130,7 +143,7 @@ def build_rows(
     return rows, compliance, share
 
 
-def national(rows: Iterable[ForceRow], compliance: Funnel, share: Funnel) -> National:
+def _national(rows: Iterable[ForceRow], compliance: Funnel, share: Funnel) -> National:
     recorded = mandatory = due = on_time = 0
     for row in rows:
         recorded += row.counts.recorded

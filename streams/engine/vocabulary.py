@@ -49,6 +49,11 @@ FindingKind = Literal[
     "unconfirmed_referral",
 ]
 
+WATCHDOG_EVENT_TYPES: Final = frozenset({"referral.received", "referral.decision"})
+"""The watchdog sends these; forces send every other type."""
+WATCHDOG_SCOPE: Final = "watchdog"
+"""The watchdog's event-id namespace (force codes are upper case, so never this)."""
+
 CASE_KINDS: Final = frozenset(get_args(CaseKind))
 HARMS: Final = frozenset(get_args(Harm))
 CATEGORIES: Final = frozenset(get_args(Category))

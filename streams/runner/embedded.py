@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from refmon.schemas.events import EventAdapter
 from refmon.schemas.rejections import Rejection
 from refmon.streams.decode import DeadLetter, decode
-from refmon.streams.engine import Engine
+from refmon.streams.engine import Engine, Event
+from refmon.streams.engine.engine import Applied
 from refmon.streams.runner.lines import Line
+from refmon.streams.time_range import out_of_range
 from refmon.streams.wire import to_engine_event
 
 BATCH_LINES = 2048
@@ -32,14 +34,40 @@ class RunStats:
         return sum(self.rejected.values())
 
 
+def judge(engine: Engine, event: Event, received_at_us: int) -> Applied | Rejection:
+    """Apply one valid event, or say why it cannot be applied. Never raises.
+
+    Shared by both runners, so that a line and a Kafka message are judged alike.
+    """
+    rejection = out_of_range("occurred_at", event.occurred_at_us, received_at_us)
+    if rejection is not None:
+        return rejection
+    try:
+        applied = engine.apply(event)
+    except Exception as err:  # one event must never stop a run or stall a partition
+        return Rejection("internal_error", f"judging the event failed: {type(err).__name__}")
+    if applied.outcome == "conflict":
+        return Rejection(
+            "conflicting_duplicate",
+            "event_id: already used by this source for an event with other content",
+        )
+    return applied
+
+
 def run_lines(
     lines: Iterable[Line],
     engine: Engine,
     adapter: EventAdapter,
     dead_letter: Callable[[DeadLetter], None],
     on_batch: Callable[[RunStats], None] | None = None,
+    *,
+    received_at_us: int,
 ) -> RunStats:
-    """Apply every line; a bad line becomes a dead letter and the run goes on."""
+    """Apply every line; a bad line becomes a dead letter and the run goes on.
+
+    `received_at_us` is when the input was received (the run's start), for the
+    future-timestamp rule.
+    """
     stats = RunStats()
     for line in lines:
         stats.lines += 1
@@ -52,8 +80,10 @@ def run_lines(
             if isinstance(decoded, Rejection):
                 _reject(stats, dead_letter, line, decoded)
             else:
-                applied = engine.apply(to_engine_event(decoded))
-                if applied.duplicate:
+                applied = judge(engine, to_engine_event(decoded), received_at_us)
+                if isinstance(applied, Rejection):
+                    _reject(stats, dead_letter, line, applied)
+                elif applied.duplicate:
                     stats.duplicates += 1
                 else:
                     stats.events[(decoded.force, decoded.event_type)] += 1

@@ -18,7 +18,7 @@ from refmon.schemas.rejections import Rejection
 from refmon.streams.decode import DeadLetter, decode
 from refmon.streams.encode import finding_json
 from refmon.streams.engine import Engine, Event, Finding, FindingChange, ForceRow
-from refmon.streams.engine.report import ForceCounts, National, build_rows, national
+from refmon.streams.engine.report import ForceCounts, National, cross_force
 from refmon.streams.kafka import state
 from refmon.streams.kafka.topics import WATCHDOG, Topics, expected_source
 from refmon.streams.wire import to_engine_event
@@ -106,7 +106,7 @@ class WorkerCore:
     ) -> tuple[state.Entry | None, list[Outbound]]:
         """Fold one event in. Returns the entry to store and the messages to send."""
         source, raw, event = prepared.source, prepared.raw, prepared.event
-        if self.engine.has_seen(event.event_id):
+        if self.engine.has_seen(event):
             updated, fresh = state.with_event(entry, event.event_id, None, source, partition)
             if not fresh:
                 # The same delivery again. Store the entry anyway: after a crash the
@@ -154,8 +154,7 @@ class WorkerCore:
         """The cross-force statistics from every worker's counts (absent forces count zero)."""
         counts = {force: ForceCounts() for force in forces}
         counts.update((force, ForceCounts(**values)) for force, values in shared if values)
-        rows, compliance, share = build_rows(counts, engine.open_counts())
-        return rows, national(rows, compliance, share)
+        return cross_force(counts, engine.open_counts())
 
     def messages(self, changes: Iterable[FindingChange]) -> list[Outbound]:
         return [m for c in changes for m in self._finding_messages(c.finding, c.change)]

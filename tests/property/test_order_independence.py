@@ -7,10 +7,14 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from refmon.schemas.rejections import Rejection
 from refmon.streams.encode import dumps_report, finding_json
 from refmon.streams.engine import Engine
+from refmon.streams.engine.timeutil import format_utc
+from refmon.streams.runner.embedded import judge as runner_judge
 
-from tests.factories import _apply, judge, micros
+from refmon import bootstrap
+from tests.factories import _apply, engine_event, judge, micros
 from tests.property.strategies import OFFSETS, event_specs, wire
 
 AS_OF = "2026-04-10T00:00:00Z"
@@ -78,3 +82,31 @@ def test_the_same_instants_written_with_any_offsets_give_byte_identical_results(
     events: list[dict[str, Any]], offsets: list[Any]
 ) -> None:
     assert outcome(judge(wire(events, offsets), AS_OF)) == outcome(judge(wire(events), AS_OF))
+
+
+@settings(max_examples=150, deadline=None)
+@given(event_specs(), st.data())
+def test_a_future_dated_event_anywhere_changes_nothing_but_the_dead_letter_count(
+    events: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    received = micros(AS_OF)
+    ahead = data.draw(st.integers(24 * 60 + 1, 900 * 365 * 24 * 60), label="minutes ahead")
+    template = data.draw(st.sampled_from(events))
+    future = {
+        **{k: v for k, v in template.items() if k != "_at"},
+        "event_id": "future",
+        "occurred_at": format_utc(received + ahead * 60_000_000),
+    }
+    stream = wire(events)
+    stream.insert(data.draw(st.integers(0, len(stream))), future)
+
+    def through_the_runner(raw: list[dict[str, Any]]) -> tuple[Engine, list[str]]:
+        engine = bootstrap.build().engine
+        verdicts = [runner_judge(engine, engine_event(e), received) for e in raw]
+        engine.advance(received)
+        return engine, [v.code for v in verdicts if isinstance(v, Rejection)]
+
+    clean, none = through_the_runner(wire(events))
+    noisy, rejected = through_the_runner(stream)
+    assert (none, rejected) == ([], ["future_timestamp"])
+    assert outcome(noisy) == outcome(clean)

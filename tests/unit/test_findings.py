@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from refmon.streams.engine.findings import finding_id
 from refmon.streams.engine.timeutil import format_utc
 
 from tests.factories import (
     closed,
+    engine_event,
     finding,
     judge,
     micros,
@@ -19,6 +22,7 @@ from tests.factories import (
 
 DUTY = "2026-02-02T10:00:00Z"  # due before 2026-02-04T00:00:00Z
 SERIOUS = {"categories": ["serious_assault"]}
+LATER = "2026-02-03T09:00:00Z"
 
 
 def test_missed_referral_opens_at_the_deadline_with_the_contract_fields() -> None:
@@ -174,14 +178,46 @@ def test_events_before_the_case_is_recorded_are_held_and_applied_when_it_is() ->
     assert engine.pending_count() == 0
 
 
-def test_a_repeated_event_id_is_a_duplicate_whatever_it_carries() -> None:
+def test_a_repeated_event_with_the_same_content_is_a_duplicate() -> None:
+    first = recorded(DUTY, **SERIOUS)
+    again = json.loads(json.dumps(first))
+    again["occurred_at"] = "2026-02-02T11:00:00+01:00"  # the same instant, another offset
+    assert micros(again["occurred_at"]) == micros(first["occurred_at"])
+    engine = judge([first, again])
+    assert (engine.valid, engine.duplicate) == (1, 1)
+
+
+def test_the_same_id_from_one_source_with_other_content_is_a_conflict_and_changes_nothing() -> None:
     first = recorded(DUTY, **SERIOUS)
     second = {**recorded(DUTY), "event_id": first["event_id"]}
-    engine = judge([first, second])
-    assert (engine.valid, engine.duplicate) == (1, 1)
+    engine = judge([first])
+    before = list(engine.findings())
+    applied = engine.apply(engine_event(second))
+    assert applied.outcome == "conflict"
+    assert (engine.valid, engine.duplicate) == (1, 0)
+    assert list(engine.findings()) == before
     snap = engine.snapshot("DUR", "c1")
     assert snap is not None
     assert snap.criteria == ("serious_assault",)
+
+
+def test_one_forces_event_ids_never_hide_another_forces_events() -> None:
+    mps = recorded(DUTY, case="m1", force="MPS", **SERIOUS)
+    dur = {**closed(LATER, case="d1", force="DUR"), "event_id": mps["event_id"]}
+    engine = judge([dur, mps])
+    assert (engine.valid, engine.duplicate) == (2, 0)
+    snap = engine.snapshot("MPS", "m1")
+    assert snap is not None
+    assert snap.criteria == ("serious_assault",)
+
+
+def test_the_watchdogs_ids_are_one_namespace_across_forces() -> None:
+    receipt = received(LATER, case="c1", force="DUR")
+    elsewhere = {**received(LATER, case="c9", force="MPS"), "event_id": receipt["event_id"]}
+    force_event = {**closed(LATER, case="c1", force="DUR"), "event_id": receipt["event_id"]}
+    engine = judge([receipt, force_event])
+    assert (engine.valid, engine.duplicate) == (2, 0)  # a force's id never hides the watchdog's
+    assert engine.apply(engine_event(elsewhere)).outcome == "conflict"
 
 
 def test_same_incident_makes_a_linked_case_mandatory_from_the_other_cases_own_duty() -> None:

@@ -93,7 +93,7 @@ def open_input(path: str, env: Environment) -> tuple[BinaryIO, int | None]:
     return handle, os.path.getsize(path) if os.path.isfile(path) else None
 
 
-def _check(args: argparse.Namespace, env: Environment) -> tuple[int | None, Outputs]:
+def _check(args: argparse.Namespace, env: Environment, now_us: int) -> tuple[int | None, Outputs]:
     if args.window_days < 1:
         raise UsageError("--window-days must be at least 1")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
@@ -102,7 +102,7 @@ def _check(args: argparse.Namespace, env: Environment) -> tuple[int | None, Outp
         raise UsageError("--keep-serving needs --metrics-port")
     if args.max_line_bytes < 64:
         raise UsageError("--max-line-bytes must be at least 64")
-    as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
+    as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of, now_us)
     outputs = check_outputs(
         {"--findings": args.findings, "--report": args.report, "--dead-letter": args.dead_letter},
         inputs={"--input": args.input},
@@ -127,7 +127,8 @@ def _dead_letter_writer(
 
 
 def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    as_of, outputs = _check(args, env)
+    received_at_us = env.now_us()
+    as_of, outputs = _check(args, env, received_at_us)
     wiring = bootstrap.build()
     bootstrap.tune_gc()
     engine = wiring.engine
@@ -162,7 +163,12 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
         lines: Iterator[Line] = read_lines(source, args.max_line_bytes)
         stats = run_lines(
-            lines, engine, wiring.adapter, _dead_letter_writer(dead_out, env, args.quiet), on_batch
+            lines,
+            engine,
+            wiring.adapter,
+            _dead_letter_writer(dead_out, env, args.quiet),
+            on_batch,
+            received_at_us=received_at_us,
         )
         progress.close()
         if as_of is not None:
