@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from refmon.schemas.duplicates import repeated_key
+from refmon.schemas.duplicates import repeated_key, unique_keys
 from refmon.schemas.events import AnyEvent, EventAdapter
 from refmon.schemas.rejections import Rejection, reject
 
@@ -62,7 +62,9 @@ def decode(adapter: EventAdapter, raw: bytes) -> AnyEvent | Rejection:
         rejection = reject(err)
     else:
         # The parser kept the last of a repeated key; another reader may keep the first.
-        repeated = repeated_key(raw, event)
+        if unique_keys(raw, event):
+            return event
+        repeated = repeated_key(raw)
         if repeated is None:
             return event
         return Rejection("duplicate_key", f"{repeated}: repeated key (each key may appear once)")

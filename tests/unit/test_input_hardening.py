@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from refmon.schemas import duplicates, event_adapter
+from refmon.schemas import event_adapter
 from refmon.schemas.export import schema_files
 from refmon.schemas.rejections import Rejection
 from refmon.streams.decode import decode
@@ -308,7 +308,7 @@ def test_every_simulated_event_is_cleared_of_repeated_keys_by_the_quote_count(
     lines = result.stdout.encode().splitlines()
     lines += [json.dumps(e).encode() for e in (FULL, closed(DUTY), decision(DUTY))]
     exact: list[bytes] = []
-    monkeypatch.setattr(duplicates, "_exact", lambda raw: exact.append(raw))
+    monkeypatch.setattr("refmon.streams.decode.repeated_key", lambda raw: exact.append(raw))
     adapter = event_adapter()
     types = set()
     for raw in lines:
