@@ -25,6 +25,8 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
+from refmon.schemas.events import CaseRecorded, CaseUpdated
+from refmon.schemas.payloads import Allegation, CaseFactsPayload, ForceAssessment
 from refmon.schemas.rejections import echo
 
 # What a field holds, for counting strings: no string, a string, a string or
@@ -48,9 +50,27 @@ def unique_keys(raw: bytes, event: BaseModel) -> bool:
     """True when `raw` (the JSON `event` was validated from) certainly repeats no key; False
     when it may (then ask `repeated_key`). Cheap: one byte count and a walk of the event."""
     try:
-        return raw.count(b'"') == 2 * _strings(event)
+        strings = _facts_strings(event) if type(event) in _FACT_EVENTS else _strings(event)
     except _UncountedError:
         return False
+    return raw.count(b'"') == 2 * strings
+
+
+def _facts_strings(event: Any) -> int:
+    """`_strings` of a case.recorded or case.updated event (most of the traffic), unrolled,
+    reading fields from `__dict__` (attribute access on a model is slow): the generic walk
+    costs half as much again. A test holds the two equal."""
+    payload = event.__dict__["payload"]
+    fields = payload.__dict__
+    count = (
+        _FACTS_FIXED
+        + len(payload.__pydantic_fields_set__)
+        + len(fields["linked_case_ids"])
+        + len(fields["force_assessment"].__dict__["criteria"])
+    )
+    for allegation in fields["allegations"]:
+        count += _ALLEGATION_FIXED + len(allegation.__pydantic_fields_set__)
+    return count
 
 
 def repeated_key(raw: bytes) -> str | None:
@@ -140,6 +160,24 @@ _UNIONS = {
     frozenset({_STR, _NONE}): _MAYBE_STR,
     frozenset({_MODEL, _NONE}): _MODEL,
 }
+
+
+def _required_strings(model: type[BaseModel]) -> int:
+    plan = _plan(model)
+    assert plan is not None, model
+    return plan[0]
+
+
+_FACT_EVENTS = frozenset({CaseRecorded, CaseUpdated})
+# What every valid case.recorded and case.updated has: the envelope's keys (all required) and
+# string values, the payload's required strings, and the force assessment's two keys.
+_FACTS_FIXED = (
+    len(CaseRecorded.model_fields)
+    + _required_strings(CaseRecorded)
+    + _required_strings(CaseFactsPayload)
+    + len(ForceAssessment.model_fields)
+)
+_ALLEGATION_FIXED = _required_strings(Allegation)  # allegation_id and category
 
 
 class _Pairs(list[tuple[str, Any]]):

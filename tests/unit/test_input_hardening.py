@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from refmon.schemas import event_adapter
+from refmon.schemas import duplicates, event_adapter
 from refmon.schemas.export import schema_files
 from refmon.schemas.rejections import Rejection
 from refmon.streams.decode import decode
@@ -317,3 +317,20 @@ def test_every_simulated_event_is_cleared_of_repeated_keys_by_the_quote_count(
         types.add(event.event_type)
     assert len(types) == 6
     assert exact == []
+
+
+def test_the_unrolled_count_for_case_facts_agrees_with_the_generic_walk() -> None:
+    result = run_cli(["simulate", "--days", "10", "--scale", "0.3", "-q"])
+    events = [event_adapter().validate_json(raw) for raw in result.stdout.encode().splitlines()]
+    events += [
+        event_adapter().validate_json(json.dumps(e))
+        for e in (
+            FULL,
+            recorded(DUTY, kind="dsi_matter", harm="death", allegations=[]),
+            {**FULL, "event_type": "case.updated"},
+        )
+    ]
+    facts = [e for e in events if e.event_type in ("case.recorded", "case.updated")]
+    assert len(facts) > 100
+    for event in facts:
+        assert duplicates._facts_strings(event) == duplicates._strings(event)
