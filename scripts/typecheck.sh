@@ -6,6 +6,8 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${VENV:-$root/.venv}"
 target="$(mktemp -d)"
+# setuptools builds in ./build and copies whatever is there, deleted modules too.
+rm -rf "$root/build"
 trap 'rm -rf "$target"' EXIT
 "$venv/bin/pip" install -q --no-deps --no-compile --target "$target/site" "$root"
 cd "$target"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from refmon.streams.decode import DeadLetter
 from refmon.streams.engine.findings import Finding
 from refmon.streams.engine.report import ForceRow, Report
 from refmon.streams.engine.timeutil import format_utc
@@ -82,3 +83,8 @@ def dumps_report(report: Report) -> str:
 
 def dumps_finding(finding: Finding) -> str:
     return json.dumps(finding_json(finding), ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+def dumps_dead_letter(letter: DeadLetter) -> str:
+    """One line for every dead-letter output, file or topic: byte-identical for the same input."""
+    return json.dumps(letter.to_json(), ensure_ascii=False, separators=(",", ":"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import cast
 
 from prometheus_client import CollectorRegistry, Gauge
@@ -16,11 +17,51 @@ from prometheus_client import Counter as PromCounter
 from prometheus_client import utils as _client_utils
 from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
-from refmon.streams.engine import Engine, ForceRow, Report
+from refmon.streams.engine import Engine, ForceRow
 from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.funnel import Limits
 from refmon.streams.engine.report import National
-from refmon.streams.engine.vocabulary import FINDING_KINDS
+from refmon.streams.engine.vocabulary import FINDING_KINDS, FindingKind
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """What a runner has done and what its engines hold, summed over them.
+
+    The embedded runner has one engine; a Kafka worker has one per partition it
+    owns. Both build this and hand it to the same `sync_activity`.
+    """
+
+    events: Mapping[tuple[str, str], int]
+    rejected: Mapping[str, int]
+    duplicates: int
+    open_findings: Counter[tuple[str, FindingKind]]
+    forces: tuple[str, ...]
+    clock: int | None
+    last_events: Mapping[str, int]
+    cases: int
+
+    @classmethod
+    def of(
+        cls,
+        engines: Iterable[Engine],
+        events: Mapping[tuple[str, str], int],
+        rejected: Mapping[str, int],
+        forces: Iterable[str],
+    ) -> Activity:
+        open_findings: Counter[tuple[str, FindingKind]] = Counter()
+        last: dict[str, int] = {}
+        duplicates = cases = 0
+        clock: int | None = None
+        for engine in engines:
+            open_findings.update(engine.open_counts())
+            for force, at in engine.last_event_times().items():
+                last[force] = max(at, last.get(force, at))
+            duplicates += engine.duplicate
+            cases += engine.case_count()
+            if engine.clock is not None:
+                clock = engine.clock if clock is None else max(clock, engine.clock)
+        return cls(events, rejected, duplicates, open_findings, tuple(forces), clock, last, cases)
 
 
 class RefmonMetrics:
@@ -135,8 +176,20 @@ class RefmonMetrics:
             ["topic", "partition"],
             registry=registry,
         )
+        self.stalled = Gauge(
+            "refmon_partition_stalled",
+            "1 while a consumed partition has lag and its position has not moved (Kafka only).",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.refetched = PromCounter(
+            "refmon_records_refetched",
+            "Records the consumer skipped, fetched again and judged in order (Kafka only).",
+            registry=registry,
+        )
         self._synced: dict[object, float] = {}
         self._lag_labels: set[tuple[str, str]] = set()
+        self._stalled_labels: set[tuple[str, str]] = set()
 
     def _add(self, counter: PromCounter, key: object, total: float, *labels: str) -> None:
         """Bring a counter up to a running total kept by the caller."""
@@ -145,27 +198,31 @@ class RefmonMetrics:
             (counter.labels(*labels) if labels else counter).inc(delta)
             self._synced[key] = total
 
-    def sync_counts(
-        self,
-        events: Mapping[tuple[str, str], int],
-        rejected: Mapping[str, int],
-        duplicates: int,
-        engine: Engine,
-    ) -> None:
-        for (force, event_type), total in events.items():
+    def sync_activity(self, activity: Activity) -> None:
+        """The fast-moving half: counters, open findings, the clock, what is held."""
+        for (force, event_type), total in activity.events.items():
             self._add(self.events, ("e", force, event_type), total, force, event_type)
-        for reason, total in rejected.items():
+        for reason, total in activity.rejected.items():
             self._add(self.rejected, ("r", reason), total, reason)
-        self._add(self.duplicates, "d", duplicates)
-        open_now: Counter[tuple[str, str]] = Counter(engine.open_counts())
-        for force in engine.forces:
+        self._add(self.duplicates, "d", activity.duplicates)
+        for force in activity.forces:
             for kind in FINDING_KINDS:
-                self.findings_open.labels(force, kind).set(open_now[(force, kind)])
-        if engine.clock is not None:
-            self.clock.set(engine.clock / 1_000_000)
-        for force, at in engine.last_event_times().items():
+                self.findings_open.labels(force, kind).set(activity.open_findings[(force, kind)])
+        if activity.clock is not None:
+            self.clock.set(activity.clock / 1_000_000)
+        for force, at in activity.last_events.items():
             self.last_event.labels(force).set(at / 1_000_000)
-        self.cases.set(engine.case_count())
+        self.cases.set(activity.cases)
+
+    def sync_statistics(
+        self,
+        rows: Iterable[ForceRow],
+        national: National,
+        delays: Mapping[str, DelayHistogram],
+    ) -> None:
+        """The slow half: the cross-force view and the referral delays, every few seconds."""
+        self.sync_rows(rows, national)
+        self.sync_delays(delays)
 
     def sync_delays(self, histograms: Mapping[str, DelayHistogram]) -> None:
         self.delays.histograms = dict(histograms)
@@ -180,8 +237,12 @@ class RefmonMetrics:
             self.consumer_lag.labels(*labels).set(lag)
         self._lag_labels = set(wanted)
 
-    def sync_report(self, report: Report) -> None:
-        self.sync_rows(report.forces, report.national)
+    def sync_stalled(self, stalled: Iterable[tuple[str, int]]) -> None:
+        """1 for each stalled partition, 0 for the others this worker has marked before."""
+        now = {(topic, str(partition)) for topic, partition in stalled}
+        for labels in self._stalled_labels | now:
+            self.stalled.labels(*labels).set(1 if labels in now else 0)
+        self._stalled_labels |= now
 
     def sync_rows(self, rows: Iterable[ForceRow], national: National) -> None:
         for row in rows:

@@ -4,18 +4,22 @@
 # else is needed but Java 17 and Maven.
 #
 #   kafka.sh start [--port N] [--dir DIR] [--sasl]   start and wait until ready
-#   kafka.sh stop [--dir DIR]                         stop cleanly
+#   kafka.sh stop [--dir DIR]                         stop the broker this DIR started
 #   kafka.sh status [--dir DIR]                       exit 0 if running
 #
 # start prints the bootstrap address (PLAINTEXT) on stdout; with --sasl it also
 # prints the SASL_SSL address on a second line. Settings may come from the
 # environment instead: REFMON_KAFKA_PORT, REFMON_KAFKA_DIR, REFMON_KAFKA_CACHE.
+# DIR (default ~/.local/state/refmon/kafka, under XDG_STATE_HOME if set) holds
+# the data, logs, pid and TLS keys: it is made private (mode 0700), and one that
+# is a symbolic link or belongs to another user is refused.
 #
 # --sasl adds a SASL_SSL listener on port+2 (SCRAM-SHA-512, TLS with a CA made
 # on the spot in DIR/tls) and turns on ACLs. Users, each with password
-# "<name>-secret": admin (super user), refmon-worker, watchdog, and force-<CODE>
-# for every force in schemas/forces.csv. The PLAINTEXT listener stays open on
-# loopback for the tests' own set-up and authenticates as the broker's super user.
+# "<name>-secret": admin (super user), refmon-admin, refmon-worker, watchdog,
+# and force-<CODE> for every force in schemas/forces.csv. The PLAINTEXT listener
+# stays open on loopback for the tests' own set-up and authenticates as the
+# broker's super user: for development only.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -23,7 +27,8 @@ root="$(cd "$here/../.." && pwd)"
 command="${1:-}"
 if [ $# -gt 0 ]; then shift; fi
 port="${REFMON_KAFKA_PORT:-9092}"
-dir="${REFMON_KAFKA_DIR:-${TMPDIR:-/tmp}/refmon-kafka}"
+# Not a fixed path under /tmp, where another local user could create it first.
+dir="${REFMON_KAFKA_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/refmon/kafka}"
 cache="${REFMON_KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/refmon/kafka}"
 sasl=0
 while [ $# -gt 0 ]; do
@@ -31,10 +36,13 @@ while [ $# -gt 0 ]; do
     --port) port="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
     --sasl) sasl=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "kafka.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
+
+# Absolute, so that the broker's command line names it the same from any directory.
+case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
 
 version="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")"
 lib="$cache/$version/lib"
@@ -54,7 +62,26 @@ java_cp() {
 }
 
 running() {
-  [ -f "$dir/kafka.pid" ] && kill -0 "$(cat "$dir/kafka.pid")" 2>/dev/null
+  # The pid file alone is not enough: after the broker died its pid may have
+  # been reused by any process. It must still be this directory's broker.
+  local pid
+  [ -f "$dir/kafka.pid" ] || return 1
+  pid="$(cat "$dir/kafka.pid")"
+  case "$pid" in ''|*[!0-9]*) return 1 ;; esac
+  kill -0 "$pid" 2>/dev/null || return 1
+  ps -ww -o args= -p "$pid" 2>/dev/null | grep -qF -- "kafka.Kafka $dir/server.properties"
+}
+
+private_dir() {
+  # Holds the TLS keys and the broker's data: ours alone, or refuse.
+  if [ -L "$dir" ]; then
+    echo "kafka.sh: $dir is a symbolic link; refusing to use it" >&2; exit 2
+  fi
+  (umask 077 && mkdir -p "$dir")
+  if [ ! -O "$dir" ]; then
+    echo "kafka.sh: $dir belongs to another user; refusing to use it" >&2; exit 2
+  fi
+  chmod 700 "$dir"
 }
 
 make_tls() {
@@ -119,11 +146,19 @@ PROPS
   fi
 }
 
+starts() {
+  # How often the broker has logged that it started, in this DIR.
+  if [ -f "$dir/logs/server.log" ]; then grep -c "Kafka Server started" "$dir/logs/server.log" || true
+  else echo 0; fi
+}
+
 start() {
   if running; then
     echo "127.0.0.1:$(sed -n 's/^listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\).*/\1/p' "$dir/server.properties")"
     return
   fi
+  private_dir
+  umask 077
   fetch
   mkdir -p "$dir/logs"
   if [ "$sasl" = 1 ]; then make_tls; fi
@@ -132,24 +167,30 @@ start() {
     local id scram=()
     id="$(java -cp "$(java_cp)" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
     if [ "$sasl" = 1 ]; then
-      for user in admin refmon-worker watchdog $(forces | sed 's/^/force-/'); do
+      for user in admin refmon-admin refmon-worker watchdog $(forces | sed 's/^/force-/'); do
         scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$user-secret]")
       done
     fi
     java -cp "$(java_cp)" -Dlog4j.configuration="file:$here/log4j.properties" -Dkafka.logs.dir="$dir/logs" \
       kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" "${scram[@]}" >"$dir/logs/format.log" 2>&1
   fi
+  # A restart on the same DIR finds the last start's line already in the log:
+  # wait for one more than there were.
+  local started
+  started="$(starts)"
   nohup java -Xms256m -Xmx1g -cp "$(java_cp)" \
     -Dlog4j.configuration="file:$here/log4j.properties" -Dkafka.logs.dir="$dir/logs" \
     kafka.Kafka "$dir/server.properties" >"$dir/logs/stdout.log" 2>&1 &
-  echo $! > "$dir/kafka.pid"
+  local pid=$!
+  echo "$pid" > "$dir/kafka.pid"
   for _ in $(seq 1 120); do
-    if grep -q "Kafka Server started" "$dir/logs/server.log" 2>/dev/null; then
+    if [ "$(starts)" -gt "$started" ]; then
       echo "127.0.0.1:$port"
       if [ "$sasl" = 1 ]; then echo "127.0.0.1:$((port + 2))"; fi
       return 0
     fi
-    if ! running; then
+    # Our own child: its pid cannot have been reused yet (it may not have become java yet).
+    if ! kill -0 "$pid" 2>/dev/null; then
       echo "kafka.sh: the broker exited; see $dir/logs" >&2
       tail -n 20 "$dir/logs/stdout.log" >&2 || true
       exit 1
@@ -161,6 +202,7 @@ start() {
 }
 
 stop() {
+  # Only this directory's broker: a stale pid file never kills another process.
   if ! running; then rm -f "$dir/kafka.pid"; return; fi
   local pid; pid="$(cat "$dir/kafka.pid")"
   kill "$pid"
@@ -175,7 +217,8 @@ stop() {
 case "$command" in
   start) start ;;
   stop) stop ;;
-  status) if running; then echo "running (pid $(cat "$dir/kafka.pid"))"; else echo "stopped"; exit 1; fi ;;
+  status)
+    if running; then echo "running (pid $(cat "$dir/kafka.pid"), $dir)"; else echo "stopped ($dir)"; exit 1; fi ;;
   fetch) fetch ;;
   *) echo "usage: kafka.sh start|stop|status|fetch [--port N] [--dir DIR] [--sasl]" >&2; exit 2 ;;
 esac

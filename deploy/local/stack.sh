@@ -95,7 +95,7 @@ up() {
   for n in 1 2; do
     if alive "worker-$n"; then continue; fi
     start "worker-$n" "$refmon" worker --bootstrap-server "$bootstrap" --topic-prefix "$prefix" \
-      --partitions "$partitions" --clock "$clock" --store rocksdb --data-dir "$dir/worker-$n" \
+      --partitions "$partitions" --clock "$clock" --data-dir "$dir/worker-$n" \
       --metrics-port $((base + 9 + n))
   done
   rules

@@ -27,7 +27,10 @@ def tune_gc() -> None:
     gc.freeze()  # what start-up built (validators, tables) is never garbage
 
 
+def new_engine(ruleset_id: str = DEFAULT_RULESET) -> Engine:
+    """An engine for every force, judging by the ruleset."""
+    return Engine(load_ruleset(ruleset_id), [f.code for f in load_forces()])
+
+
 def build(ruleset_id: str = DEFAULT_RULESET) -> Wiring:
-    ruleset = load_ruleset(ruleset_id)
-    engine = Engine(ruleset, [f.code for f in load_forces()])
-    return Wiring(engine, event_adapter())
+    return Wiring(new_engine(ruleset_id), event_adapter())

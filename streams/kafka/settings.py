@@ -50,6 +50,19 @@ class KafkaSettings:
             "ssl_check_hostname": True,
         }
 
+    def aiokafka(self) -> dict[str, Any]:
+        """Keyword arguments for aiokafka clients (the worker's consumers and producer)."""
+        if self.protocol == "PLAINTEXT":
+            return {"bootstrap_servers": self.bootstrap.split(",")}
+        return {
+            "bootstrap_servers": self.bootstrap.split(","),
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": SASL_MECHANISM,
+            "sasl_plain_username": self.username,
+            "sasl_plain_password": self.password,
+            "ssl_context": self.ssl_context(),
+        }
+
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.ca_file)
 

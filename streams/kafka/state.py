@@ -1,68 +1,71 @@
-"""Case state as the workers keep it in their table, and rebuilding an engine from it.
+"""The case changelog: what the workers keep on Kafka, and how an engine is rebuilt from it.
 
-A table entry holds a case's distinct events, raw, and where each arrived from
-(`topic:partition:offset`). Re-delivery after a crash repeats a source, so it
-changes nothing; a real duplicate (the same event id sent again) adds a source
-and is counted once, however often it is re-delivered.
+One record per delivery, keyed `FORCE/case_id@source`, in the compact encoding
+(`refmon.streams.codec`): appending an event is one small write, and a record
+written twice (a crash between a write and its commit) is the same record.
+The topic is compacted and read as its latest value per key.
+
+Releases before 0.2 (the Faust worker) kept one entry per case holding every
+raw event and the sources it came from. Such entries are still read: each
+becomes its deliveries, validated once on the way (`migrate_entry`), and the
+worker rewrites them in the compact encoding when it restores the partition.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from refmon.schemas.events import EventAdapter
-from refmon.streams.engine import Engine, Event
+from refmon.streams.codec import Delivery, Source, decode_delivery
+from refmon.streams.engine import Engine
+from refmon.streams.kafka.topics import Topics
 from refmon.streams.wire import to_engine_event
 
-Entry = dict[str, Any]
-"""{"partition": p, "events": {event_id: raw JSON text}, "sources": {event_id: [source, ...]}}"""
+
+def is_legacy_key(key: bytes) -> bool:
+    """An earlier release's case entry: its key is the JSON string `"FORCE/case_id"`."""
+    return key[:1] == b'"'
 
 
-def case_key(force: str, case_id: str) -> str:
-    return f"{force}/{case_id}"
+def migrate_entry(value: bytes, adapter: EventAdapter, topics: Topics) -> list[Delivery]:
+    """An earlier release's case entry as deliveries: one per distinct source of each event."""
+    entry = json.loads(value)
+    deliveries: list[Delivery] = []
+    for event_id, sources in entry["sources"].items():
+        raw = entry["events"].get(event_id)
+        if raw is None:
+            continue  # an id stored under another case: its sources only counted duplicates
+        event = to_engine_event(adapter.validate_json(raw))
+        for where in sources:
+            topic, partition, offset = where.rsplit(":", 2)
+            name = topics.source_of(topic) or topic
+            deliveries.append(Delivery(Source(name, int(partition), int(offset)), event))
+    return deliveries
 
 
-def with_event(
-    entry: Entry | None, event_id: str, raw: str | None, source: str, partition: int = 0
-) -> tuple[Entry, bool]:
-    """The entry with this delivery folded in, and whether the source is new.
-
-    `raw` is None when the event is stored under another case already (an id
-    reused across cases): only its source is kept, for the duplicate count.
-    """
-    events: dict[str, str] = dict(entry["events"]) if entry else {}
-    sources: dict[str, list[str]] = (
-        {k: list(v) for k, v in entry["sources"].items()} if entry else {}
-    )
-    seen = sources.setdefault(event_id, [])
-    fresh = source not in seen
-    if fresh:
-        seen.append(source)
-        if raw is not None and event_id not in events:
-            events[event_id] = raw
-    return {"partition": partition, "events": events, "sources": sources}, fresh
+def deliveries(
+    records: Mapping[bytes, bytes | None], adapter: EventAdapter, topics: Topics
+) -> list[Delivery]:
+    """Every delivery held by a changelog's latest values (deletions dropped)."""
+    found: list[Delivery] = []
+    for key, value in records.items():
+        if value is None:
+            continue
+        if is_legacy_key(key):
+            found.extend(migrate_entry(value, adapter, topics))
+        else:
+            found.append(decode_delivery(value))
+    return found
 
 
-def duplicates(entries: Iterable[Entry]) -> int:
-    """Deliveries from distinct sources beyond the first, over all entries."""
-    return sum(sum(len(s) for s in e["sources"].values()) - len(e["events"]) for e in entries)
+def replay_order(delivery: Delivery) -> tuple[int, str, str, int, int]:
+    """Event-time order, ties settled by id and source: any arrival order gives one replay."""
+    source, event = delivery
+    return (event.occurred_at_us, event.event_id, source.name, source.partition, source.offset)
 
 
-def stored_events(entries: Iterable[Entry], adapter: EventAdapter) -> list[Event]:
-    """Every stored event, in event-time order (ties by id), as a replay would apply them."""
-    events = [
-        to_engine_event(adapter.validate_json(raw))
-        for entry in entries
-        for raw in entry["events"].values()
-    ]
-    events.sort(key=lambda e: (e.occurred_at_us, e.event_id))
-    return events
-
-
-def rebuild(engine: Engine, entries: Mapping[str, Entry], adapter: EventAdapter) -> None:
-    """Apply a table's worth of cases to a fresh engine."""
-    values = list(entries.values())
-    for event in stored_events(values, adapter):
-        engine.apply(event)
-    engine.duplicate += duplicates(values)
+def rebuild(engine: Engine, held: Iterable[Delivery]) -> None:
+    """Apply a changelog's deliveries to a fresh engine; repeats count as duplicates."""
+    for delivery in sorted(held, key=replay_order):
+        engine.apply(delivery.event)

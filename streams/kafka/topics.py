@@ -2,9 +2,10 @@
 
 Each force writes only its own input topic, the watchdog its own; workers
 repartition everything by force (same-incident links never cross forces), keep
-case state in a table, and write findings, per-force alerts and dead letters.
-Every name starts with a prefix (default `refmon`), which is also the Faust app
-id and so the consumer group: several deployments can share one cluster.
+each case's events in a compacted changelog, and write findings, per-force
+alerts and dead letters. Every name starts with a prefix (default `refmon`),
+which also names the workers' consumer groups: several deployments can share
+one cluster.
 """
 
 from __future__ import annotations
@@ -35,6 +36,20 @@ class TopicSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerAccess:
+    """What the worker does on Kafka, by exact name: its ACLs are derived from this alone."""
+
+    reads: tuple[str, ...]
+    """Topics it consumes (its inputs and its own internal topics)."""
+    writes: tuple[str, ...]
+    """Topics it produces to (its internal and output topics)."""
+    creates: tuple[str, ...]
+    """Topics it may ask to create at runtime: none, `refmon topics create` makes them all."""
+    groups: tuple[str, ...]
+    """Its consumer group ids."""
+
+
+@dataclass(frozen=True, slots=True)
 class Topics:
     prefix: str = DEFAULT_PREFIX
 
@@ -46,7 +61,13 @@ class Topics:
 
     @property
     def app_id(self) -> str:
+        """The judging workers' consumer group (by-force partitions): the prefix itself."""
         return self.prefix
+
+    @property
+    def intake_group(self) -> str:
+        """The consumer group that validates and forwards the input topics."""
+        return f"{self.prefix}-intake"
 
     def input(self, source: str) -> str:
         """`source` is a force code or WATCHDOG."""
@@ -73,9 +94,40 @@ class Topics:
         return f"{self.app_id}-{FORCE_COUNTS_TABLE}-changelog"
 
     @property
+    def watchdog_ids(self) -> str:
+        """Compacted: each watchdog event id's content fingerprint, read by whoever holds
+        the watchdog's input (its ids are one namespace across forces)."""
+        return f"{self.prefix}-watchdog-ids"
+
+    @property
     def cases_changelog(self) -> str:
-        """Faust's own name for the table's changelog."""
+        """Compacted: one record per event delivered to each case (the name the Faust
+        worker of earlier releases gave its table's changelog, which is still read)."""
         return f"{self.app_id}-{CASES_TABLE}-changelog"
+
+    def worker_access(self, forces: Iterable[str]) -> WorkerAccess:
+        """What the worker reads, writes, creates and which groups it joins.
+
+        The one place to change when the worker changes: `refmon topics acl`
+        grants the worker exactly this (streams/kafka/acls.py), and a unit test
+        checks that `specs` creates every topic named here.
+        """
+        forces = list(forces)
+        inputs = tuple(self.input(s) for s in [*forces, WATCHDOG])
+        internal = (
+            self.by_force,
+            self.cases_changelog,
+            self.force_counts_changelog,
+            self.watchdog_ids,
+        )
+        outputs = (self.findings, self.dead_letter, *(self.alerts(f) for f in forces))
+        return WorkerAccess(
+            # `refmon report` runs as the worker: it reads the changelog and dead letters back.
+            reads=(*inputs, *internal, *outputs),
+            writes=(*internal, *outputs),
+            creates=(),
+            groups=(self.app_id, self.intake_group),
+        )
 
     def source_of(self, topic: str) -> str | None:
         """The force code (or WATCHDOG) whose input topic this is."""
@@ -86,14 +138,18 @@ class Topics:
         """Every topic refmon uses. Inputs keep 400 days of history for replays."""
         forces = list(forces)
         keep = {"retention.ms": str(400 * DAY_MS)}
+        # The broker stamps each input message with its arrival: the time the
+        # future-timestamp rule measures against, the same on every redelivery.
+        arrival = {**keep, "message.timestamp.type": "LogAppendTime"}
         compacted = {"cleanup.policy": "compact"}
         short = {"retention.ms": str(90 * DAY_MS)}
-        topics = [TopicSpec(self.input(f), 1, keep) for f in [*forces, WATCHDOG]]
+        topics = [TopicSpec(self.input(f), 1, arrival) for f in [*forces, WATCHDOG]]
         topics += [
             TopicSpec(self.by_force, partitions, keep),
-            # Faust would create the changelog itself; creating it here fixes its layout.
+            # Partitioned as the by-force topic: partition p holds partition p's cases.
             TopicSpec(self.cases_changelog, partitions, compacted),
             TopicSpec(self.force_counts_changelog, 1, compacted),
+            TopicSpec(self.watchdog_ids, 1, compacted),
             TopicSpec(self.findings, partitions, compacted),
             TopicSpec(self.dead_letter, 1, short),
         ]

@@ -26,7 +26,6 @@ class RunStats:
     """Distinct valid events applied, by (force, event_type)."""
     rejected: Counter[str] = field(default_factory=Counter)
     """Rejected lines by reason code."""
-    duplicates: int = 0
     finding_changes: int = 0
 
     @property
@@ -83,9 +82,7 @@ def run_lines(
                 applied = judge(engine, to_engine_event(decoded), received_at_us)
                 if isinstance(applied, Rejection):
                     _reject(stats, dead_letter, line, applied)
-                elif applied.duplicate:
-                    stats.duplicates += 1
-                else:
+                elif not applied.duplicate:
                     stats.events[(decoded.force, decoded.event_type)] += 1
                     stats.finding_changes += len(applied.changes)
         if on_batch is not None and stats.lines % BATCH_LINES == 0:

@@ -1,1 +1,1 @@
-"""The Kafka worker: a Faust-free core (core.py) and the thin Faust shell around it (app.py)."""
+"""The Kafka worker: a client-free core (core.py), the aiokafka runtime around it (runtime.py)."""

@@ -2,15 +2,50 @@
 
 from __future__ import annotations
 
+import hashlib
+import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.topics import Topics
 
 Clock = Literal["wall", "event"]
-Store = Literal["rocksdb", "memory"]
+
+
+def default_instance_id(data_dir: Path) -> str:
+    """Stable for one worker across restarts (its host and state folder), distinct between two.
+
+    Used as Kafka's static membership id: a worker restarted after a crash takes
+    its own place in the group at once, without waiting for its old session to
+    time out, and without moving anyone's partitions.
+    """
+    where = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:8]
+    return f"refmon-{socket.gethostname()}-{where}"
+
+
+@dataclass(frozen=True, slots=True)
+class DropPlan:
+    """A test's fault injection: records the consumer hands over once and the worker must not see.
+
+    Stands in for Faust's dropped messages, so that the test can show the gap is
+    noticed and the records fetched and judged anyway.
+    """
+
+    topic: str
+    partition: int
+    first: int
+    last: int
+
+    def apply(self, tp: Any, records: list[Any]) -> list[Any]:
+        if tp.topic != self.topic or tp.partition != self.partition:
+            return records
+        kept = [r for r in records if not self.first <= r.offset <= self.last]
+        if len(kept) != len(records):
+            object.__setattr__(self, "first", -1)  # once only: a re-read gets them all
+            object.__setattr__(self, "last", -1)
+        return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,12 +53,20 @@ class WorkerConfig:
     kafka: KafkaSettings
     topics: Topics
     data_dir: Path
-    store: Store = "rocksdb"
+    sources: tuple[str, ...]
+    """Every input source: the force codes and the watchdog."""
+    instance_id: str
     clock: Clock = "wall"
     partitions: int = 6
     tick_seconds: float = 1.0
+    stats_seconds: float = 5.0
+    window_days: int = 365
+    """The cross-force window: `refmon run`'s default, which `refmon report` also uses."""
+    session_timeout_s: float = 15.0
+    stall_seconds: float = 30.0
     clock_start_us: int | None = None
     """Test clock: the wall clock starts here instead of now..."""
     clock_speed: float = 1.0
     """...and runs this many times faster."""
     metrics_port: int | None = None
+    test_drop: DropPlan | None = None

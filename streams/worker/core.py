@@ -1,171 +1,281 @@
-"""What a worker does with each message, free of Faust so it can be tested without a broker.
+"""What a worker does with each message, free of Kafka clients so it is tested without a broker.
 
-The Faust agents only move bytes: they hand messages to these methods and send
-what comes back. At-least-once delivery is assumed throughout: every method is
-idempotent for a message delivered again.
+Two stages, as on the wire. Intake validates each input message against the
+contract once, checks it came from the right source at a plausible time, and
+forwards the compact engine event by force. Each by-force partition has a
+judge: an engine of its own (so partitions move between workers without
+touching each other) and, per input source, the highest offset it has applied,
+so that a message forwarded or delivered again after a crash changes nothing.
+
+At-least-once delivery is assumed throughout: every step is idempotent, and
+the runtime acknowledges input only once what it produced is on the broker.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from refmon.schemas.events import EventAdapter
 from refmon.schemas.rejections import Rejection
+from refmon.streams.codec import Delivery, Source, encode_delivery
 from refmon.streams.decode import DeadLetter, decode
-from refmon.streams.encode import finding_json
-from refmon.streams.engine import Engine, Event, Finding, FindingChange, ForceRow
-from refmon.streams.engine.report import ForceCounts, National, cross_force
-from refmon.streams.kafka import state
+from refmon.streams.encode import dumps_dead_letter, finding_json
+from refmon.streams.engine import Engine, Event, Finding, FindingChange
+from refmon.streams.engine.report import ForceCounts
+from refmon.streams.kafka.state import replay_order
 from refmon.streams.kafka.topics import WATCHDOG, Topics, expected_source
+from refmon.streams.runner.embedded import judge
+from refmon.streams.time_range import out_of_range
 from refmon.streams.wire import to_engine_event
 
-
-@dataclass(frozen=True, slots=True)
-class Forward:
-    """A valid event, to be repartitioned by force."""
-
-    key: bytes
-    value: bytes
+RESTORE_CHUNK = 2_000
+"""Events applied between yields to the event loop while a partition is restored:
+a few tens of milliseconds, far inside a heartbeat interval."""
 
 
-@dataclass(frozen=True, slots=True)
-class Outbound:
+class Outbound(NamedTuple):
     topic: str
-    key: bytes
-    value: bytes
-
-
-class Prepared(NamedTuple):
-    key: str
-    source: str
-    raw: str
-    event: Event
+    key: bytes | None
+    value: bytes | None
+    partition: int | None = None
+    """None: the producer's partitioner chooses by key."""
 
 
 @dataclass(slots=True)
 class Counts:
+    """What this worker has done, for its metrics (the engines count duplicates)."""
+
     events: Counter[tuple[str, str]] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
-    duplicates: int = 0
 
 
-def source_id(topic: str, partition: int, offset: int) -> str:
+def location(topic: str, partition: int, offset: int) -> str:
+    """Where an input message is: the dead letters' key, so a repeat is one letter."""
     return f"{topic}:{partition}:{offset}"
 
 
-class WorkerCore:
+def dead_letter(topics: Topics, letter: DeadLetter) -> Outbound:
+    where = letter.source
+    key = location(str(where["topic"]), int(where["partition"]), int(where["offset"]))
+    return Outbound(topics.dead_letter, key.encode(), dumps_dead_letter(letter).encode())
+
+
+def case_record_key(delivery: Delivery) -> bytes:
+    """One changelog record per delivery: appending an event costs one small write."""
+    event = delivery.event
+    return f"{event.force}/{event.case_id}@{delivery.source}".encode()
+
+
+def fingerprint(event: Event) -> str:
+    """Stable across processes (unlike hash()): the watchdog's index outlives a worker."""
+    body = encode_delivery(Delivery(Source("", 0, 0), event))
+    return hashlib.blake2b(body, digest_size=8).hexdigest()
+
+
+class WatchdogIds:
+    """The watchdog's event ids, across every force (CONTRACT.md section 7).
+
+    The watchdog's ids are one namespace, but its events go to each force's
+    partition: only intake, which reads the watchdog's one topic partition in
+    order, sees them all. It keeps each id's content fingerprint and first
+    offset in a compacted topic, so a conflicting reuse is caught whoever
+    holds the forces, and the first arrival wins as it does in `refmon run`.
+    """
+
+    def __init__(self, topic: str) -> None:
+        self._topic = topic
+        self._ids: dict[str, tuple[str, int]] = {}
+
+    def load(self, records: Iterable[tuple[bytes, bytes | None]]) -> None:
+        for key, value in records:
+            if value is not None:
+                digest, offset = json.loads(value)
+                self._ids[key.decode()] = (digest, offset)
+
+    def check(self, event: Event, offset: int) -> Rejection | Outbound | None:
+        """A conflict, the index write for a new id, or None for a repeat of a known one."""
+        digest = fingerprint(event)
+        known = self._ids.get(event.event_id)
+        if known is None:
+            self._ids[event.event_id] = (digest, offset)
+            value = json.dumps([digest, offset]).encode()
+            return Outbound(self._topic, event.event_id.encode(), value)
+        if known[0] != digest and known[1] != offset:
+            return Rejection(
+                "conflicting_duplicate",
+                "event_id: already used by the watchdog for an event with other content",
+            )
+        return None
+
+
+class Forward(NamedTuple):
+    key: bytes
+    value: bytes
+
+
+class Intake:
+    """Validate once, check source and time, and forward the compact event by force."""
+
     def __init__(
-        self, build_engine: Callable[[], Engine], adapter: EventAdapter, topics: Topics
+        self, adapter: EventAdapter, topics: Topics, watchdog: WatchdogIds, counts: Counts
     ) -> None:
-        self._build_engine = build_engine
-        self.topics = topics
-        self.adapter = adapter
-        self.engine = build_engine()
-        self.counts = Counts()
+        self._adapter = adapter
+        self._topics = topics
+        self._watchdog = watchdog
+        self._counts = counts
 
-    # -- intake: validate, check the topic, repartition -------------------------
+    def take(
+        self, topic: str, partition: int, offset: int, received_ms: int, raw: bytes
+    ) -> list[Outbound]:
+        """What to send for one input message: a forward (and index write), or a dead letter.
 
-    def intake(self, topic: str, partition: int, offset: int, raw: bytes) -> Forward | DeadLetter:
-        where = {"topic": topic, "partition": partition, "offset": offset}
-        decoded = decode(self.adapter, raw)
+        `received_ms` is the message's broker timestamp: the same on every
+        redelivery, so the future-timestamp rule decides the same way each time.
+        """
+        try:
+            verdict = self._verdict(topic, partition, offset, received_ms, raw)
+        except Exception as err:  # one message must never stall its partition
+            verdict = Rejection("internal_error", f"intake failed: {type(err).__name__}")
+        if isinstance(verdict, Rejection):
+            self._counts.rejected[verdict.code] += 1
+            where = {"topic": topic, "partition": partition, "offset": offset}
+            return [dead_letter(self._topics, DeadLetter(where, verdict, raw, len(raw)))]
+        return verdict
+
+    def _verdict(
+        self, topic: str, partition: int, offset: int, received_ms: int, raw: bytes
+    ) -> Rejection | list[Outbound]:
+        decoded = decode(self._adapter, raw)
         if isinstance(decoded, Rejection):
-            return self._dead(where, decoded, raw)
-        owner = self.topics.source_of(topic)
+            return decoded
+        owner = self._topics.source_of(topic)
         due = expected_source(decoded.event_type, decoded.force)
         if owner != due:
-            why = Rejection(
+            return Rejection(
                 "force_mismatch",
                 f"{decoded.event_type} for force {decoded.force} arrived on {topic}; "
-                f"it belongs on {self.topics.input(due)}"
+                f"it belongs on {self._topics.input(due)}"
                 + ("" if due == WATCHDOG else " (a force writes only its own topic)"),
             )
-            return self._dead(where, why, raw)
-        body = {"source": source_id(topic, partition, offset), "event": raw.decode("utf-8")}
-        return Forward(decoded.force.encode(), json.dumps(body, separators=(",", ":")).encode())
+        event = to_engine_event(decoded)
+        late = out_of_range("occurred_at", event.occurred_at_us, received_ms * 1000)
+        if late is not None:
+            return late
+        sends: list[Outbound] = []
+        if owner == WATCHDOG:
+            seen = self._watchdog.check(event, offset)
+            if isinstance(seen, Rejection):
+                return seen
+            if seen is not None:
+                sends.append(seen)
+        body = encode_delivery(Delivery(Source(owner, partition, offset), event))
+        sends.append(Outbound(self._topics.by_force, event.force.encode(), body))
+        return sends
 
-    def _dead(self, where: dict[str, object], why: Rejection, raw: bytes) -> DeadLetter:
-        self.counts.rejected[why.code] += 1
-        return DeadLetter(dict(where), why, raw, len(raw))
 
-    # -- judging: state, engine, findings ---------------------------------------
+class Refused(NamedTuple):
+    """A delivery the judge will not apply; the runtime fetches its input for the dead letter."""
 
-    def prepare(self, body: bytes) -> Prepared:
-        """Read a repartitioned message: its case key tells which table entry it needs."""
-        wrapper = json.loads(body)
-        event = to_engine_event(self.adapter.validate_json(wrapper["event"]))
-        return Prepared(
-            state.case_key(event.force, event.case_id), wrapper["source"], wrapper["event"], event
-        )
+    source: Source
+    rejection: Rejection
 
-    def judge(
-        self, partition: int, prepared: Prepared, entry: state.Entry | None
-    ) -> tuple[state.Entry | None, list[Outbound]]:
-        """Fold one event in. Returns the entry to store and the messages to send."""
-        source, raw, event = prepared.source, prepared.raw, prepared.event
-        if self.engine.has_seen(event):
-            updated, fresh = state.with_event(entry, event.event_id, None, source, partition)
-            if not fresh:
-                # The same delivery again. Store the entry anyway: after a crash the
-                # local store can hold a write whose changelog copy was never sent,
-                # and writing it again is what repairs the changelog.
-                return updated, []
-            self.engine.duplicate += 1
-            self.counts.duplicates += 1
-            return updated, []
-        updated, _ = state.with_event(entry, event.event_id, raw, source, partition)
-        applied = self.engine.apply(event)
-        self.counts.events[(event.force, event.event_type)] += 1
-        return updated, self.messages(applied.changes)
+
+class Judged(NamedTuple):
+    state: list[Outbound]
+    """Changelog records: sent after the outputs, so a crash repeats an alert, never loses one."""
+    outputs: list[Outbound]
+    refused: list[Refused]
+
+
+class PartitionJudge:
+    """One by-force partition: its engine, and per input source the highest offset applied."""
+
+    def __init__(self, partition: int, engine: Engine, topics: Topics, counts: Counts) -> None:
+        self.partition = partition
+        self.engine = engine
+        self._topics = topics
+        self._counts = counts
+        self._applied: dict[tuple[str, int], int] = {}
+
+    def restore(self, deliveries: Iterable[Delivery]) -> Iterator[int]:
+        """Apply stored deliveries in event-time order, yielding every RESTORE_CHUNK events.
+
+        Nothing is sent while restoring: these changes were sent when first made.
+        """
+        ordered = sorted(deliveries, key=replay_order)
+        for n, delivery in enumerate(ordered, 1):
+            self._note(delivery.source)
+            self.engine.apply(delivery.event)
+            if n % RESTORE_CHUNK == 0:
+                yield n
+
+    def open_findings(self) -> list[Outbound]:
+        """Every open finding, for the compacted findings topic: repairs a send lost in a crash."""
+        return [
+            Outbound(self._topics.findings, f.finding_id.encode(), _finding_value(f, "opened"))
+            for f in self.engine.findings()
+            if f.status == "open"
+        ]
+
+    def judge(self, deliveries: Iterable[Delivery]) -> Judged:
+        state: list[Outbound] = []
+        outputs: list[Outbound] = []
+        refused: list[Refused] = []
+        for delivery in deliveries:
+            source, event = delivery
+            if source.offset <= self._applied.get((source.name, source.partition), -1):
+                continue  # forwarded or delivered again after a crash: applied already
+            # Intake checked the time; the judge's own clock plays no part here.
+            applied = judge(self.engine, event, event.occurred_at_us)
+            if isinstance(applied, Rejection):
+                self._counts.rejected[applied.code] += 1
+                refused.append(Refused(source, applied))
+                continue
+            self._note(source)
+            if not applied.duplicate:
+                self._counts.events[(event.force, event.event_type)] += 1
+            state.append(
+                Outbound(
+                    self._topics.cases_changelog,
+                    case_record_key(delivery),
+                    encode_delivery(delivery),
+                    self.partition,
+                )
+            )
+            outputs.extend(finding_messages(self._topics, applied.changes))
+        return Judged(state, outputs, refused)
 
     def tick(self, clock_us: int) -> list[Outbound]:
-        """Let time pass (a wall-clock timer): deadlines fire with no new events."""
-        return self.messages(self.engine.advance(clock_us))
+        """Let time pass (the wall clock): deadlines fire with no new events."""
+        return finding_messages(self._topics, self.engine.advance(clock_us))
 
-    def rebuild(
-        self, entries: Iterable[tuple[str, state.Entry]], partitions: set[int]
-    ) -> list[Outbound]:
-        """A fresh engine from the cases of the partitions this worker now owns.
+    def force_counts(self, window_days: int) -> dict[str, ForceCounts]:
+        return self.engine.held_force_counts(window_days)
 
-        Returns every open finding, to send again: the findings topic is compacted
-        by finding id, so this repairs any send lost in a crash and costs nothing else.
-        """
-        mine = {k: e for k, e in entries if e.get("partition", 0) in partitions}
-        self.engine = self._build_engine()
-        state.rebuild(self.engine, mine, self.adapter)
-        opened = [f for f in self.engine.findings() if f.status == "open"]
-        return [m for f in opened for m in self._finding_messages(f, "opened")]
+    def _note(self, source: Source) -> None:
+        key = (source.name, source.partition)
+        if source.offset > self._applied.get(key, -1):
+            self._applied[key] = source.offset
 
-    def force_counts(self, window_days: int) -> list[Outbound]:
-        """This worker's forces' counts, for the global table every worker reads."""
-        topic = self.topics.force_counts_changelog
-        return [
-            Outbound(topic, json.dumps(force).encode(), json.dumps(asdict(counts)).encode())
-            for force, counts in self.engine.held_force_counts(window_days).items()
-        ]
 
-    @staticmethod
-    def national_rows(
-        shared: Iterable[tuple[str, dict[str, int]]], forces: Iterable[str], engine: Engine
-    ) -> tuple[tuple[ForceRow, ...], National]:
-        """The cross-force statistics from every worker's counts (absent forces count zero)."""
-        counts = {force: ForceCounts() for force in forces}
-        counts.update((force, ForceCounts(**values)) for force, values in shared if values)
-        return cross_force(counts, engine.open_counts())
-
-    def messages(self, changes: Iterable[FindingChange]) -> list[Outbound]:
-        return [m for c in changes for m in self._finding_messages(c.finding, c.change)]
-
-    def _finding_messages(self, finding: Finding, change: str) -> list[Outbound]:
-        """To the findings topic (compacted: the latest state of each) and the force's alerts."""
-        body = finding_json(finding)
-        body["change"] = change
-        value = json.dumps(body, separators=(",", ":")).encode()
+def finding_messages(topics: Topics, changes: Iterable[FindingChange]) -> list[Outbound]:
+    """To the findings topic (compacted: the latest state of each) and the force's alerts."""
+    sends: list[Outbound] = []
+    for change in changes:
+        finding = change.finding
+        value = _finding_value(finding, change.change)
         key = finding.finding_id.encode()
-        return [
-            Outbound(self.topics.findings, key, value),
-            Outbound(self.topics.alerts(finding.force), key, value),
-        ]
+        sends.append(Outbound(topics.findings, key, value))
+        sends.append(Outbound(topics.alerts(finding.force), key, value))
+    return sends
+
+
+def _finding_value(finding: Finding, change: str) -> bytes:
+    body = finding_json(finding)
+    body["change"] = change
+    return json.dumps(body, separators=(",", ":")).encode()

@@ -42,7 +42,8 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
         lines = Path(given, "bootstrap").read_text().split()
         yield Broker(lines[0], lines[1], str(Path(given, "tls", "ca.pem")))
         return
-    folder = tmp_path_factory.mktemp("kafka")
+    # Not made beforehand: kafka.sh must create its state directory private itself.
+    folder = tmp_path_factory.mktemp("kafka") / "state"
     base = free_ports(3)  # PLAINTEXT, controller, SASL_SSL
     out = subprocess.run(
         ["bash", str(KAFKA_SH), "start", "--sasl", "--port", str(base), "--dir", str(folder)],
@@ -84,7 +85,7 @@ class Deployment:
     def start_worker(
         self, name: str, *extra: str, module: str = "refmon.cli"
     ) -> subprocess.Popen[bytes]:
-        """`module` runs the CLI; tests.kafka.slow_sends runs it with Faust slowed down."""
+        """`module` runs the CLI; tests.kafka.slow_sends runs it with changelog writes slowed."""
         log = (self.folder / f"{name}.log").open("wb")
         proc = subprocess.Popen(
             [

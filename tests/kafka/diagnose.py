@@ -1,8 +1,8 @@
 """When workers do not catch up: which events are missing, and where they got to.
 
-Used in failure messages only, so a flaky run says which stage lost what:
-never forwarded to the by-force topic, forwarded but never in the case
-changelog, or in the changelog once and overwritten later.
+Used in failure messages and in the test that kills a worker mid-stream, so a
+failing run says which stage lost what: never forwarded to the by-force topic,
+or forwarded and committed but never in the case changelog.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient
+from refmon.streams.codec import decode_delivery
 from refmon.streams.kafka.changelog import read_records
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.topics import Topics
@@ -32,6 +33,20 @@ def committed_by_force(bootstrap: str, prefix: str) -> dict[int, int]:
     return {tp.partition: m.offset for tp, m in committed.items() if tp.topic == topics.by_force}
 
 
+def _stored(bootstrap: str, topics: Topics) -> tuple[set[str], set[str]]:
+    """Event ids and sources (`name:partition:offset`) the case changelog holds."""
+    latest = {
+        r.key: r.value for r in _all_records(bootstrap, topics.cases_changelog) if r.key is not None
+    }
+    ids, sources = set(), set()
+    for value in latest.values():
+        if value is not None:
+            delivery = decode_delivery(value)
+            ids.add(delivery.event.event_id)
+            sources.add(str(delivery.source))
+    return ids, sources
+
+
 def explain_missing(bootstrap: str, prefix: str, stream: Path, limit: int = 20) -> str:
     topics = Topics(prefix)
     expected: dict[str, str] = {}
@@ -41,56 +56,34 @@ def explain_missing(bootstrap: str, prefix: str, stream: Path, limit: int = 20) 
             expected.setdefault(event["event_id"], f"{event['force']}/{event['case_id']}")
         except (ValueError, KeyError, TypeError):
             continue
-    changelog = _all_records(bootstrap, topics.cases_changelog)
-    latest: dict[str, dict[str, Any]] = {}
-    ever: dict[str, list[tuple[int, int]]] = {}
-    for record in changelog:
-        if record.key is None or record.value is None:
-            continue
-        key = json.loads(record.key)
-        entry = json.loads(record.value)
-        latest[key] = entry
-        for event_id in entry["events"]:
-            ever.setdefault(event_id, []).append((record.partition, record.offset))
-    stored = {e for entry in latest.values() for e in entry["events"]}
+    stored, _ = _stored(bootstrap, topics)
     missing = sorted(set(expected) - stored)
     if not missing:
         return "no event missing from the case changelog"
     forwarded: dict[str, tuple[int, int]] = {}
     for record in _all_records(bootstrap, topics.by_force):
-        body = json.loads(record.value)
-        event_id = json.loads(body["event"]).get("event_id")
-        if event_id in expected:
-            forwarded.setdefault(event_id, (record.partition, record.offset))
-    by_force = committed_by_force(bootstrap, prefix)
+        event_id = decode_delivery(record.value).event.event_id
+        forwarded.setdefault(event_id, (record.partition, record.offset))
     lines = [f"{len(missing)} event(s) missing from the case changelog:"]
     for event_id in missing[:limit]:
-        case = expected[event_id]
         where = forwarded.get(event_id)
-        lines.append(
-            f"  {event_id} case {case}: by-force {where or 'never'}; "
-            f"in changelog versions {ever.get(event_id, [])[:5]}; "
-            f"latest entry has {len(latest.get(case, {}).get('events', {}))} event(s)"
-        )
-    lines.append(f"  committed by-force offsets: {by_force}")
+        lines.append(f"  {event_id} case {expected[event_id]}: by-force {where or 'never'}")
+    lines.append(f"  committed by-force offsets: {committed_by_force(bootstrap, prefix)}")
     return "\n".join(lines)
 
 
 def committed_but_unsaved(bootstrap: str, prefix: str) -> list[tuple[int, int]]:
-    """By-force messages below the group's committed offset whose event no case
-    changelog record holds: what a restart would never see again."""
+    """By-force messages below the group's committed offset that neither the case changelog
+    nor the dead letters hold: what a restart would never see again."""
     topics = Topics(prefix)
-    saved = {
-        event_id
-        for record in _all_records(bootstrap, topics.cases_changelog)
-        if record.value is not None
-        for event_id in json.loads(record.value)["events"]
-    }
+    _, saved = _stored(bootstrap, topics)
+    for record in _all_records(bootstrap, topics.dead_letter):
+        topic, partition, offset = record.key.decode().rsplit(":", 2)
+        saved.add(f"{topics.source_of(topic)}:{partition}:{offset}")
     below = committed_by_force(bootstrap, prefix)
     lost: list[tuple[int, int]] = []
     for record in _all_records(bootstrap, topics.by_force):
-        if record.offset < below.get(record.partition, 0):
-            event_id = json.loads(json.loads(record.value)["event"])["event_id"]
-            if event_id not in saved:
-                lost.append((record.partition, record.offset))
+        source = str(decode_delivery(record.value).source)
+        if record.offset < below.get(record.partition, 0) and source not in saved:
+            lost.append((record.partition, record.offset))
     return sorted(lost)

@@ -1,9 +1,9 @@
-"""Run `refmon` with Faust's producer buffer made slow, as on a loaded machine.
+"""Run `refmon` with the worker's case-changelog writes made slow, as on a loaded machine.
 
-Each message waits SLOW_SEND_SECONDS before leaving the buffer that table
-writes go through. That is longer than the 0.1 s after which Faust's buffer
-flush gives up, so it shows whether the worker acks events before their case
-writes reach the broker. Only Faust is slowed; Kafka and refmon are real.
+Each write to the case changelog waits SLOW_SEND_SECONDS before it joins the
+producer's queue, so at any moment many are in flight: a kill then shows
+whether the worker commits offsets before the writes they depend on are on
+the broker. Only the producer is slowed; Kafka and refmon are real.
 
     python -m tests.kafka.slow_sends worker --bootstrap-server ...
 """
@@ -14,27 +14,24 @@ import asyncio
 import sys
 from typing import Any
 
-SLOW_SEND_SECONDS = 0.15
+SLOW_SEND_SECONDS = 0.02
 
 
-def slow_down_faust_buffer() -> None:
-    from faust.transport.producer import ProducerBuffer
+def slow_down_changelog_writes() -> None:
+    from aiokafka import AIOKafkaProducer
 
-    send_pending = ProducerBuffer._send_pending
+    send = AIOKafkaProducer.send
 
-    async def slow_send_pending(self: Any, fut: Any) -> None:
-        await asyncio.sleep(SLOW_SEND_SECONDS)
-        await send_pending(self, fut)
+    async def slow_send(self: Any, topic: str, *args: Any, **kwargs: Any) -> Any:
+        if topic.endswith("-cases-changelog"):
+            await asyncio.sleep(SLOW_SEND_SECONDS)
+        return await send(self, topic, *args, **kwargs)
 
-    ProducerBuffer._send_pending = slow_send_pending  # type: ignore[method-assign]
-
-
-def main() -> int:
-    slow_down_faust_buffer()
-    from refmon.cli import main as refmon
-
-    return int(refmon(sys.argv[1:]))
+    AIOKafkaProducer.send = slow_send  # type: ignore[method-assign]
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    slow_down_changelog_writes()
+    from refmon.cli import main
+
+    sys.exit(main(sys.argv[1:]))

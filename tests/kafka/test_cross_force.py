@@ -57,9 +57,7 @@ def test_two_workers_compute_the_same_funnel_from_all_forces(
     expected = run_cli(["run", "--input", str(stream), "-q"])
     valid = int(re.search(r'"valid": (\d+)', expected.stdout).group(1))  # type: ignore[union-attr]
     for name in ("w1", "w2"):
-        deployment.start_worker(
-            name, "--clock", "event", "--store", "memory", "--metrics-port", "0"
-        )
+        deployment.start_worker(name, "--clock", "event", "--metrics-port", "0")
     deployment.publish(stream)
     deployment.wait_for(valid, stream=stream)
     time.sleep(15)  # a few rounds of publishing and reading each other's counts

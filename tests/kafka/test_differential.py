@@ -43,7 +43,7 @@ def test_publish_and_worker_give_the_embedded_report_and_open_findings(
     stream = tmp_path / "events.jsonl"
     assert run_cli([*SIM, "--output", str(stream)]).status == 0
     expected, expected_open = embedded(stream, tmp_path)
-    deployment.start_worker("w1", "--clock", "event", "--store", "rocksdb")
+    deployment.start_worker("w1", "--clock", "event")
     deployment.publish(stream)
     events = expected["events"]
     assert isinstance(events, dict)

@@ -1,21 +1,27 @@
-"""SASL_SSL with SCRAM and ACLs: a force reaches its own topics only; strangers get nothing."""
+"""SASL_SSL with SCRAM and ACLs: a force reaches its own topics only; the worker
+reads and writes its own and can neither create nor delete topics; the admin
+creates topics but reads no data; strangers get nothing."""
 
 from __future__ import annotations
 
 import json
+import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import NewTopic
 from kafka.errors import KafkaError
-from refmon.streams.kafka.acls import plan
+from refmon.schemas import load_forces
+from refmon.streams.kafka.acls import ADMIN_USER, WORKER_USER, Grant, apply, plan
 from refmon.streams.kafka.topics import Topics
 
 from tests.cli import run_cli
 from tests.factories import recorded
-from tests.kafka.conftest import Deployment
+from tests.kafka.conftest import Broker, Deployment
 
 
 def sasl(deployment: Deployment, user: str, password: str | None = None) -> dict[str, Any]:
@@ -33,7 +39,14 @@ def sasl(deployment: Deployment, user: str, password: str | None = None) -> dict
 def secured(deployment: Deployment) -> Deployment:
     result = run_cli(["topics", "acl", *deployment.args()])
     assert result.status == 0, result.stderr
-    # ACLs reach the authorizer through the metadata log: wait until they bite.
+    # ACLs reach the authorizer through the metadata log: wait until the broker's
+    # authorizer holds every one of them, so that a denial below is the plan's.
+    wanted = {
+        (f"User:{g.user}", g.resource, g.name, g.pattern, g.operation)
+        for g in plan(Topics(deployment.prefix), (f.code for f in load_forces()))
+    }
+    wait_until(lambda: wanted <= acls_in_force(deployment), "the ACLs to reach the authorizer")
+    # And that they bite, as a force's client sees them.
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -43,6 +56,63 @@ def secured(deployment: Deployment) -> Deployment:
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
+
+
+def acls_in_force(deployment: Deployment) -> set[tuple[str, str, str, str, str]]:
+    """Every ACL the broker's authorizer holds, as (principal, resource, name, pattern, op)."""
+    from kafka.admin import (
+        ACLFilter,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePatternFilter,
+        ResourceType,
+    )
+
+    everything = ACLFilter(
+        principal=None,
+        host="*",
+        operation=ACLOperation.ANY,
+        permission_type=ACLPermissionType.ANY,
+        resource_pattern=ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY),
+    )
+    admin = superuser(deployment)
+    try:
+        found, error = admin.describe_acls(everything)
+    finally:
+        admin.close()
+    assert error.errno == 0, error
+    return {
+        (
+            a.principal,
+            a.resource_pattern.resource_type.name.lower(),
+            a.resource_pattern.resource_name,
+            a.resource_pattern.pattern_type.name.lower(),
+            a.operation.name.lower(),
+        )
+        for a in found
+    }
+
+
+def superuser(deployment: Deployment) -> Any:
+    """The broker's own super user, over the loopback PLAINTEXT listener."""
+    return KafkaAdminClient(bootstrap_servers=deployment.broker.bootstrap)
+
+
+def topic_names(deployment: Deployment) -> set[str]:
+    admin = superuser(deployment)
+    try:
+        return set(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def make_topic(deployment: Deployment, name: str) -> None:
+    admin = superuser(deployment)
+    try:
+        admin.create_topics([NewTopic(name, 1, 1)])
+    finally:
+        admin.close()
 
 
 def send(config: dict[str, Any], topic: str) -> None:
@@ -120,6 +190,143 @@ def test_an_unauthenticated_client_gets_nothing(secured: Deployment) -> None:
         send(plaintext_to_tls, Topics(secured.prefix).input("DUR"))
 
 
+def test_the_worker_cannot_delete_an_input_topic(secured: Deployment) -> None:
+    """Inputs keep 400 days for replays; a compromised worker must not wipe them."""
+    topic = Topics(secured.prefix).input("DUR")
+    worker = KafkaAdminClient(**sasl(secured, WORKER_USER))
+    try:
+        with pytest.raises(KafkaError):
+            worker.delete_topics([topic])
+    finally:
+        worker.close()
+    assert topic in topic_names(secured)
+
+
+def test_the_worker_cannot_create_or_delete_topics(secured: Deployment) -> None:
+    names = Topics(secured.prefix)
+    worker = KafkaAdminClient(**sasl(secured, WORKER_USER))
+    try:
+        for new in (f"{secured.prefix}.new", f"{secured.prefix}-new"):
+            with pytest.raises(KafkaError):
+                worker.create_topics([NewTopic(new, 1, 1)])
+        # Not even its own topics, which it reads and writes.
+        for own in (names.findings, names.cases_changelog, names.alerts("DUR")):
+            with pytest.raises(KafkaError):
+                worker.delete_topics([own])
+    finally:
+        worker.close()
+    existing = topic_names(secured)
+    assert f"{secured.prefix}.new" not in existing
+    assert f"{secured.prefix}-new" not in existing
+    assert {names.findings, names.cases_changelog, names.alerts("DUR")} <= existing
+
+
+def test_the_worker_cannot_reach_another_deployments_topics(secured: Deployment) -> None:
+    """`refmon` must not reach `refmon-staging`: the prefix is not a boundary."""
+    other = Topics(f"{secured.prefix}-staging")
+    for topic in (other.input("DUR"), other.findings):
+        make_topic(secured, topic)
+        plant(secured, topic)
+        assert read(sasl(secured, WORKER_USER), topic) == [], topic
+        with pytest.raises(KafkaError):
+            send(sasl(secured, WORKER_USER), topic)
+
+
+def test_the_worker_reads_its_inputs_and_writes_its_own_topics(secured: Deployment) -> None:
+    names = Topics(secured.prefix)
+    planted = plant(secured, names.input("MPS"))
+    assert read(sasl(secured, WORKER_USER), names.input("MPS")) == [planted]
+    send(sasl(secured, WORKER_USER), names.alerts("MPS"))
+    send(sasl(secured, WORKER_USER), names.dead_letter)
+    with pytest.raises(KafkaError):  # inputs are the forces' to write
+        send(sasl(secured, WORKER_USER), names.input("MPS"))
+
+
+def test_the_admin_creates_topics_and_reads_no_data(secured: Deployment, tmp_path: Path) -> None:
+    names = Topics(secured.prefix)
+    admin = KafkaAdminClient(**sasl(secured, ADMIN_USER))
+    try:
+        admin.delete_topics([names.alerts("DUR")])
+        with pytest.raises(KafkaError):  # nothing outside refmon's own topics
+            admin.create_topics([NewTopic(f"{secured.prefix}-staging.in.DUR", 1, 1)])
+    finally:
+        admin.close()
+    deadline = time.monotonic() + 30
+    while names.alerts("DUR") in topic_names(secured):
+        assert time.monotonic() < deadline, "the deleted topic is still listed"
+        time.sleep(0.5)
+    password = tmp_path / "admin.password"
+    password.write_text(f"{ADMIN_USER}-secret\n")
+    result = run_cli(
+        [
+            "topics",
+            "create",
+            "--bootstrap-server",
+            secured.broker.sasl_bootstrap,
+            "--topic-prefix",
+            secured.prefix,
+            "--partitions",
+            str(secured.partitions),
+            "--security-protocol",
+            "SASL_SSL",
+            "--username",
+            ADMIN_USER,
+            "--password-file",
+            str(password),
+            "--ca-file",
+            secured.broker.ca_file,
+        ]
+    )
+    assert result.status == 0, result.stderr
+    assert "created 1 topic(s)" in result.stderr
+    assert names.alerts("DUR") in topic_names(secured)
+    plant(secured, names.input("DUR"))
+    assert read(sasl(secured, ADMIN_USER), names.input("DUR")) == []
+    with pytest.raises(KafkaError):
+        send(sasl(secured, ADMIN_USER), names.input("DUR"))
+
+
+def test_topics_acl_finds_and_prunes_an_earlier_releases_broad_grant(secured: Deployment) -> None:
+    """Upgrading adds the narrow grants; the old ALL stays in force until pruned."""
+    names = Topics(secured.prefix)
+    legacy = Grant(WORKER_USER, "topic", secured.prefix, "prefixed", "all")
+    key = (f"User:{WORKER_USER}", "topic", secured.prefix, "prefixed", "all")
+    admin = superuser(secured)
+    try:
+        assert apply(admin, [legacy]) == []
+    finally:
+        admin.close()
+    wait_until(lambda: key in acls_in_force(secured), "the legacy grant to arrive")
+    result = run_cli(["topics", "acl", *secured.args()])
+    assert result.status == 1
+    assert f"stale ACL still in force: User:{WORKER_USER} all on topic" in result.stderr
+    result = run_cli(["topics", "acl", "--prune", *secured.args()])
+    assert result.status == 0, result.stderr
+    assert "deleted 1 stale ACL(s)" in result.stderr
+    wait_until(lambda: key not in acls_in_force(secured), "the legacy grant to go")
+    worker = KafkaAdminClient(**sasl(secured, WORKER_USER))
+    try:
+        with pytest.raises(KafkaError):
+            worker.delete_topics([names.input("DUR")])
+    finally:
+        worker.close()
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def test_the_local_brokers_state_directory_is_private(broker: Broker) -> None:
+    """It holds the CA's key: another local user must not read or replace it."""
+    state = Path(broker.ca_file).parents[1]
+    for path in (state, state / "tls"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    assert stat.S_IMODE((state / "tls" / "ca.key").stat().st_mode) & 0o077 == 0
+
+
 def test_publish_and_worker_run_over_sasl_ssl_with_their_own_principals(
     secured: Deployment, tmp_path: Path
 ) -> None:
@@ -157,7 +364,7 @@ def test_publish_and_worker_run_over_sasl_ssl_with_their_own_principals(
                 "-m",
                 "refmon.cli",
                 "worker",
-                *credentials("refmon-worker"),
+                *credentials(WORKER_USER),
                 "--partitions",
                 str(secured.partitions),
                 "--data-dir",
@@ -175,7 +382,7 @@ def test_publish_and_worker_run_over_sasl_ssl_with_their_own_principals(
     deadline = time.monotonic() + 120
     report: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        result = run_cli(["report", *credentials("refmon-worker")])
+        result = run_cli(["report", *credentials(WORKER_USER)])
         report = json.loads(result.stdout) if result.status == 0 else {}
         if report.get("events", {}).get("valid") == 1:
             break

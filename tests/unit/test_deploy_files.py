@@ -65,3 +65,30 @@ def test_the_image_runs_refmon_as_an_unprivileged_user_with_a_health_check() -> 
     assert 'ENTRYPOINT ["refmon"]' in final
     assert 'CMD ["refmon", "healthcheck"]' in final
     assert "pip install" not in final  # packages are built in the first stage only
+
+
+def chart_values() -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((DEPLOY / "helm" / "refmon" / "values.yaml").read_text())
+    return doc
+
+
+def test_the_chart_defaults_to_sasl_with_separate_worker_and_topic_job_principals() -> None:
+    values = chart_values()
+    assert values["kafka"]["securityProtocol"] == "SASL_SSL"
+    assert values["kafka"]["allowPlaintext"] is False
+    assert values["kafka"]["username"] == "refmon-worker"
+    assert values["topics"]["username"] == "refmon-admin"
+    assert values["topics"]["passwordSecret"]["name"] == ""  # its own Secret, required
+    assert values["networkPolicy"]["enabled"] is True
+    assert values["networkPolicy"]["metricsFrom"]  # someone (Prometheus) may scrape
+
+
+def test_the_compose_stack_says_it_is_for_a_laptop_and_publishes_on_loopback_only() -> None:
+    """Its Kafka has no authentication: the README and the file itself must say so."""
+    assert "for a laptop only" in (DEPLOY / "compose.yaml").read_text().lower()
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### With compose", 1)[1].split("\n### ", 1)[0]
+    assert "for a laptop only" in section.lower()
+    for name, service in compose()["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), (name, port)

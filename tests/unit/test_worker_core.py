@@ -1,89 +1,168 @@
-"""The worker's core without Kafka: routing, idempotence, rebuilds."""
+"""The worker's core without Kafka: routing, the time rule, ids, idempotence, restoring."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from refmon.schemas import event_adapter
-from refmon.streams.decode import DeadLetter
+from refmon.streams.codec import Delivery, decode_delivery
 from refmon.streams.kafka.topics import Topics
-from refmon.streams.worker.core import Forward, WorkerCore
+from refmon.streams.worker.core import (
+    Counts,
+    Intake,
+    Outbound,
+    PartitionJudge,
+    WatchdogIds,
+    case_record_key,
+)
 
 from refmon import bootstrap
-from tests.factories import received, recorded
+from tests.factories import closed, micros, received, recorded, referred
 
 TOPICS = Topics("refmon")
+NOW_MS = micros("2026-03-01T00:00:00Z") // 1000
+SERIOUS = {"categories": ["serious_assault"]}
 
 
-def core() -> WorkerCore:
-    return WorkerCore(lambda: bootstrap.build().engine, event_adapter(), TOPICS)
-
-
-def forward(c: WorkerCore, event: dict[str, object], topic: str, offset: int) -> Forward:
-    result = c.intake(topic, 0, offset, json.dumps(event).encode())
-    assert isinstance(result, Forward)
-    return result
-
-
-def test_intake_routes_valid_events_and_rejects_those_on_the_wrong_topic() -> None:
-    c = core()
-    ok = forward(c, recorded("2026-02-02T10:00:00Z"), TOPICS.input("DUR"), 1)
-    assert ok.key == b"DUR"
-    assert json.loads(ok.value)["source"] == "refmon.in.DUR:0:1"
-    wrong = c.intake(
-        TOPICS.input("MPS"), 0, 2, json.dumps(recorded("2026-02-02T10:00:00Z")).encode()
+def intake(counts: Counts | None = None, watchdog: WatchdogIds | None = None) -> Intake:
+    return Intake(
+        event_adapter(),
+        TOPICS,
+        watchdog or WatchdogIds(TOPICS.watchdog_ids),
+        counts or Counts(),
     )
-    assert isinstance(wrong, DeadLetter)
-    assert wrong.rejection.code == "force_mismatch"
-    receipt = c.intake(
-        TOPICS.input("DUR"), 0, 3, json.dumps(received("2026-02-03T10:00:00Z")).encode()
-    )
-    assert isinstance(receipt, DeadLetter)
-    assert "refmon.in.watchdog" in receipt.rejection.message
-    assert c.counts.rejected["force_mismatch"] == 2
 
 
-def test_a_redelivery_changes_nothing_but_is_stored_again_to_repair_the_changelog() -> None:
-    c = core()
-    message = forward(
-        c,
-        recorded("2026-02-02T10:00:00Z", categories=["serious_assault"], assessed=False),
-        TOPICS.input("DUR"),
-        7,
-    )
-    prepared = c.prepare(message.value)
-    entry, sent = c.judge(0, prepared, None)
-    assert entry is not None
-    assert len(sent) == 2  # the finding, to the findings topic and DUR's alerts
-    again, resent = c.judge(0, c.prepare(message.value), entry)
-    assert again == entry
-    assert resent == []
-    assert (c.engine.valid, c.engine.duplicate, c.counts.duplicates) == (1, 0, 0)
+def take(stage: Intake, event: dict[str, Any], source: str, offset: int) -> list[Outbound]:
+    return stage.take(TOPICS.input(source), 0, offset, NOW_MS, json.dumps(event).encode())
 
 
-def test_the_same_event_from_another_source_is_one_duplicate_however_often_redelivered() -> None:
-    c = core()
+def forwarded(sends: list[Outbound]) -> Delivery:
+    [forward] = [s for s in sends if s.topic == TOPICS.by_force]
+    return decode_delivery(forward.value or b"")
+
+
+def reasons(sends: list[Outbound]) -> list[str]:
+    return [json.loads(s.value or b"")["reason"] for s in sends if s.topic == TOPICS.dead_letter]
+
+
+def judge_for(counts: Counts | None = None) -> PartitionJudge:
+    return PartitionJudge(0, bootstrap.new_engine(), TOPICS, counts or Counts())
+
+
+def test_intake_forwards_a_valid_event_by_force_in_the_compact_encoding() -> None:
+    sends = take(intake(), recorded("2026-02-02T10:00:00Z", **SERIOUS), "DUR", 7)
+    [forward] = sends
+    assert (forward.topic, forward.key) == (TOPICS.by_force, b"DUR")
+    delivery = forwarded(sends)
+    assert (str(delivery.source), delivery.event.case_id) == ("DUR:0:7", "c1")
+
+
+def test_intake_dead_letters_an_event_on_the_wrong_topic_keyed_by_where_it_was() -> None:
+    counts = Counts()
+    stage = intake(counts)
+    wrong = take(stage, recorded("2026-02-02T10:00:00Z"), "MPS", 2)
+    receipt = take(stage, received("2026-02-03T10:00:00Z"), "DUR", 3)
+    assert reasons(wrong) == reasons(receipt) == ["force_mismatch"]
+    assert wrong[0].key == b"refmon.in.MPS:0:2"
+    assert "refmon.in.watchdog" in json.loads(receipt[0].value or b"")["message"]
+    assert counts.rejected["force_mismatch"] == 2
+
+
+def test_intake_refuses_an_event_more_than_a_day_after_the_broker_received_it() -> None:
+    sends = take(intake(), recorded("2026-03-02T00:00:01Z"), "DUR", 1)
+    assert reasons(sends) == ["future_timestamp"]
+    assert forwarded(take(intake(), recorded("2026-03-01T23:59:59Z"), "DUR", 1))
+
+
+def test_intake_catches_a_watchdog_id_reused_for_another_force_whoever_holds_the_forces() -> None:
+    stage = intake()
+    first = received("2026-02-03T10:00:00Z", force="DUR")
+    reuse = {
+        **received("2026-02-03T10:00:00Z", case="z", force="MPS"),
+        "event_id": first["event_id"],
+    }
+    sent = take(stage, first, "watchdog", 1)
+    assert {s.topic for s in sent} == {TOPICS.watchdog_ids, TOPICS.by_force}
+    assert reasons(take(stage, reuse, "watchdog", 2)) == ["conflicting_duplicate"]
+    assert [s.topic for s in take(stage, first, "watchdog", 1)] == [TOPICS.by_force]  # redelivered
+    assert [s.topic for s in take(stage, first, "watchdog", 3)] == [TOPICS.by_force]  # duplicate
+
+
+def test_the_watchdog_index_survives_a_restart_through_its_topic() -> None:
+    stage = intake()
+    first = received("2026-02-03T10:00:00Z", force="DUR")
+    writes = [s for s in take(stage, first, "watchdog", 1) if s.topic == TOPICS.watchdog_ids]
+    index = WatchdogIds(TOPICS.watchdog_ids)
+    index.load((s.key or b"", s.value) for s in writes)
+    reuse = {
+        **received("2026-02-03T11:00:00Z", case="z", force="MPS"),
+        "event_id": first["event_id"],
+    }
+    assert reasons(take(intake(watchdog=index), reuse, "watchdog", 9)) == ["conflicting_duplicate"]
+
+
+def deliveries(*events: tuple[dict[str, Any], str, int]) -> list[Delivery]:
+    stage = intake()
+    return [forwarded(take(stage, e, source, offset)) for e, source, offset in events]
+
+
+def test_the_judge_applies_once_what_is_forwarded_or_delivered_again() -> None:
+    counts = Counts()
+    judge = judge_for(counts)
+    event = recorded("2026-02-02T10:00:00Z", **SERIOUS, assessed=False)
+    [delivery] = deliveries((event, "DUR", 7))
+    first = judge.judge([delivery])
+    assert [s.key for s in first.state] == [case_record_key(delivery)]
+    assert {s.topic for s in first.outputs} == {TOPICS.findings, TOPICS.alerts("DUR")}
+    again = judge.judge([delivery, delivery])
+    assert again == ([], [], [])
+    assert (judge.engine.valid, judge.engine.duplicate) == (1, 0)
+    assert counts.events[("DUR", "case.recorded")] == 1
+
+
+def test_the_judge_counts_a_real_duplicate_once_and_stores_it_to_count_it_after_a_restore() -> None:
+    judge = judge_for()
     event = recorded("2026-02-02T10:00:00Z")
-    first = forward(c, event, TOPICS.input("DUR"), 1)
-    copy = forward(c, event, TOPICS.input("DUR"), 2)
-    entry, _ = c.judge(0, c.prepare(first.value), None)
-    entry, _ = c.judge(0, c.prepare(copy.value), entry)
-    entry, _ = c.judge(0, c.prepare(copy.value), entry)
-    assert entry is not None
-    assert c.engine.duplicate == 1
-    rebuilt = core()
-    rebuilt.rebuild([("DUR/c1", entry)], {0})
-    assert (rebuilt.engine.valid, rebuilt.engine.duplicate) == (1, 1)
+    held = deliveries((event, "DUR", 7), (event, "DUR", 9))
+    judged = judge.judge(held)
+    assert len(judged.state) == 2
+    assert (judge.engine.valid, judge.engine.duplicate) == (1, 1)
+    restored = judge_for()
+    list(restored.restore(decode_delivery(s.value or b"") for s in judged.state))
+    assert (restored.engine.valid, restored.engine.duplicate) == (1, 1)
+    assert restored.judge(held) == ([], [], [])
 
 
-def test_a_rebuild_keeps_only_the_partitions_this_worker_owns() -> None:
-    c = core()
-    a = forward(c, recorded("2026-02-02T10:00:00Z", case="a"), TOPICS.input("DUR"), 1)
-    b = forward(c, recorded("2026-02-02T10:00:00Z", case="b", force="MPS"), TOPICS.input("MPS"), 1)
-    entry_a, _ = c.judge(0, c.prepare(a.value), None)
-    entry_b, _ = c.judge(1, c.prepare(b.value), None)
-    assert entry_a is not None
-    assert entry_b is not None
-    c.rebuild([("DUR/a", entry_a), ("MPS/b", entry_b)], {1})
-    assert c.engine.case_count() == 1
-    assert c.engine.snapshot("MPS", "b") is not None
+def test_the_judge_refuses_a_conflicting_duplicate_and_keeps_nothing_of_it() -> None:
+    judge = judge_for()
+    first = recorded("2026-02-02T10:00:00Z", **SERIOUS)
+    other = {**recorded("2026-02-02T10:00:00Z"), "event_id": first["event_id"]}
+    judged = judge.judge(deliveries((first, "DUR", 1), (other, "DUR", 2)))
+    assert len(judged.state) == 1
+    assert [(str(r.source), r.rejection.code) for r in judged.refused] == [
+        ("DUR:0:2", "conflicting_duplicate")
+    ]
+
+
+def test_a_restored_partition_judges_exactly_as_the_one_that_wrote_its_changelog() -> None:
+    stream = [
+        (recorded("2026-02-02T10:00:00Z", case="a", **SERIOUS), "DUR", 1),
+        (referred("2026-02-05T10:00:00Z", case="a"), "DUR", 2),
+        (recorded("2026-02-02T11:00:00Z", case="b", **SERIOUS), "DUR", 3),
+        (received("2026-02-05T12:00:00Z", case="a"), "watchdog", 1),
+        (closed("2026-02-06T10:00:00Z", case="b"), "DUR", 4),
+    ]
+    live = judge_for()
+    state: list[Outbound] = []
+    for delivery in deliveries(*stream):
+        state += live.judge([delivery]).state
+    restored = judge_for()
+    steps = list(restored.restore(reversed([decode_delivery(s.value or b"") for s in state])))
+    assert steps == []  # fewer than a chunk: restored in one go
+    assert list(restored.engine.findings()) == list(live.engine.findings())
+    assert restored.engine.report(365) == live.engine.report(365)
+    assert {o.key for o in restored.open_findings()} == {
+        f.finding_id.encode() for f in live.engine.findings() if f.status == "open"
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,8 @@ from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.outputs import Outputs, check_outputs
 from refmon.progress import Progress
 from refmon.streams.decode import DeadLetter
-from refmon.streams.encode import dumps_finding, dumps_report
+from refmon.streams.encode import dumps_dead_letter, dumps_finding, dumps_report
+from refmon.streams.engine import Report
 from refmon.streams.runner.embedded import RunStats, run_lines
 from refmon.streams.runner.lines import DEFAULT_MAX_LINE_BYTES, Line, read_lines
 from refmon.timestamps import parse_cli_timestamp
@@ -116,9 +116,7 @@ def _dead_letter_writer(
 ) -> Callable[[DeadLetter], None]:
     def write(letter: DeadLetter) -> None:
         if out is not None:
-            out.write(
-                json.dumps(letter.to_json(), ensure_ascii=False, separators=(",", ":")) + "\n"
-            )
+            out.write(dumps_dead_letter(letter) + "\n")
         elif not quiet:
             # Logs name the line and the reason only: never the rejected payload.
             env.warn(f"line {letter.source.get('line')} rejected: {letter.rejection.message}")
@@ -152,13 +150,27 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         )
         last_report = [time.monotonic()]
 
+        def refresh(stats: RunStats, report: Report) -> None:
+            from refmon.streams.metrics import Activity
+
+            assert metrics is not None
+            metrics.sync_activity(
+                Activity.of([engine], stats.events, stats.rejected, engine.forces)
+            )
+            metrics.sync_statistics(
+                report.forces, report.national, engine.referral_delays(args.window_days)
+            )
+
         def on_batch(stats: RunStats) -> None:
             progress.update(stats.bytes, stats.lines)
             if metrics is not None:
-                metrics.sync_counts(stats.events, stats.rejected, stats.duplicates, engine)
+                from refmon.streams.metrics import Activity
+
+                metrics.sync_activity(
+                    Activity.of([engine], stats.events, stats.rejected, engine.forces)
+                )
                 if time.monotonic() - last_report[0] >= REPORT_REFRESH_SECONDS:
-                    metrics.sync_report(engine.report(args.window_days, stats.invalid))
-                    metrics.sync_delays(engine.referral_delays(args.window_days))
+                    refresh(stats, engine.report(args.window_days, stats.invalid))
                     last_report[0] = time.monotonic()
 
         lines: Iterator[Line] = read_lines(source, args.max_line_bytes)
@@ -184,9 +196,7 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         # Only a completed run replaces the files it was given.
         files.commit()
         if metrics is not None:
-            metrics.sync_counts(stats.events, stats.rejected, stats.duplicates, engine)
-            metrics.sync_report(report)
-            metrics.sync_delays(engine.referral_delays(args.window_days))
+            refresh(stats, report)
         if not args.quiet:
             env.stderr.write(summary.render(report, engine.pending_count()))
             if stats.invalid and dead_out is None:

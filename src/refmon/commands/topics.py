@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from typing import Any
 
-from refmon.environment import Environment, ExitStatus
+from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.schemas import load_forces
+from refmon.streams.kafka.acls import (
+    ADMIN_USER,
+    FORCE_USER_FORMAT,
+    WATCHDOG_USER,
+    WORKER_USER,
+    Principals,
+)
+
+PRINCIPAL_OPTIONS = [
+    (
+        "--worker-principal",
+        "REFMON_KAFKA_WORKER_PRINCIPAL",
+        WORKER_USER,
+        "the workers: read their inputs, read and write their own topics, no topic creation",
+    ),
+    (
+        "--admin-principal",
+        "REFMON_KAFKA_ADMIN_PRINCIPAL",
+        ADMIN_USER,
+        "runs `refmon topics create`: creates and deletes refmon's topics, reads no data",
+    ),
+    ("--watchdog-principal", "REFMON_KAFKA_WATCHDOG_PRINCIPAL", WATCHDOG_USER, "the watchdog"),
+    (
+        "--force-principal",
+        "REFMON_KAFKA_FORCE_PRINCIPAL",
+        FORCE_USER_FORMAT,
+        "each force; {code} is its code",
+    ),
+]
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +53,25 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.set_defaults(handler=create_command)
     acl = sub.add_parser(
         "acl",
-        help="grant each force, the watchdog and the workers their access (needs an authorizer)",
+        help="grant each force, the watchdog, the workers and the topic admin their access "
+        "(needs an authorizer)",
+    )
+    principals = acl.add_argument_group(
+        "principals (SCRAM user names; flags win over the environment)"
+    )
+    for flag, env_name, default, what in PRINCIPAL_OPTIONS:
+        principals.add_argument(
+            flag,
+            default=os.environ.get(env_name, default),
+            metavar="NAME" if "{code}" not in default else "FORMAT",
+            help=f"{what} (default {default}, or {env_name})",
+        )
+    acl.add_argument(
+        "--prune",
+        action="store_true",
+        help="also delete grants on this deployment's topics and groups that the plan no "
+        "longer makes (such as an earlier release's ALL for the worker); without it they "
+        "are listed and the exit status is 1",
     )
     add_kafka_options(acl)
     acl.set_defaults(handler=acl_command)
@@ -98,13 +146,38 @@ def acl_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     from refmon.streams.kafka import acls
 
-    grants = acls.plan(topics_from(args), (f.code for f in load_forces()))
-    admin = KafkaAdminClient(**settings_from(args).kafka_python())
+    principals = Principals(
+        worker=args.worker_principal,
+        admin=args.admin_principal,
+        watchdog=args.watchdog_principal,
+        force_format=args.force_principal,
+    )
+    names = topics_from(args)
     try:
-        failures = acls.apply(admin, grants)
+        grants = acls.plan(names, (f.code for f in load_forces()), principals)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    admin = KafkaAdminClient(**settings_from(args).kafka_python())
+    not_deleted: list[str] = []
+    try:
+        # The new grants first: pruning the old ones then leaves no gap.
+        not_created = acls.apply(admin, grants)
+        left = acls.stale(acls.existing(admin), grants, names)
+        if args.prune and left:
+            not_deleted = acls.revoke(admin, left)
+            print(f"refmon: deleted {len(left) - len(not_deleted)} stale ACL(s)", file=env.stderr)
+            left = []
     finally:
         admin.close()
-    for failure in failures:
+    for failure in not_created:
         env.error(f"ACL not created: {failure}")
-    print(f"refmon: {len(grants) - len(failures)} ACL(s) in place", file=env.stderr)
-    return ExitStatus.ERROR if failures else ExitStatus.OK
+    for failure in not_deleted:
+        env.error(f"ACL not deleted: {failure}")
+    for grant in left:
+        env.error(
+            f"stale ACL still in force: User:{grant.user} {grant.operation} on {grant.resource} "
+            f"{grant.name!r} ({grant.pattern}); --prune deletes it"
+        )
+    print(f"refmon: {len(grants) - len(not_created)} ACL(s) in place", file=env.stderr)
+    failed = not_created or not_deleted or left
+    return ExitStatus.ERROR if failed else ExitStatus.OK

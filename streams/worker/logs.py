@@ -1,0 +1,42 @@
+"""The worker's logging: one line per problem, not hundreds a second while a broker is away."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+QUIET_SECONDS = 30.0
+
+
+class Repeats(logging.Filter):
+    """Lets each message template through once per `seconds`, then says how many it held back.
+
+    aiokafka logs every failed connection attempt, several per 100 ms while a
+    broker restarts; the first line says what is wrong, the rest bury the
+    worker's own account of what it did about it.
+    """
+
+    def __init__(self, seconds: float = QUIET_SECONDS) -> None:
+        super().__init__()
+        self._seconds = seconds
+        self._last: dict[tuple[str, object], tuple[float, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.msg)
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last[0] < self._seconds:
+            self._last[key] = (last[0], last[1] + 1)
+            return False
+        if last is not None and last[1]:
+            record.msg = f"{record.msg} (and {last[1]} more like it in {self._seconds:.0f} s)"
+        self._last[key] = (now, 0)
+        return True
+
+
+def configure() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(Repeats())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
