@@ -1,11 +1,16 @@
-"""Benchmark: the Kafka path (publish -> worker -> findings) against a real broker.
+"""Benchmark: the Kafka path on a simulated national year, beside `refmon run` on the same file.
 
-Prints, in one run: events per second through `refmon publish` + one
-`refmon worker` (until the worker has committed everything), beside the raw
-rate at which aiokafka alone consumes the same input topics; and the
-event-to-finding latency (p50/p99) at a steady publishing rate. Starts its own
-broker with deploy/kafka-local/kafka.sh unless REFMON_KAFKA_BOOTSTRAP is set.
-Usage: python bench/kafka_pipeline.py [--days N] [--rate EVENTS_PER_S] [--seconds S]
+Prints, from one run against a real broker:
+- `refmon publish`: lines per second onto the input topics;
+- one `refmon worker` catching up on the whole year (intake and judging, until
+  both consumer groups have committed everything), beside `refmon run` on the
+  same file and aiokafka alone consuming the same input topics;
+- restart to serving: the caught-up worker is killed (-9) and started again;
+  seconds until it has judged a new event (its finding is on the findings topic);
+- event -> finding latency, p50 and p99, at a steady offered rate.
+
+Starts its own broker with deploy/kafka-local/kafka.sh unless REFMON_KAFKA_BOOTSTRAP
+is set. Usage: python bench/kafka_pipeline.py [--days N] [--rate R] [--seconds S]
 (Not named kafka.py: run as a script, that name would shadow the kafka package.)
 """
 
@@ -15,6 +20,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -23,12 +29,15 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_SH = ROOT / "deploy" / "kafka-local" / "kafka.sh"
+CACHE = ROOT / "bench" / ".cache"
 REFMON = [sys.executable, "-m", "refmon.cli"]
+PARTITIONS = 6
 
 
 def free_port() -> int:
@@ -37,18 +46,67 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def refmon(*args: str) -> None:
-    subprocess.run([*REFMON, *args], check=True)
+def refmon(*args: str) -> float:
+    """Run a refmon command; its wall time in seconds."""
+    started = time.perf_counter()
+    subprocess.run([*REFMON, *args], check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
 
 
-def lag(bootstrap: str, group: str, topics: list[str]) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+def forces() -> list[str]:
+    from refmon.schemas import load_forces
+
+    return [f.code for f in load_forces()]
+
+
+def national_year(days: int) -> Path:
+    path = CACHE / f"national-{days}d-seed3.jsonl"
+    if not path.exists():
+        CACHE.mkdir(exist_ok=True)
+        refmon("simulate", "--days", str(days), "--seed", "3", "-q", "--output", str(path))
+    return path
+
+
+def start_worker(bootstrap: str, prefix: str, folder: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            *REFMON,
+            "worker",
+            "--bootstrap-server",
+            bootstrap,
+            "--topic-prefix",
+            prefix,
+            "--data-dir",
+            str(folder / prefix),
+            "--clock",
+            "event",
+            "--partitions",
+            str(PARTITIONS),
+        ],
+        stdout=(folder / f"{prefix}.log").open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+def lag(bootstrap: str, prefix: str) -> int:
+    """Messages not yet committed by the worker's two groups (intake and judging)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
     try:
-        tps = [TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()]
-        end = consumer.end_offsets(tps)
-        return sum(end[tp] - (consumer.committed(tp) or 0) for tp in tps)
+        inputs = [TopicPartition(f"{prefix}.in.{s}", 0) for s in [*forces(), "watchdog"]]
+        by_force = [TopicPartition(f"{prefix}.by-force", p) for p in range(PARTITIONS)]
+        ends = consumer.end_offsets([*inputs, *by_force])
+        behind = 0
+        for group, tps in ((f"{prefix}-intake", inputs), (prefix, by_force)):
+            done = admin.list_group_offsets({group: None}).get(group, {})
+            for tp in tps:
+                meta = done.get(tp)
+                behind += ends[tp] - (meta.offset if meta is not None and meta.offset >= 0 else 0)
+        return behind
     finally:
         consumer.close()
+        admin.close()
 
 
 async def raw_consume(bootstrap: str, topics: list[str], expected: int) -> float:
@@ -65,55 +123,64 @@ async def raw_consume(bootstrap: str, topics: list[str], expected: int) -> float
     try:
         count, started = 0, time.perf_counter()
         while count < expected:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
             count += sum(len(records) for records in batches.values())
         return count / (time.perf_counter() - started)
     finally:
         await consumer.stop()
 
 
-def start_worker(bootstrap: str, prefix: str, folder: Path, clock: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            *REFMON,
-            "worker",
-            "--bootstrap-server",
-            bootstrap,
-            "--topic-prefix",
-            prefix,
-            "--data-dir",
-            str(folder / prefix),
-            "--clock",
-            clock,
-            "--partitions",
-            "6",
-        ],
-        stdout=(folder / f"{prefix}.log").open("wb"),
-        stderr=subprocess.STDOUT,
+def probe(prefix: str, n: int, at: str = "2026-06-01T12:00:00Z") -> tuple[str, bytes]:
+    """A mandatory case the force assessed as not mandatory: a finding opens at once."""
+    case = f"probe{n:07d}"
+    event = {
+        "schema_version": 1,
+        "event_id": f"{prefix}-p{n}",
+        "event_type": "case.recorded",
+        "force": "WYP",
+        "case_id": case,
+        "occurred_at": at,
+        "payload": {
+            "case_kind": "complaint",
+            "harm": "none",
+            "allegations": [{"allegation_id": "a1", "category": "serious_assault"}],
+            "force_assessment": {"mandatory": False, "criteria": []},
+        },
+    }
+    return case, json.dumps(event).encode()
+
+
+def findings_consumer(bootstrap: str, prefix: str) -> KafkaConsumer:
+    consumer = KafkaConsumer(
+        f"{prefix}.findings",
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="latest",
+        group_id=f"watch-{uuid.uuid4().hex[:8]}",
+        fetch_max_wait_ms=10,
     )
+    consumer.poll(timeout_ms=2000)  # joined, positioned at the end
+    return consumer
 
 
-def throughput(bootstrap: str, folder: Path, days: int) -> tuple[int, float, float]:
+def drain(consumer: KafkaConsumer, into: dict[str, float], timeout_ms: int) -> None:
+    for records in consumer.poll(timeout_ms=timeout_ms).values():
+        for r in records:
+            into.setdefault(json.loads(r.value)["case_id"], time.perf_counter())
+
+
+def catch_up(bootstrap: str, folder: Path, stream: Path, events: int) -> dict[str, Any]:
     prefix = f"b{uuid.uuid4().hex[:8]}"
-    refmon("topics", "create", "--bootstrap-server", bootstrap, "--topic-prefix", prefix)
-    stream = folder / "stream.jsonl"
     refmon(
-        "simulate",
-        "--days",
-        str(days),
-        "--scale",
-        "1",
-        "--seed",
-        "3",
-        "-q",
-        "--output",
-        str(stream),
+        "topics",
+        "create",
+        "--bootstrap-server",
+        bootstrap,
+        "--topic-prefix",
+        prefix,
+        "--partitions",
+        str(PARTITIONS),
     )
-    events = sum(1 for _ in stream.open("rb"))
-    worker = start_worker(bootstrap, prefix, folder, "event")
-    time.sleep(8)  # let it join and recover before the clock starts
-    started = time.perf_counter()
-    refmon(
+    publish_s = refmon(
         "publish",
         "--bootstrap-server",
         bootstrap,
@@ -123,89 +190,104 @@ def throughput(bootstrap: str, folder: Path, days: int) -> tuple[int, float, flo
         str(stream),
         "-q",
     )
-    inputs = [f"{prefix}.in.{t}" for t in json_forces()] + [
-        f"{prefix}.in.watchdog",
-        f"{prefix}.by-force",
+    started = time.perf_counter()
+    worker = start_worker(bootstrap, prefix, folder)
+    while lag(bootstrap, prefix) > 0:
+        time.sleep(0.25)
+    catch_up_s = time.perf_counter() - started
+    inputs = [f"{prefix}.in.{s}" for s in [*forces(), "watchdog"]]
+    raw = asyncio.run(raw_consume(bootstrap, inputs, events))
+
+    # Restart to serving: kill -9 the caught-up worker, start it, time a new event's finding.
+    consumer = findings_consumer(bootstrap, prefix)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    killed = time.perf_counter()
+    worker = start_worker(bootstrap, prefix, folder)
+    case, body = probe(prefix, 0, "2025-12-31T12:00:00Z")
+    producer.send(f"{prefix}.in.WYP", key=case.encode(), value=body).get(timeout=30)
+    seen: dict[str, float] = {}
+    while case not in seen and time.perf_counter() - killed < 120:
+        drain(consumer, seen, 100)
+    restart_s = seen.get(case, float("nan")) - killed
+    os.killpg(worker.pid, signal.SIGTERM)
+    worker.wait(timeout=30)
+    producer.close()
+    consumer.close()
+    restored = [
+        line
+        for line in (folder / f"{prefix}.log").read_text(errors="replace").splitlines()
+        if "restored" in line
     ]
-    while lag(bootstrap, prefix, inputs) > 0:
-        time.sleep(0.5)
-    elapsed = time.perf_counter() - started
-    worker.terminate()
-    worker.wait(timeout=60)
-    raw = asyncio.run(raw_consume(bootstrap, inputs[:-1], events))
-    return events, events / elapsed, raw
-
-
-def json_forces() -> list[str]:
-    from refmon.schemas import load_forces
-
-    return [f.code for f in load_forces()]
+    return {
+        "publish_s": publish_s,
+        "catch_up_s": catch_up_s,
+        "raw": raw,
+        "restart_s": restart_s,
+        "restored": restored[-PARTITIONS - 1 :],
+    }
 
 
 def latency(bootstrap: str, folder: Path, rate: float, seconds: float) -> list[float]:
-    """Mandatory cases the force assessed as not mandatory: each opens a finding at once."""
     prefix = f"l{uuid.uuid4().hex[:8]}"
-    refmon("topics", "create", "--bootstrap-server", bootstrap, "--topic-prefix", prefix)
-    worker = start_worker(bootstrap, prefix, folder, "event")
-    time.sleep(8)
-    consumer = KafkaConsumer(
-        f"{prefix}.findings",
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="latest",
-        group_id=f"lat-{prefix}",
+    refmon(
+        "topics",
+        "create",
+        "--bootstrap-server",
+        bootstrap,
+        "--topic-prefix",
+        prefix,
+        "--partitions",
+        str(PARTITIONS),
     )
-    consumer.poll(timeout_ms=2000)
+    worker = start_worker(bootstrap, prefix, folder)
+    consumer = findings_consumer(bootstrap, prefix)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    # Warm up: the worker has joined and restored before the clock starts.
+    case, body = probe(prefix, 0)
+    producer.send(f"{prefix}.in.WYP", key=case.encode(), value=body)
+    warm: dict[str, float] = {}
+    while case not in warm:
+        drain(consumer, warm, 200)
     sent: dict[str, float] = {}
+    received: dict[str, float] = {}
     total = int(rate * seconds)
     start = time.perf_counter()
-    received: dict[str, float] = {}
-    for n in range(total):
-        case = f"lat{n:06d}"
-        event = {
-            "schema_version": 1,
-            "event_id": f"{prefix}-{n}",
-            "event_type": "case.recorded",
-            "force": "WYP",
-            "case_id": case,
-            "occurred_at": "2026-06-01T12:00:00Z",
-            "payload": {
-                "case_kind": "complaint",
-                "harm": "none",
-                "allegations": [{"allegation_id": "a1", "category": "serious_assault"}],
-                "force_assessment": {"mandatory": False, "criteria": []},
-            },
-        }
+    for n in range(1, total + 1):
+        case, body = probe(prefix, n)
         due = start + n / rate
         while (now := time.perf_counter()) < due:
-            for records in consumer.poll(timeout_ms=max(0, int((due - now) * 1000))).values():
-                for r in records:
-                    received.setdefault(json.loads(r.value)["case_id"], time.perf_counter())
+            drain(consumer, received, max(0, int((due - now) * 1000)))
         sent[case] = time.perf_counter()
-        producer.send(f"{prefix}.in.WYP", key=case.encode(), value=json.dumps(event).encode())
+        producer.send(f"{prefix}.in.WYP", key=case.encode(), value=body)
     producer.flush()
     deadline = time.perf_counter() + 30
     while len(received) < total and time.perf_counter() < deadline:
-        for records in consumer.poll(timeout_ms=500).values():
-            for r in records:
-                received.setdefault(json.loads(r.value)["case_id"], time.perf_counter())
-    worker.terminate()
-    worker.wait(timeout=60)
-    return [received[c] - sent[c] for c in sent if c in received]
+        drain(consumer, received, 200)
+    os.killpg(worker.pid, signal.SIGTERM)
+    worker.wait(timeout=30)
+    producer.close()
+    consumer.close()
+    return sorted(received[c] - sent[c] for c in sent if c in received)
+
+
+def embedded(stream: Path) -> float:
+    return refmon("run", "--input", str(stream), "--report", os.devnull, "-q")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--days", type=int, default=60, help="simulated days for the throughput run"
-    )
-    parser.add_argument("--rate", type=float, default=50.0, help="events per second for latency")
-    parser.add_argument("--seconds", type=float, default=20.0, help="length of the latency run")
+    parser.add_argument("--days", type=int, default=365, help="simulated days (default a year)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="events/s offered for latency")
+    parser.add_argument("--seconds", type=float, default=30.0, help="length of the latency run")
     args = parser.parse_args()
+    stream = national_year(args.days)
+    events = sum(1 for _ in stream.open("rb"))
     folder = Path(tempfile.mkdtemp(prefix="refmon-bench-"))
     bootstrap = os.environ.get("REFMON_KAFKA_BOOTSTRAP")
-    started_broker = bootstrap is None
-    if started_broker:
+    own = bootstrap is None
+    if own:
         out = subprocess.run(
             [
                 "bash",
@@ -223,18 +305,35 @@ def main() -> None:
         bootstrap = out.stdout.split()[0]
     assert bootstrap is not None
     try:
-        events, rate, raw = throughput(bootstrap, folder, args.days)
-        delays = sorted(latency(bootstrap, folder, args.rate, args.seconds))
+        run_s = embedded(stream)
+        result = catch_up(bootstrap, folder, stream, events)
+        delays = latency(bootstrap, folder, args.rate, args.seconds)
     finally:
-        if started_broker:
+        if own:
             subprocess.run(
                 ["bash", str(KAFKA_SH), "stop", "--dir", str(folder / "kafka")], check=False
             )
     print()
-    print(f"throughput over {events:,} events (one worker, event clock, rocksdict store):")
-    print(f"  publish + worker, until all committed  {rate:10,.0f} events/s")
-    print(f"  baseline: aiokafka consuming the same  {raw:10,.0f} events/s")
-    print(f"latency at {args.rate:g} events/s for {args.seconds:g} s ({len(delays)} findings):")
+    print(f"a simulated national year: {events:,} events, {stream.name}")
+    print(
+        f"  refmon publish                          {events / result['publish_s']:10,.0f} lines/s"
+    )
+    print(
+        f"  one worker catching up (from its start) {events / result['catch_up_s']:10,.0f} events/s"
+        f"   ({result['catch_up_s']:.1f} s)"
+    )
+    print(
+        f"  refmon run on the same file             {events / run_s:10,.0f} events/s"
+        f"   ({run_s:.1f} s)"
+    )
+    print(f"  baseline: aiokafka consuming the inputs {result['raw']:10,.0f} events/s")
+    print(f"  kill -9, start again, a new event judged {result['restart_s']:9.1f} s")
+    for line in result["restored"]:
+        print(f"    {line.split(': ', 1)[-1]}")
+    print(
+        f"latency at {args.rate:g} events/s offered for {args.seconds:g} s "
+        f"({len(delays):,} findings):"
+    )
     if delays:
         p99 = delays[min(len(delays) - 1, int(len(delays) * 0.99))]
         print(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -49,7 +50,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class TerminatedError(Exception):
+    """SIGTERM, as a container runtime sends to stop us: exit as a signal would."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise TerminatedError
+
+
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    if env is None:
+        # As process 1 in a container nothing else would stop us on SIGTERM;
+        # in-process callers (tests) keep their own handlers.
+        signal.signal(signal.SIGTERM, _terminate)
     env = env or Environment()
     parser = build_parser()
     try:
@@ -67,6 +80,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except KeyboardInterrupt:
         env.stderr.write("\n")
         return ExitStatus.INTERRUPTED
+    except TerminatedError:
+        return ExitStatus.TERMINATED
     except BrokenPipeError:
         return ExitStatus.ERROR
     except Exception as err:  # the last line of defence: one clear line, detail on request

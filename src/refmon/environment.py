@@ -17,6 +17,8 @@ class ExitStatus(IntEnum):
     USAGE = 2
     """Unusable arguments or an unreadable input."""
     INTERRUPTED = 130
+    TERMINATED = 143
+    """Stopped by SIGTERM (128 + 15), as a container runtime stops it."""
 
 
 class UsageError(Exception):

@@ -241,11 +241,19 @@ class Worker:
             if tp in consumer.assignment():
                 consumer.seek(tp, records[0].offset)  # fetched just before it was paused
             return []
-        missing = loop.gaps.missing(tp, records[0].offset)
-        if missing is not None:
-            records = [*await self._refetch(tp, *missing), *records]
-        loop.gaps.seen(tp, records[-1].offset)
-        return records
+        if loop.gaps.missing(tp, records[0].offset) is None and (
+            records[-1].offset - records[0].offset + 1 == len(records)
+        ):
+            loop.gaps.seen(tp, records[-1].offset)
+            return records  # the usual case: no gap before or inside the batch
+        whole: Records = []
+        for record in records:
+            missing = loop.gaps.missing(tp, record.offset)
+            if missing is not None:
+                whole += await self._refetch(tp, *missing)
+            whole.append(record)
+            loop.gaps.seen(tp, record.offset)
+        return whole
 
     # -- the two stages -----------------------------------------------------------
 
@@ -351,8 +359,11 @@ class Worker:
         committed = {tp: await consumer.committed(tp) for tp in tps}
         if loop is self._intake:
             await self._continue_from_legacy(consumer, committed)
+        # Where each partition's records must start: the committed offset, or the
+        # log's start for a partition this group has never committed on.
+        starts = await consumer.beginning_offsets(list(tps)) if tps else {}
         for tp in tps:
-            loop.gaps.reset(tp, committed[tp])
+            loop.gaps.reset(tp, committed[tp] if committed[tp] is not None else starts.get(tp))
         if loop is self._judging:
             mine = {tp.partition for tp in tps}
             for partition in set(self.judges) - mine:

@@ -157,3 +157,23 @@ def test_healthcheck_reports_a_live_endpoint_and_a_dead_one() -> None:
     dead = run_cli(["healthcheck", "--url", url, "--timeout", "1"])
     assert dead.status == 1
     assert "refused" in dead.stderr.lower()
+
+
+def test_sigterm_stops_a_running_command_with_status_143(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    # `run` reading a pipe that never ends: only a signal stops it. The metrics
+    # banner says it has started (and installed its handler).
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "refmon.cli", "run", "--input", "-", "--metrics-port", "0"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    assert b"metrics on" in proc.stderr.readline()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 143
+    assert b"Traceback" not in proc.stderr.read()

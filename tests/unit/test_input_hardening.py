@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import io
 import json
@@ -53,37 +54,49 @@ def test_run_keeps_the_first_event_of_a_file_that_starts_with_a_byte_order_mark(
     assert json.loads(result.stdout)["events"] == {"valid": 2, "invalid": 0, "duplicate": 0}
 
 
-class FakeProducer:
-    """Stands in for kafka-python's producer: `refmon publish` without a broker."""
+class FakeBatch:
+    def __init__(self) -> None:
+        self.values: list[bytes] = []
 
-    sent: list[tuple[str, bytes]]
-
-    def __init__(self, **_settings: object) -> None:
-        self.sent = []
-        PRODUCERS.append(self)
-
-    def send(self, topic: str, key: bytes, value: bytes) -> FakeProducer:
-        self.sent.append((topic, value))
+    def append(self, key: bytes, value: bytes, timestamp: None) -> object:
+        self.values.append(value)
         return self
 
-    def add_errback(self, _callback: object) -> None:
+
+class FakeProducer:
+    """Stands in for aiokafka's producer: `refmon publish` without a broker."""
+
+    def __init__(self, **_settings: object) -> None:
+        self.sent: list[bytes] = []
+        PRODUCERS.append(self)
+
+    async def start(self) -> None:
         pass
 
-    def flush(self) -> None:
+    async def stop(self) -> None:
         pass
 
-    def close(self) -> None:
-        pass
+    async def partitions_for(self, _topic: str) -> set[int]:
+        return {0}
+
+    def create_batch(self) -> FakeBatch:
+        return FakeBatch()
+
+    async def send_batch(self, batch: FakeBatch, _topic: str, partition: int) -> Any:
+        self.sent += batch.values
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
 
 
 PRODUCERS: list[FakeProducer] = []
 
 
 def publish(monkeypatch: pytest.MonkeyPatch, data: bytes) -> tuple[int, str, list[bytes]]:
-    monkeypatch.setattr("kafka.KafkaProducer", FakeProducer)
+    monkeypatch.setattr("aiokafka.AIOKafkaProducer", FakeProducer)
     PRODUCERS.clear()
     result = run_cli(["publish", "--bootstrap-server", "127.0.0.1:9", "--input", "-"], data)
-    return result.status, result.stderr, [value for _, value in PRODUCERS[0].sent]
+    return result.status, result.stderr, PRODUCERS[0].sent
 
 
 def test_publish_sends_the_first_event_of_input_that_starts_with_a_byte_order_mark(

@@ -230,3 +230,18 @@ def test_a_simulation_replaces_its_output_when_it_completes(tmp_path: Path) -> N
     first = out.read_text(encoding="utf-8").splitlines()[0]
     assert json.loads(first)["schema_version"] == 1
     assert os.listdir(tmp_path) == ["events.jsonl"]
+
+
+def test_publish_refuses_a_dead_letter_file_that_is_its_input_before_connecting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_broker(**_settings: object) -> None:
+        raise AssertionError("connected before checking its outputs")
+
+    monkeypatch.setattr("aiokafka.AIOKafkaProducer", no_broker)
+    events = events_file(tmp_path)
+    before = events.read_bytes()
+    result = run_cli(["publish", *KAFKA, "--input", str(events), "--dead-letter", str(events)])
+    assert result.status == 2
+    assert "--dead-letter and --input" in result.stderr
+    assert events.read_bytes() == before
