@@ -12,11 +12,11 @@ from refmon.schemas.payloads import (
     ReferredPayload,
     Strict,
 )
-from refmon.schemas.types import CaseRef, EventId, ForceCode, Timestamp
+from refmon.schemas.types import CaseRef, EventId, ForceCode, SchemaVersion, Timestamp
 
 
 class Envelope(Strict):
-    schema_version: Literal[1]
+    schema_version: SchemaVersion
     event_id: EventId
     force: ForceCode
     case_id: CaseRef

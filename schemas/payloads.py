@@ -15,18 +15,23 @@ from refmon.streams.engine.vocabulary import (
     ReferralKind,
 )
 
+MAX_SENTENCE_YEARS = 100
+"""The largest offence_max_sentence_years accepted (life imprisonment fits below it)."""
+MAX_LINKED_CASES = 100
+
 
 class Strict(BaseModel):
-    """Unknown fields are errors, values are never coerced, models never change."""
+    """Unknown fields are errors, values are never coerced, models never change, and numbers
+    are finite (JSON parsers accept `Infinity`, `NaN` and `1e400`, which overflows to one)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class Allegation(Strict):
     allegation_id: CaseRef
     category: Category
     aggravated_by_discrimination: bool = False
-    offence_max_sentence_years: Annotated[float, Field(ge=0)] | None = None
+    offence_max_sentence_years: Annotated[float, Field(ge=0, le=MAX_SENTENCE_YEARS)] | None = None
 
 
 class ForceAssessment(Strict):
@@ -41,7 +46,9 @@ class CaseFactsPayload(Strict):
     harm: Harm
     subject_is_chief_officer: bool = False
     allegations: Annotated[list[Allegation], Field(max_length=50)]
-    linked_case_ids: list[CaseRef] = Field(default_factory=list)
+    linked_case_ids: Annotated[list[CaseRef], Field(max_length=MAX_LINKED_CASES)] = Field(
+        default_factory=list
+    )
     force_assessment: ForceAssessment
 
     @model_validator(mode="after")

@@ -21,6 +21,8 @@ REASON_CODES = (
     "unsupported_schema_version",
     "invalid_value",
     "force_mismatch",
+    # A key repeated within one JSON object (parsers differ on which one wins).
+    "duplicate_key",
     # The same id from the same source with different content (CONTRACT section 7).
     "conflicting_duplicate",
     # occurred_at out of range (CONTRACT section 13).
@@ -31,12 +33,35 @@ REASON_CODES = (
 )
 
 
+ECHO_CHARS = 64
+"""How much of an input value or key a message may quote."""
+MESSAGE_CHARS = 512
+"""A bound on the rest of a message (pydantic's own texts list what was expected)."""
+CUT = "..."
+
+
+def echo(text: str, limit: int = ECHO_CHARS) -> str:
+    """Input text made safe to print: cut after `limit` characters, and every character that
+    is not printable (terminal escapes, bidi overrides, newlines, lone surrogates) escaped."""
+    if len(text) <= limit and text.isprintable():
+        return text  # the common case, at the cost of one C call
+    cut = text[:limit]
+    if not cut.isprintable():
+        cut = "".join(c if c.isprintable() else _escaped(c) for c in cut)
+    return cut + CUT if len(text) > limit else cut
+
+
+def _escaped(char: str) -> str:
+    return char.encode("unicode_escape", "backslashreplace").decode("ascii")
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     code: str
     """One of REASON_CODES: low-cardinality, safe as a metric label."""
     message: str
-    """Names the field and the rule; never quotes more of the input than the field path."""
+    """Names the field and the rule; quotes of the input (a field path, an unknown force) are
+    escaped and cut short by `echo`, so it is safe on a terminal and in a log."""
 
 
 def _path(error: ErrorDetails) -> str:
@@ -44,7 +69,8 @@ def _path(error: ErrorDetails) -> str:
     # A tagged union puts the tag first (`case.recorded`); the field path is what follows.
     if loc and isinstance(loc[0], str) and "." in loc[0]:
         loc = loc[1:]
-    return ".".join(str(p) for p in loc) or "(event)"
+    # Keys come from the input: an unknown one is named, escaped and cut short.
+    return ".".join(echo(str(p)) for p in loc) or "(event)"
 
 
 def _code(error: ErrorDetails, path: str) -> str:
@@ -79,7 +105,9 @@ def _describe(error: ErrorDetails, path: str) -> str:
         return f"event_type: unknown type (expected one of {expected})"
     if kind == "union_tag_not_found":
         return "event_type: field required"
-    message = error["msg"].removeprefix("Value error, ")
+    if path == "schema_version" and kind != "missing":
+        return "schema_version: must be the JSON integer 1"
+    message = echo(error["msg"].removeprefix("Value error, "), MESSAGE_CHARS)
     return f"{path}: {message}"
 
 

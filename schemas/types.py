@@ -8,9 +8,14 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
 from refmon.schemas.forces import force_codes, load_forces
+from refmon.schemas.rejections import echo
 
 EventId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 CaseRef = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._/-]+$")]
+
+# Exactly the JSON integer 1: `Literal[1]` also takes `true`, `1.0` and `1e0`, which a strict int
+# refuses. (JSON Schema cannot tell 1.0 from 1: there it stays `const: 1`.)
+SchemaVersion = Annotated[int, Field(ge=1, le=1), WithJsonSchema({"const": 1, "type": "integer"})]
 
 # RFC 3339 date-time with a mandatory offset (Z or +hh:mm); no naive times.
 _RFC3339 = re.compile(
@@ -54,7 +59,7 @@ Timestamp = Annotated[
 
 def _known_force(code: str) -> str:
     if code not in force_codes():
-        raise ValueError(f"unknown force {code!r} (not in forces.csv)")
+        raise ValueError(f"unknown force '{echo(code)}' (not in forces.csv)")
     return code
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
+from refmon.schemas.duplicates import repeated_key, unique_keys
 from refmon.schemas.events import AnyEvent, EventAdapter
 from refmon.schemas.rejections import Rejection, reject
 
@@ -56,9 +57,17 @@ def _event_id(raw: bytes | None) -> str | None:
 
 def decode(adapter: EventAdapter, raw: bytes) -> AnyEvent | Rejection:
     try:
-        return adapter.validate_json(raw)
+        event = adapter.validate_json(raw)
     except ValidationError as err:
         rejection = reject(err)
+    else:
+        # The parser kept the last of a repeated key; another reader may keep the first.
+        if unique_keys(raw, event):
+            return event
+        repeated = repeated_key(raw)
+        if repeated is None:
+            return event
+        return Rejection("duplicate_key", f"{repeated}: repeated key (each key may appear once)")
     if rejection.code == "not_json":
         # The JSON parser refuses bad UTF-8 too; say which it was, by byte offset.
         try:

@@ -8,6 +8,7 @@ from typing import BinaryIO
 
 DEFAULT_MAX_LINE_BYTES = 1 << 20
 BLOCK_BYTES = 1 << 20
+BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,7 @@ def read_lines(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Ite
     number = 0
     pending = b""
     overflow = 0  # bytes of an over-long line discarded so far
-    while block := stream.read(BLOCK_BYTES):
+    for block in _blocks(stream):
         parts = (pending + block).split(b"\n")
         pending = parts.pop()
         for part in parts:
@@ -50,3 +51,18 @@ def read_lines(stream: BinaryIO, max_bytes: int = DEFAULT_MAX_LINE_BYTES) -> Ite
             yield Line(number, None, len(pending))
         elif pending.strip():
             yield Line(number, pending.rstrip(b"\r"), len(pending))
+
+
+def _blocks(stream: BinaryIO) -> Iterator[bytes]:
+    """The stream in blocks, less a UTF-8 byte-order mark at its very start.
+
+    Some Windows editors and exports begin a UTF-8 file with one; JSON forbids
+    it, so it would otherwise cost the first event. Anywhere else it stays.
+    """
+    head = b""
+    while len(head) < len(BOM) and (block := stream.read(BLOCK_BYTES)):
+        head += block
+    if head := head.removeprefix(BOM):
+        yield head
+    while block := stream.read(BLOCK_BYTES):
+        yield block

@@ -10,6 +10,7 @@ import os
 import urllib.error
 import urllib.request
 
+from refmon.endpoint import ENV_ADDRESS, probe_host, url
 from refmon.environment import Environment, ExitStatus
 
 DEFAULT_PORT = 9464
@@ -17,6 +18,7 @@ DEFAULT_PORT = 9464
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     port = os.environ.get("REFMON_METRICS_PORT") or str(DEFAULT_PORT)
+    host = probe_host(os.environ.get(ENV_ADDRESS, ""))
     p = commands.add_parser(
         "healthcheck",
         help="exit 0 if refmon's metrics endpoint answers, 1 if not",
@@ -25,8 +27,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--url",
-        default=f"http://127.0.0.1:{port}/metrics",
-        help="default: %(default)s (the port from REFMON_METRICS_PORT)",
+        default=url(host, port),
+        help=f"default: %(default)s (where REFMON_METRICS_PORT and {ENV_ADDRESS} say the "
+        "endpoint listens)",
     )
     p.add_argument("--timeout", type=float, default=5.0, metavar="S", help="default 5 seconds")
     p.set_defaults(handler=healthcheck_command)

@@ -13,7 +13,7 @@ from typing import Any
 from refmon.commands.run import open_input
 from refmon.environment import Environment, ExitStatus
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
-from refmon.outputs import open_output
+from refmon.outputs import check_outputs
 from refmon.progress import Progress
 from refmon.schemas import event_adapter
 from refmon.schemas.rejections import Rejection
@@ -185,6 +185,9 @@ async def _publish(
 
 
 def publish_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    outputs = check_outputs(
+        {"--dead-letter": args.dead_letter}, inputs={"--input": args.input}, stdin=env.stdin
+    )
     settings = settings_from(args)
     names = topics_from(args)
     now_us = env.now_us()
@@ -192,9 +195,10 @@ def publish_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     done = {"bytes": 0}
     try:
         with (
-            open_output(args.dead_letter, env) as dead_out,
+            outputs.open(env) as files,
             Progress(size, enabled=env.stderr_isatty and not args.quiet, stream=env.stderr) as bar,
         ):
+            dead_out = files.text("--dead-letter")
 
             def reject(line: Line, why: Rejection) -> None:
                 if dead_out is not None:
@@ -214,6 +218,8 @@ def publish_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
             tally = asyncio.run(
                 _publish(settings, names, counted(read_lines(source)), now_us, reject, progress)
             )
+            # Every line was read and judged: the dead letters are whole, whatever was delivered.
+            files.commit()
     finally:
         if source is not env.stdin:
             source.close()

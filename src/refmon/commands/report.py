@@ -12,7 +12,7 @@ import argparse
 from refmon import bootstrap
 from refmon.environment import Environment, ExitStatus
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
-from refmon.outputs import open_output
+from refmon.outputs import check_outputs
 from refmon.streams.encode import dumps_finding, dumps_report
 from refmon.timestamps import parse_cli_timestamp
 
@@ -38,6 +38,7 @@ def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from refmon.streams.kafka.state import deliveries, rebuild
 
     as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
+    outputs = check_outputs({"--report": args.report, "--findings": args.findings})
     settings = settings_from(args)
     names = topics_from(args)
     wiring = bootstrap.build()
@@ -48,11 +49,12 @@ def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if as_of is not None:
         wiring.engine.advance(as_of)
     report = wiring.engine.report(args.window_days, invalid)
-    with open_output(args.report, env) as out:
-        if out is not None:
-            out.write(dumps_report(report))
-    with open_output(args.findings, env) as out:
-        if out is not None:
+    with outputs.open(env) as files:
+        report_out, findings_out = files.text("--report"), files.text("--findings")
+        if report_out is not None:
+            report_out.write(dumps_report(report))
+        if findings_out is not None:
             for finding in wiring.engine.findings():
-                out.write(dumps_finding(finding))
+                findings_out.write(dumps_finding(finding))
+        files.commit()
     return ExitStatus.OK

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from refmon import bootstrap, summary
+from refmon.endpoint import add_address_option
 from refmon.environment import Environment, ExitStatus, UsageError
-from refmon.outputs import open_output
+from refmon.outputs import Outputs, check_outputs
 from refmon.progress import Progress
 from refmon.streams.decode import DeadLetter
 from refmon.streams.encode import dumps_dead_letter, dumps_finding, dumps_report
@@ -60,6 +61,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         help="serve Prometheus metrics on this port (0: any free)",
     )
+    add_address_option(p)
     p.add_argument(
         "--keep-serving",
         action="store_true",
@@ -91,7 +93,7 @@ def open_input(path: str, env: Environment) -> tuple[BinaryIO, int | None]:
     return handle, os.path.getsize(path) if os.path.isfile(path) else None
 
 
-def _check(args: argparse.Namespace, now_us: int) -> int | None:
+def _check(args: argparse.Namespace, env: Environment, now_us: int) -> tuple[int | None, Outputs]:
     if args.window_days < 1:
         raise UsageError("--window-days must be at least 1")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
@@ -100,10 +102,13 @@ def _check(args: argparse.Namespace, now_us: int) -> int | None:
         raise UsageError("--keep-serving needs --metrics-port")
     if args.max_line_bytes < 64:
         raise UsageError("--max-line-bytes must be at least 64")
-    outputs = [p for p in (args.findings, args.report, args.dead_letter) if p == "-"]
-    if len(outputs) > 1:
-        raise UsageError("only one of --findings, --report and --dead-letter can be -")
-    return None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of, now_us)
+    as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of, now_us)
+    outputs = check_outputs(
+        {"--findings": args.findings, "--report": args.report, "--dead-letter": args.dead_letter},
+        inputs={"--input": args.input},
+        stdin=env.stdin,
+    )
+    return as_of, outputs
 
 
 def _dead_letter_writer(
@@ -121,7 +126,7 @@ def _dead_letter_writer(
 
 def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     received_at_us = env.now_us()
-    as_of = _check(args, received_at_us)
+    as_of, outputs = _check(args, env, received_at_us)
     wiring = bootstrap.build()
     bootstrap.tune_gc()
     engine = wiring.engine
@@ -129,16 +134,17 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         source, size = open_input(args.input, env)
         if source is not env.stdin:
             stack.callback(source.close)
-        findings_out = stack.enter_context(open_output(args.findings, env))
-        report_out = stack.enter_context(open_output(args.report, env))
-        dead_out = stack.enter_context(open_output(args.dead_letter, env))
+        files = stack.enter_context(outputs.open(env))
+        findings_out = files.text("--findings")
+        report_out = files.text("--report")
+        dead_out = files.text("--dead-letter")
         metrics = None
         if args.metrics_port is not None:
             from refmon.serve import start_metrics  # prometheus_client only when asked for
 
-            metrics, port = start_metrics(args.metrics_port)
+            metrics, endpoint = start_metrics(args.metrics_port, args.metrics_address)
             if not args.quiet:
-                print(f"refmon: metrics on http://127.0.0.1:{port}/metrics", file=env.stderr)
+                print(f"refmon: metrics on {endpoint}", file=env.stderr)
         progress = stack.enter_context(
             Progress(size, enabled=env.stderr_isatty and not args.quiet, stream=env.stderr)
         )
@@ -187,14 +193,16 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if findings_out is not None:
             for finding in engine.findings():
                 findings_out.write(dumps_finding(finding))
+        # Only a completed run replaces the files it was given.
+        files.commit()
         if metrics is not None:
             refresh(stats, report)
         if not args.quiet:
             env.stderr.write(summary.render(report, engine.pending_count()))
             if stats.invalid and dead_out is None:
                 env.warn(f"{stats.invalid} line(s) rejected; pass --dead-letter PATH to keep them")
-        if args.keep_serving:
-            print("refmon: run complete; serving metrics until interrupted", file=env.stderr)
-            while True:
-                time.sleep(3600)
+    if args.keep_serving:
+        print("refmon: run complete; serving metrics until interrupted", file=env.stderr)
+        while True:
+            time.sleep(3600)
     return ExitStatus.OK

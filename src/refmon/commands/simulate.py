@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 from datetime import date
-from io import BufferedWriter
-from pathlib import Path
-from typing import Protocol
 
 from refmon.environment import Environment, ExitStatus, UsageError
+from refmon.outputs import check_outputs
 from refmon.progress import Progress
 from refmon.schemas import load_forces
 from refmon.simulation import ForceBehaviour, SimConfig, simulate
@@ -129,26 +127,24 @@ def build_config(args: argparse.Namespace) -> SimConfig:
 
 def simulate_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     config = build_config(args)
-    out: _ByteSink
-    if args.output == "-":
-        out = getattr(env.stdout, "buffer", None) or _TextBytes(env)
-    else:
-        try:
-            out = Path(args.output).open("wb")  # noqa: SIM115 - closed below, after the stream
-        except OSError as err:
-            raise UsageError(f"cannot write {args.output}: {err.strerror}") from None
+    outputs = check_outputs({"--output": args.output})
+    with outputs.open(env) as files:
+        out = files.binary("--output")
+        assert out is not None  # --output has a default
 
-    def write(line: str) -> None:
-        # Malformed-input noise may carry lone surrogates: they become invalid UTF-8 bytes.
-        out.write(line.encode("utf-8", "surrogateescape"))
+        def write(line: str) -> None:
+            # Malformed-input noise may carry lone surrogates: they become invalid UTF-8 bytes.
+            out.write(line.encode("utf-8", "surrogateescape"))
 
-    with Progress(
-        config.days, enabled=env.stderr_isatty and not args.quiet, stream=env.stderr, what="days"
-    ) as bar:
-        stats = simulate(config, load_forces(), write, lambda day: bar.update(day, day))
-    out.flush()
-    if isinstance(out, BufferedWriter) and args.output != "-":
-        out.close()
+        with Progress(
+            config.days,
+            enabled=env.stderr_isatty and not args.quiet,
+            stream=env.stderr,
+            what="days",
+        ) as bar:
+            stats = simulate(config, load_forces(), write, lambda day: bar.update(day, day))
+        out.flush()
+        files.commit()
     if not args.quiet:
         print(
             f"refmon: simulated {stats.cases} cases ({stats.mandatory} mandatory), "
@@ -156,21 +152,3 @@ def simulate_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
             file=env.stderr,
         )
     return ExitStatus.OK
-
-
-class _ByteSink(Protocol):
-    def write(self, data: bytes, /) -> int: ...
-    def flush(self) -> None: ...
-
-
-class _TextBytes:
-    """Bytes onto a text stream that has no buffer (an in-process test's StringIO)."""
-
-    def __init__(self, env: Environment) -> None:
-        self._env = env
-
-    def write(self, data: bytes) -> int:
-        return self._env.stdout.write(data.decode("utf-8", "surrogateescape"))
-
-    def flush(self) -> None:
-        self._env.stdout.flush()

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from refmon.endpoint import add_address_option
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.timestamps import parse_cli_timestamp
@@ -83,6 +84,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     # Kept so that old command lines and manifests still start: state now lives in Kafka.
     p.add_argument("--store", choices=["rocksdb", "memory"], help=argparse.SUPPRESS)
+    add_address_option(p)
     p.add_argument("--tick-seconds", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--stats-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     p.add_argument("--test-clock-start", metavar="RFC3339", help=argparse.SUPPRESS)
@@ -195,11 +197,9 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
             from refmon.serve import start_metrics
             from refmon.streams.worker.statistics import WorkerMetrics
 
-            served, port = start_metrics(config.metrics_port)
+            served, endpoint = start_metrics(config.metrics_port, args.metrics_address)
             metrics = WorkerMetrics(served, codes)
-            print(
-                f"refmon: metrics on http://127.0.0.1:{port}/metrics", file=env.stderr, flush=True
-            )
+            print(f"refmon: metrics on {endpoint}", file=env.stderr, flush=True)
         wiring = bootstrap.build()
         bootstrap.tune_gc()
         return asyncio.run(_serve(config, wiring.adapter, metrics, env))
