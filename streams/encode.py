@@ -26,6 +26,9 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "deadline": format_utc(finding.deadline),
         "detected_at": format_utc(finding.detected_at),
         "summary": finding.summary,
+        "ruleset": finding.ruleset,
+        "duty_event_id": finding.duty_event_id,
+        "referral_event_id": finding.referral_event_id,
     }
 
 

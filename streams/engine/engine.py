@@ -188,9 +188,9 @@ class Engine:
                 linked_from.setdefault(other, set()).add(event.case_id)
             return index
         if isinstance(payload, Referred):
-            case.add_claim(event.occurred_at_us)
+            case.add_claim(event.occurred_at_us, event.event_id)
         elif isinstance(payload, Received):
-            case.add_receipt(event.occurred_at_us)
+            case.add_receipt(event.occurred_at_us, event.event_id)
         elif isinstance(payload, Closed):
             case.add_closure(event.occurred_at_us)
         return None
@@ -216,7 +216,7 @@ class Engine:
         arose = NO_DUTY
         versions, bit = case.versions, self.ruleset.linked_bit
         if case.recorded and versions:
-            old = Duty(case.own_duty_at, case.duty_at, case.duty_mask)
+            old = Duty(case.own_duty_at, case.duty_at, case.duty_mask, case.duty_event_id)
             if how == "relinked":
                 arose = duty_relinked(versions, old, lookup, bit)
             elif isinstance(how, int):
@@ -227,7 +227,7 @@ class Engine:
             case.deadline_at = None
         elif arose.at != case.duty_at:
             case.deadline_at = self._deadlines.after(arose.at)
-        case.own_duty_at, case.duty_at, case.duty_mask = arose
+        case.own_duty_at, case.duty_at, case.duty_mask, case.duty_event_id = arose
 
     def _diff(
         self, force: str, case_id: str, case: CaseState, now: dict[FindingKind, Condition]
