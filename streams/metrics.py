@@ -20,7 +20,7 @@ from refmon.streams.engine import Engine, ForceRow, Report
 from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.funnel import Limits
 from refmon.streams.engine.report import National
-from refmon.streams.engine.vocabulary import FINDING_KINDS
+from refmon.streams.engine.vocabulary import CASE_FINDING_KINDS
 
 
 class RefmonMetrics:
@@ -159,7 +159,7 @@ class RefmonMetrics:
         self._add(self.duplicates, "d", duplicates)
         open_now: Counter[tuple[str, str]] = Counter(engine.open_counts())
         for force in engine.forces:
-            for kind in FINDING_KINDS:
+            for kind in CASE_FINDING_KINDS:
                 self.findings_open.labels(force, kind).set(open_now[(force, kind)])
         if engine.clock is not None:
             self.clock.set(engine.clock / 1_000_000)

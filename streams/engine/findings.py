@@ -24,10 +24,11 @@ class Finding(NamedTuple):
     kind: FindingKind
     status: Status
     force: str
-    case_id: str
+    case_id: str | None
+    """None for a finding about the force as a whole (`deterioration`)."""
     criteria: tuple[str, ...]
-    duty_arose_at: int
-    deadline: int
+    duty_arose_at: int | None
+    deadline: int | None
     detected_at: int
     summary: str
     # The evidence (CONTRACT.md section 8): what judged it, and the events to look up.

@@ -1,0 +1,94 @@
+"""A force whose referrals turn late signals on the CUSUM, through the engine and the JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from refmon.streams.encode import dumps_report, finding_json
+from refmon.streams.engine import Engine
+from refmon.streams.engine.timeutil import format_utc
+
+from tests.factories import judge, micros, received, recorded
+
+START = datetime(2026, 1, 5, 10, tzinfo=UTC)
+
+
+def _at(day: int, hours: int = 0) -> str:
+    return (START + timedelta(days=day, hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _world() -> list[dict[str, Any]]:
+    """MPS refers 40 cases on time; DUR refers 16 three days late, one a day.
+
+    p0 = 16 / 56, so a late case weighs ln 2 - ln(1 + p0) = 0.4418 and the
+    14th late case in a row takes S to 6.19: a signal at its deadline.
+    """
+    events = []
+    for day in range(40):
+        case = f"m{day}"
+        events += [
+            recorded(_at(day), case=case, force="MPS", categories=["serious_assault"]),
+            received(_at(day, 2), case=case, force="MPS"),
+        ]
+    for day in range(16):
+        case = f"d{day}"
+        events += [
+            recorded(_at(day), case=case, categories=["serious_assault"]),
+            received(_at(day + 3), case=case),
+        ]
+    return events
+
+
+def _report(engine: Engine) -> dict[str, Any]:
+    return json.loads(dumps_report(engine.report(365)))
+
+
+def test_a_run_of_late_referrals_signals_and_opens_a_force_level_finding() -> None:
+    engine = judge(_world(), as_of=_at(60))
+    report = _report(engine)
+    dur = next(r for r in report["forces"] if r["force"] == "DUR")
+    mps = next(r for r in report["forces"] if r["force"] == "MPS")
+    assert report["national"]["timeliness_p0"] == 1 - 40 / 56
+    # The 14th DUR case's duty arose on 18 January: due by 00:00 on the 20th.
+    assert dur["timeliness_signalled_at"] == "2026-01-20T00:00:00Z"
+    assert (dur["timeliness_signals"], dur["timeliness_status"]) == (1, "signal")
+    assert dur["open_findings"]["deterioration"] == 1
+    assert (mps["timeliness_status"], mps["timeliness_cusum"]) == ("ok", 0.0)
+    found = [f for f in engine.findings() if f.kind == "deterioration"]
+    assert [(f.force, f.status) for f in found] == [("DUR", "open")]
+    body = finding_json(found[0])
+    assert body["case_id"] is None
+    assert body["duty_arose_at"] is None
+    assert body["detected_at"] == "2026-01-20T00:00:00Z"
+    assert body["ruleset"] == "ew-2020.1"
+    # Force-level findings come first among the force's findings.
+    assert next(f for f in engine.findings() if f.force == "DUR").kind == "deterioration"
+
+
+def test_the_finding_resolves_once_the_signal_is_over_90_days_old_and_goes_with_the_window() -> (
+    None
+):
+    engine = judge(_world(), as_of=format_utc(micros("2026-01-20T00:00:00Z") + 90 * 86400 * 10**6))
+    engine.report(365)
+    found = [f for f in engine.findings() if f.kind == "deterioration"]
+    assert [(f.force, f.status) for f in found] == [("DUR", "resolved")]
+    engine.advance(micros("2027-03-01T00:00:00Z"))
+    report = _report(engine)
+    assert not [f for f in engine.findings() if f.kind == "deterioration"]
+    assert all(r["open_findings"]["deterioration"] == 0 for r in report["forces"])
+
+
+def test_cases_due_at_the_same_deadline_are_one_step() -> None:
+    events = [
+        recorded("2026-03-02T01:00:00Z", case="a", categories=["serious_assault"]),
+        recorded("2026-03-02T23:30:00Z", case="b", categories=["serious_assault"]),
+        received("2026-03-02T02:00:00Z", case="a"),
+        recorded("2026-03-03T09:00:00Z", case="c", categories=["serious_assault"]),
+    ]
+    counts = judge(events, as_of="2026-03-10T00:00:00Z").held_force_counts(365)["DUR"]
+    assert [tuple(s) for s in counts.timeliness] == [
+        (micros("2026-03-04T00:00:00Z"), 2, 1),
+        (micros("2026-03-05T00:00:00Z"), 1, 1),
+    ]
