@@ -55,6 +55,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="forces that record mandatory cases as less serious",
     )
     p.add_argument(
+        "--deteriorate",
+        default="",
+        metavar="CODE:DATE[:RATE],...",
+        help="forces that refer RATE of mandatory cases late from DATE (YYYY-MM-DD) on",
+    )
+    p.add_argument(
+        "--over-refer",
+        default="",
+        metavar="FORCES",
+        help="forces that refer RATE of their non-mandatory cases anyway (weak referrals)",
+    )
+    p.add_argument(
         "--duplicates", type=float, default=0.0, metavar="RATE", help="share of events sent twice"
     )
     p.add_argument(
@@ -78,20 +90,46 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=simulate_command)
 
 
+def _items(text: str) -> list[str]:
+    return list(filter(None, (part.strip() for part in text.split(","))))
+
+
+def _rate(option: str, item: str, text: str, form: str) -> float:
+    try:
+        rate = float(text) if text else DEFAULT_RATE
+    except ValueError:
+        raise UsageError(f"{option}: {item!r} is not {form}") from None
+    if not 0 <= rate <= 1:
+        raise UsageError(f"{option}: rate {rate} is not between 0 and 1")
+    return rate
+
+
+def _force(option: str, code: str, known: set[str]) -> str:
+    if code not in known:
+        raise UsageError(f"{option}: unknown force {code!r}")
+    return code
+
+
 def _rates(option: str, text: str, known: set[str]) -> dict[str, float]:
     rates: dict[str, float] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for item in _items(text):
         code, _, rate_text = item.partition(":")
-        if code not in known:
-            raise UsageError(f"{option}: unknown force {code!r}")
-        try:
-            rate = float(rate_text) if rate_text else DEFAULT_RATE
-        except ValueError:
-            raise UsageError(f"{option}: {item!r} is not CODE or CODE:RATE") from None
-        if not 0 <= rate <= 1:
-            raise UsageError(f"{option}: rate {rate} is not between 0 and 1")
-        rates[code] = rate
+        rates[_force(option, code, known)] = _rate(option, item, rate_text, "CODE or CODE:RATE")
     return rates
+
+
+def _dated_rates(option: str, text: str, known: set[str]) -> dict[str, tuple[date, float]]:
+    found: dict[str, tuple[date, float]] = {}
+    form = "CODE:YYYY-MM-DD or CODE:YYYY-MM-DD:RATE"
+    for item in _items(text):
+        code, _, rest = item.partition(":")
+        day_text, _, rate_text = rest.partition(":")
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise UsageError(f"{option}: {item!r} is not {form}") from None
+        found[_force(option, code, known)] = (day, _rate(option, item, rate_text, form))
+    return found
 
 
 def build_config(args: argparse.Namespace) -> SimConfig:
@@ -112,9 +150,14 @@ def build_config(args: argparse.Namespace) -> SimConfig:
         ("--under-refer", "under_refer", args.under_refer),
         ("--late", "late", args.late),
         ("--under-categorise", "under_categorise", args.under_categorise),
+        ("--over-refer", "over_refer", args.over_refer),
     ):
         for code, rate in _rates(option, text, known).items():
             behaviour[code] = replace(behaviour.get(code, ForceBehaviour()), **{attr: rate})
+    for code, (day, rate) in _dated_rates("--deteriorate", args.deteriorate, known).items():
+        behaviour[code] = replace(
+            behaviour.get(code, ForceBehaviour()), deteriorate_from=day, deteriorate=rate
+        )
     return SimConfig(
         start=start,
         days=args.days,
