@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from datetime import date
 from io import BufferedWriter
 from pathlib import Path
@@ -145,18 +144,21 @@ def build_config(args: argparse.Namespace) -> SimConfig:
             raise UsageError(f"{option} must be between 0 and 1")
     if args.disorder_hours < 0:
         raise UsageError("--disorder-hours must not be negative")
+    under = _rates("--under-refer", args.under_refer, known)
+    late = _rates("--late", args.late, known)
+    under_categorise = _rates("--under-categorise", args.under_categorise, known)
+    over = _rates("--over-refer", args.over_refer, known)
+    worse = _dated_rates("--deteriorate", args.deteriorate, known)
     behaviour: dict[str, ForceBehaviour] = {}
-    for option, attr, text in (
-        ("--under-refer", "under_refer", args.under_refer),
-        ("--late", "late", args.late),
-        ("--under-categorise", "under_categorise", args.under_categorise),
-        ("--over-refer", "over_refer", args.over_refer),
-    ):
-        for code, rate in _rates(option, text, known).items():
-            behaviour[code] = replace(behaviour.get(code, ForceBehaviour()), **{attr: rate})
-    for code, (day, rate) in _dated_rates("--deteriorate", args.deteriorate, known).items():
-        behaviour[code] = replace(
-            behaviour.get(code, ForceBehaviour()), deteriorate_from=day, deteriorate=rate
+    for code in sorted(set().union(under, late, under_categorise, over, worse)):
+        day, rate = worse.get(code, (None, 0.0))
+        behaviour[code] = ForceBehaviour(
+            under_refer=under.get(code, 0.0),
+            late=late.get(code, 0.0),
+            under_categorise=under_categorise.get(code, 0.0),
+            deteriorate_from=day,
+            deteriorate=rate,
+            over_refer=over.get(code, 0.0),
         )
     return SimConfig(
         start=start,
