@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from refmon.streams.encode import dumps_report, finding_json
@@ -11,34 +10,7 @@ from refmon.streams.engine import Engine
 from refmon.streams.engine.timeutil import format_utc
 
 from tests.factories import judge, micros, received, recorded
-
-START = datetime(2026, 1, 5, 10, tzinfo=UTC)
-
-
-def _at(day: int, hours: int = 0) -> str:
-    return (START + timedelta(days=day, hours=hours)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _world() -> list[dict[str, Any]]:
-    """MPS refers 40 cases on time; DUR refers 16 three days late, one a day.
-
-    p0 = 16 / 56, so a late case weighs ln 2 - ln(1 + p0) = 0.4418 and the
-    14th late case in a row takes S to 6.19: a signal at its deadline.
-    """
-    events = []
-    for day in range(40):
-        case = f"m{day}"
-        events += [
-            recorded(_at(day), case=case, force="MPS", categories=["serious_assault"]),
-            received(_at(day, 2), case=case, force="MPS"),
-        ]
-    for day in range(16):
-        case = f"d{day}"
-        events += [
-            recorded(_at(day), case=case, categories=["serious_assault"]),
-            received(_at(day + 3), case=case),
-        ]
-    return events
+from tests.worlds import day_at, one_late_force
 
 
 def _report(engine: Engine) -> dict[str, Any]:
@@ -46,7 +18,7 @@ def _report(engine: Engine) -> dict[str, Any]:
 
 
 def test_a_run_of_late_referrals_signals_and_opens_a_force_level_finding() -> None:
-    engine = judge(_world(), as_of=_at(60))
+    engine = judge(one_late_force(), as_of=day_at(60))
     report = _report(engine)
     dur = next(r for r in report["forces"] if r["force"] == "DUR")
     mps = next(r for r in report["forces"] if r["force"] == "MPS")
@@ -67,10 +39,9 @@ def test_a_run_of_late_referrals_signals_and_opens_a_force_level_finding() -> No
     assert next(f for f in engine.findings() if f.force == "DUR").kind == "deterioration"
 
 
-def test_the_finding_resolves_once_the_signal_is_over_90_days_old_and_goes_with_the_window() -> (
-    None
-):
-    engine = judge(_world(), as_of=format_utc(micros("2026-01-20T00:00:00Z") + 90 * 86400 * 10**6))
+def test_the_finding_resolves_90_days_after_the_signal_and_goes_with_the_window() -> None:
+    ninety_days_on = micros("2026-01-20T00:00:00Z") + 90 * 86400 * 10**6
+    engine = judge(one_late_force(), as_of=format_utc(ninety_days_on))
     engine.report(365)
     found = [f for f in engine.findings() if f.kind == "deterioration"]
     assert [(f.force, f.status) for f in found] == [("DUR", "resolved")]
