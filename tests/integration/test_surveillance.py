@@ -42,12 +42,20 @@ def stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def judged(stream: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def run(stream: Path) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """The report, the findings and the summary table of one `refmon run`."""
     findings = stream.with_name("findings.jsonl")
-    result = run_cli(["run", "--input", str(stream), "--findings", str(findings), "-q"])
+    result = run_cli(["run", "--input", str(stream), "--findings", str(findings)])
     assert result.status == 0
     rows = [json.loads(line) for line in findings.read_text().splitlines()]
-    return json.loads(result.stdout), rows
+    return json.loads(result.stdout), rows, result.stderr
+
+
+@pytest.fixture(scope="module")
+def judged(
+    run: tuple[dict[str, Any], list[dict[str, Any]], str],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    return run[0], run[1]
 
 
 def _rows(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -114,3 +122,28 @@ def test_before_its_deterioration_the_force_was_in_control(stream: Path, tmp_pat
             out.write(line)
     result = run_cli(["run", "--input", str(before), "-q"])
     assert _rows(json.loads(result.stdout))[DETERIORATING]["timeliness_status"] == "ok"
+
+
+def test_the_summary_table_shows_the_new_statuses_with_flagged_forces_first(
+    run: tuple[dict[str, Any], list[dict[str, Any]], str],
+) -> None:
+    report, _, summary = run
+    lines = summary.splitlines()
+    assert lines[0].split()[-6:] == ["cusum", "cusum?", "decided", "ret.", "ret.?", "open"]
+    flagged = {
+        r["force"]
+        for r in report["forces"]
+        if {"alert", "alarm", "signal"}
+        & {
+            r["compliance_status"],
+            r["mandatory_share_status"],
+            r["returned_share_status"],
+            r["timeliness_status"],
+        }
+    }
+    assert {DETERIORATING, OVER_REFERRING} <= flagged
+    first = [line.split()[0] for line in lines[2 : 2 + len(flagged)]]
+    assert set(first) == flagged
+    herts = next(line.split() for line in lines if line.startswith(DETERIORATING))
+    assert "signal" in herts
+    assert f"flagged: {', '.join(sorted(flagged))}" in summary
