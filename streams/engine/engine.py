@@ -344,6 +344,8 @@ class Engine:
         }
 
     def report(self, window_days: int, invalid: int = 0) -> Report:
+        """The cross-force report as of the clock. The force-level findings it implies
+        (`deterioration`) become those `findings()` lists, replacing the previous report's."""
         counts = {
             force: count_force(cases.values(), self.clock, window_days)
             for force, cases in self._cases.items()
