@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_SH = ROOT / "deploy" / "kafka-local" / "kafka.sh"
@@ -99,7 +100,10 @@ def lag(bootstrap: str, prefix: str) -> int:
         ends = consumer.end_offsets([*inputs, *by_force])
         behind = 0
         for group, tps in ((f"{prefix}-intake", inputs), (prefix, by_force)):
-            done = admin.list_group_offsets({group: None}).get(group, {})
+            try:
+                done = admin.list_group_offsets({group: None}).get(group, {})
+            except KafkaError:  # the group is not there yet: nothing committed
+                done = {}
             for tp in tps:
                 meta = done.get(tp)
                 behind += ends[tp] - (meta.offset if meta is not None and meta.offset >= 0 else 0)

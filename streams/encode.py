@@ -15,6 +15,10 @@ from refmon.streams.engine.report import ForceRow, Report
 from refmon.streams.engine.timeutil import format_utc
 
 
+def _utc(micros: int | None) -> str | None:
+    return None if micros is None else format_utc(micros)
+
+
 def finding_json(finding: Finding) -> dict[str, Any]:
     return {
         "finding_id": finding.finding_id,
@@ -23,10 +27,13 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "force": finding.force,
         "case_id": finding.case_id,
         "criteria": list(finding.criteria),
-        "duty_arose_at": format_utc(finding.duty_arose_at),
-        "deadline": format_utc(finding.deadline),
+        "duty_arose_at": _utc(finding.duty_arose_at),
+        "deadline": _utc(finding.deadline),
         "detected_at": format_utc(finding.detected_at),
         "summary": finding.summary,
+        "ruleset": finding.ruleset,
+        "duty_event_id": finding.duty_event_id,
+        "referral_event_id": finding.referral_event_id,
     }
 
 
@@ -48,6 +55,16 @@ def _row_json(row: ForceRow) -> dict[str, Any]:
         "mandatory_share": row.mandatory_share,
         "mandatory_share_z": row.mandatory_share_z,
         "mandatory_share_status": row.mandatory_share_status,
+        "timeliness_cusum": row.timeliness_cusum,
+        "timeliness_signals": row.timeliness_signals,
+        "timeliness_signalled_at": _utc(row.timeliness_signalled_at),
+        "timeliness_status": row.timeliness_status,
+        "decided": c.decided,
+        "returned": c.returned,
+        "decisions": dict(c.decisions),
+        "returned_share": row.returned_share,
+        "returned_share_z": row.returned_share_z,
+        "returned_share_status": row.returned_share_status,
         "open_findings": dict(row.open_findings),
     }
 
@@ -72,6 +89,12 @@ def report_json(report: Report) -> dict[str, Any]:
             "compliance_tau2": n.compliance_tau2,
             "mandatory_share_phi": n.mandatory_share_phi,
             "mandatory_share_tau2": n.mandatory_share_tau2,
+            "timeliness_p0": n.timeliness_p0,
+            "timeliness_p1": n.timeliness_p1,
+            "timeliness_h": n.timeliness_h,
+            "returned_share": n.returned_share,
+            "returned_share_phi": n.returned_share_phi,
+            "returned_share_tau2": n.returned_share_tau2,
         },
         "forces": [_row_json(row) for row in report.forces],
     }

@@ -21,7 +21,7 @@ from refmon.streams.engine import Engine, ForceRow
 from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.funnel import Limits
 from refmon.streams.engine.report import National
-from refmon.streams.engine.vocabulary import FINDING_KINDS, FindingKind
+from refmon.streams.engine.vocabulary import CASE_FINDING_KINDS, FindingKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +150,65 @@ class RefmonMetrics:
             ["force", "bound"],
             registry=registry,
         )
+        self.returned_share = Gauge(
+            "refmon_force_returned_share_ratio",
+            "Decided referrals in the window that the watchdog returned or found needed no "
+            "investigation.",
+            ["force"],
+            registry=registry,
+        )
+        self.returned_share_z = Gauge(
+            "refmon_force_returned_share_zscore",
+            "Over-dispersion-adjusted funnel z-score of the returned share (high is flagged).",
+            ["force"],
+            registry=registry,
+        )
+        self.returned_share_limit = Gauge(
+            "refmon_force_returned_share_limit_ratio",
+            "Funnel control limit of the returned share at the force's volume.",
+            ["force", "bound"],
+            registry=registry,
+        )
+        self.decisions = Gauge(
+            "refmon_force_referral_decisions",
+            "Cases referred in the window with a decision, by the watchdog's latest decision.",
+            ["force", "decision"],
+            registry=registry,
+        )
+        self.cusum = Gauge(
+            "refmon_force_timeliness_cusum",
+            "The force's timeliness CUSUM after its latest due case (signals at h).",
+            ["force"],
+            registry=registry,
+        )
+        self.cusum_signals = Gauge(
+            "refmon_force_timeliness_signals",
+            "Timeliness CUSUM signals in the window.",
+            ["force"],
+            registry=registry,
+        )
+        self.cusum_signal = Gauge(
+            "refmon_force_timeliness_signal",
+            "1 while the force's timeliness status is signal (a signal in the last 90 days), "
+            "else 0.",
+            ["force"],
+            registry=registry,
+        )
+        self.cusum_signalled = Gauge(
+            "refmon_force_timeliness_last_signal_timestamp_seconds",
+            "Deadline of the force's latest timeliness CUSUM signal in the window.",
+            ["force"],
+            registry=registry,
+        )
+        self.cusum_parameter = Gauge(
+            "refmon_cusum_parameter",
+            "Parameters of the timeliness CUSUM: p0 (national late share), p1 and h.",
+            ["measure", "parameter"],
+            registry=registry,
+        )
         self.national = Gauge(
             "refmon_national_ratio",
-            "National proportions: compliance and mandatory share over all forces.",
+            "National proportions over all forces: compliance, mandatory share, returned share.",
             ["measure"],
             registry=registry,
         )
@@ -206,7 +262,7 @@ class RefmonMetrics:
             self._add(self.rejected, ("r", reason), total, reason)
         self._add(self.duplicates, "d", activity.duplicates)
         for force in activity.forces:
-            for kind in FINDING_KINDS:
+            for kind in CASE_FINDING_KINDS:
                 self.findings_open.labels(force, kind).set(activity.open_findings[(force, kind)])
         if activity.clock is not None:
             self.clock.set(activity.clock / 1_000_000)
@@ -262,11 +318,21 @@ class RefmonMetrics:
             self.mandatory_recorded.labels(f).set(c.mandatory)
             _set_limits(self.compliance_limit, f, row.compliance_limits)
             _set_limits(self.share_limit, f, row.mandatory_share_limits)
+            self._sync_outcomes(row)
+            self._sync_timeliness(row)
         for measure, ratio in (
             ("compliance", national.compliance),
             ("mandatory_share", national.mandatory_share),
+            ("returned_share", national.returned_share),
         ):
             _set_or_clear(self.national, measure, ratio)
+        for parameter, number in (
+            ("p0", national.timeliness_p0),
+            ("p1", national.timeliness_p1),
+            ("h", national.timeliness_h),
+        ):
+            if number is not None:
+                self.cusum_parameter.labels("timeliness", parameter).set(number)
         for measure, target, phi, tau2 in (
             (
                 "compliance",
@@ -280,10 +346,38 @@ class RefmonMetrics:
                 national.mandatory_share_phi,
                 national.mandatory_share_tau2,
             ),
+            (
+                "returned_share",
+                national.returned_share_target,
+                national.returned_share_phi,
+                national.returned_share_tau2,
+            ),
         ):
             for parameter, number in (("target", target), ("phi", phi), ("tau2", tau2)):
                 if number is not None:
                     self.funnel.labels(measure, parameter).set(number)
+
+    def _sync_outcomes(self, row: ForceRow) -> None:
+        f = row.force
+        _set_or_clear(self.returned_share, f, row.returned_share)
+        _set_or_clear(self.returned_share_z, f, row.returned_share_z)
+        _set_limits(self.returned_share_limit, f, row.returned_share_limits)
+        for decision, count in row.counts.decisions.items():
+            self.decisions.labels(f, decision).set(count)
+
+    def _sync_timeliness(self, row: ForceRow) -> None:
+        f = row.force
+        charted = row.timeliness_status != "insufficient_data"
+        _set_or_clear(self.cusum, f, row.timeliness_cusum)
+        _set_or_clear(self.cusum_signals, f, row.timeliness_signals)
+        _set_or_clear(
+            self.cusum_signal, f, (row.timeliness_status == "signal") if charted else None
+        )
+        at = row.timeliness_signalled_at
+        _set_or_clear(self.cusum_signalled, f, None if at is None else at / 1_000_000)
+        # A force-level finding: every worker exports every force's row, so the
+        # recording rule keeps one value per force for this kind (rules.yml).
+        self.findings_open.labels(f, "deterioration").set(row.open_findings["deterioration"])
 
 
 # The client's own formatting of `le`, so these buckets read like its Histogram's.

@@ -5,13 +5,33 @@ from __future__ import annotations
 from refmon.streams.engine import ForceRow, Report
 from refmon.streams.engine.timeutil import format_utc
 
-_RANK = {"alarm": 0, "alert": 1, "ok": 2, "insufficient_data": 3}
+# A CUSUM signal ranks with a funnel alert: worth a look, short of an alarm.
+_RANK = {"alarm": 0, "alert": 1, "signal": 1, "ok": 2, "insufficient_data": 3}
+FLAGS = frozenset({"alarm", "alert", "signal"})
+
+
+def _statuses(row: ForceRow) -> tuple[str, ...]:
+    return (
+        row.compliance_status,
+        row.mandatory_share_status,
+        row.returned_share_status,
+        row.timeliness_status,
+    )
 
 
 def _flag_order(row: ForceRow) -> tuple[int, float, str]:
-    worst = min(_RANK[row.compliance_status], _RANK[row.mandatory_share_status])
-    z = min(z for z in (row.compliance_z, row.mandatory_share_z, 0.0) if z is not None)
-    return (worst if worst < 2 else 2, z if worst < 2 else 0.0, row.force)
+    worst = min(_RANK[s] for s in _statuses(row))
+    # How far beyond its limits the force lies, on the side each measure flags.
+    beyond = max(
+        b
+        for b in (
+            -(row.compliance_z or 0),
+            -(row.mandatory_share_z or 0),
+            row.returned_share_z or 0,
+            0.0,
+        )
+    )
+    return (worst if worst < 2 else 2, -beyond if worst < 2 else 0.0, row.force)
 
 
 def _pct(value: float | None) -> str:
@@ -20,6 +40,10 @@ def _pct(value: float | None) -> str:
 
 def _status(value: str) -> str:
     return {"insufficient_data": "n<5"}.get(value, value)
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def render(report: Report, pending_cases: int) -> str:
@@ -36,6 +60,11 @@ def render(report: Report, pending_cases: int) -> str:
         "pending",
         "compl.",
         "compl.?",
+        "cusum",
+        "cusum?",
+        "decided",
+        "ret.",
+        "ret.?",
         "open",
     )
     rows = [head]
@@ -55,6 +84,11 @@ def render(report: Report, pending_cases: int) -> str:
                 str(c.pending),
                 _pct(row.compliance),
                 _status(row.compliance_status),
+                _number(row.timeliness_cusum),
+                _status(row.timeliness_status),
+                str(c.decided),
+                _pct(row.returned_share),
+                _status(row.returned_share_status),
                 str(sum(row.open_findings.values())),
             )
         )
@@ -68,12 +102,7 @@ def render(report: Report, pending_cases: int) -> str:
     ]
     n = report.national
     as_of = "-" if report.as_of is None else format_utc(report.as_of)
-    flagged = [
-        r.force
-        for r in report.forces
-        if r.compliance_status in {"alert", "alarm"}
-        or r.mandatory_share_status in {"alert", "alarm"}
-    ]
+    flagged = [r.force for r in report.forces if FLAGS.intersection(_statuses(r))]
     lines[1:1] = ["-" * len(lines[0])]
     lines.append("")
     lines.append(
@@ -82,8 +111,11 @@ def render(report: Report, pending_cases: int) -> str:
     )
     lines.append(
         f"national: compliance {_pct(n.compliance)} ({n.on_time}/{n.due} due), "
-        f"mandatory share {_pct(n.mandatory_share)}; flagged: {', '.join(flagged) or 'none'}"
+        f"mandatory share {_pct(n.mandatory_share)}, "
+        f"returned share {_pct(n.returned_share)} ({n.returned}/{n.decided} decided); "
+        f"CUSUM p0 {_pct(n.timeliness_p0)}, h {n.timeliness_h:g}"
     )
+    lines.append(f"flagged: {', '.join(flagged) or 'none'}")
     if pending_cases:
         lines.append(
             f"{pending_cases} case(s) have events but no case.recorded yet: held, not judged"

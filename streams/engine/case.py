@@ -43,6 +43,22 @@ def _earliest(current: int | None, candidate: int) -> int:
     return candidate if current is None or candidate < current else current
 
 
+def _before(at: int, event_id: str, current_at: int | None, current_id: str | None) -> bool:
+    """Whether (at, event_id) comes before the current earliest: ties by the smaller id,
+    so that which event is the evidence never depends on arrival order."""
+    if current_at is None or at < current_at:
+        return True
+    return at == current_at and (current_id is None or event_id < current_id)
+
+
+class DecisionRecord(NamedTuple):
+    """The watchdog's decision on a referral (CONTRACT.md section 12)."""
+
+    at_us: int
+    event_id: str
+    decision: str
+
+
 @dataclass(slots=True)
 class CaseState:
     recorded_at: int | None = None
@@ -50,10 +66,15 @@ class CaseState:
     claim_at: int | None = None
     received_at: int | None = None
     closed_at: int | None = None
+    # The events behind the referral time (CONTRACT.md section 8's evidence).
+    claim_id: str | None = None
+    received_id: str | None = None
+    decision: DecisionRecord | None = None
     # Derived by `refresh_duty`; kept because findings and reports read them often.
     own_duty_at: int | None = None
     duty_at: int | None = None
     duty_mask: int = 0
+    duty_event_id: str | None = None
     deadline_at: int | None = None
     timer_at: int | None = None
     findings: dict[FindingKind, Finding] | None = None
@@ -66,6 +87,11 @@ class CaseState:
     def referral_at(self) -> int | None:
         """The watchdog's receipt when there is one, else the force's own claim."""
         return self.received_at if self.received_at is not None else self.claim_at
+
+    @property
+    def referral_event_id(self) -> str | None:
+        """The event that gives the referral time: the earliest receipt, else the earliest claim."""
+        return self.received_id if self.received_at is not None else self.claim_id
 
     @property
     def latest(self) -> FactVersion | None:
@@ -83,11 +109,19 @@ class CaseState:
             self.recorded_at = _earliest(self.recorded_at, version.at_us)
         return index
 
-    def add_claim(self, at_us: int) -> None:
-        self.claim_at = _earliest(self.claim_at, at_us)
+    def add_claim(self, at_us: int, event_id: str) -> None:
+        if _before(at_us, event_id, self.claim_at, self.claim_id):
+            self.claim_at, self.claim_id = at_us, event_id
 
-    def add_receipt(self, at_us: int) -> None:
-        self.received_at = _earliest(self.received_at, at_us)
+    def add_receipt(self, at_us: int, event_id: str) -> None:
+        if _before(at_us, event_id, self.received_at, self.received_id):
+            self.received_at, self.received_id = at_us, event_id
+
+    def add_decision(self, record: DecisionRecord) -> None:
+        """Keep the latest decision by event time; ties go to the greatest event id."""
+        current = self.decision
+        if current is None or (record.at_us, record.event_id) > (current.at_us, current.event_id):
+            self.decision = record
 
     def add_closure(self, at_us: int) -> None:
         self.closed_at = _earliest(self.closed_at, at_us)
@@ -100,9 +134,11 @@ class Duty(NamedTuple):
     """When the duty arose, by any criterion."""
     mask: int
     """The criteria met at that moment."""
+    event_id: str | None = None
+    """The fact version in force at that moment: the duty's evidence (section 8)."""
 
 
-NO_DUTY = Duty(None, None, 0)
+NO_DUTY = Duty(None, None, 0, None)
 
 # A case's facts over time are its versions in sort order; each is in force from
 # its own time until the next version's time, except a version followed by
@@ -184,7 +220,8 @@ def _duty_from(
     at, index = found
     if at is None:
         return Duty(own_at, None, 0)
-    return Duty(own_at, at, _mask_at(versions[index], at, own_duty_of, linked_bit))
+    version = versions[index]
+    return Duty(own_at, at, _mask_at(version, at, own_duty_of, linked_bit), version.event_id)
 
 
 def duty(versions: list[FactVersion], own_duty_of: OwnDutyOf, linked_bit: int) -> Duty:
@@ -238,10 +275,12 @@ def duty_after_insert(
             return _duty_from(versions, own_at, found, own_duty_of, linked_bit)
         kept = None
     if moment is not None and (kept is None or moment < kept):
-        return Duty(own_at, moment, _mask_at(version, moment, own_duty_of, linked_bit))
+        mask = _mask_at(version, moment, own_duty_of, linked_bit)
+        return Duty(own_at, moment, mask, version.event_id)
     if kept is None:
         return Duty(own_at, None, 0)
-    return Duty(own_at, kept, old.mask)
+    # Outside the span taken over, the version in force at the old moment is unchanged.
+    return Duty(own_at, kept, old.mask, old.event_id)
 
 
 def latest_meets_since(latest: FactVersion, own_duty_of: OwnDutyOf, linked_bit: int) -> int | None:

@@ -19,6 +19,7 @@ from refmon.streams.engine.case import (
     RECORDED_RANK,
     UPDATED_RANK,
     CaseState,
+    DecisionRecord,
     Duty,
     FactVersion,
     duty,
@@ -26,6 +27,7 @@ from refmon.streams.engine.case import (
     duty_relinked,
 )
 from refmon.streams.engine.delays import DelayHistogram, delay_histogram
+from refmon.streams.engine.deterioration import deterioration_findings
 from refmon.streams.engine.findings import (
     Condition,
     Finding,
@@ -102,6 +104,8 @@ class Engine:
         self._timers: list[tuple[int, str, str]] = []
         self._open: Counter[tuple[str, FindingKind]] = Counter()
         self._last_event: dict[str, int] = {}
+        # Force-level findings as of the latest report (they need the cross-force view).
+        self._force_findings: dict[str, list[Finding]] = {}
         self._deadlines = Deadlines(ruleset.zone, ruleset.deadline_days_after)
         self.clock: int | None = None
         self.valid = 0
@@ -138,9 +142,16 @@ class Engine:
         if last is None or event.occurred_at_us > last:
             self._last_event[event.force] = event.occurred_at_us
         if isinstance(event.payload, Decision):
-            # The watchdog's decision changes no finding (adapters count it), but
-            # time still passes up to it.
-            return self.advance(event.occurred_at_us)
+            # The watchdog's decision changes no finding, only the force's referral
+            # outcomes; time still passes up to it.
+            passed = self.advance(event.occurred_at_us)
+            held = cases.get(event.case_id)
+            if held is None:
+                held = cases[event.case_id] = CaseState()
+            held.add_decision(
+                DecisionRecord(event.occurred_at_us, event.event_id, event.payload.decision)
+            )
+            return passed
         # Time passes before the event happens, as it would have live: a deadline
         # that fell before this event's time is missed before the event is applied.
         changes = list(self.advance(event.occurred_at_us))
@@ -188,9 +199,9 @@ class Engine:
                 linked_from.setdefault(other, set()).add(event.case_id)
             return index
         if isinstance(payload, Referred):
-            case.add_claim(event.occurred_at_us)
+            case.add_claim(event.occurred_at_us, event.event_id)
         elif isinstance(payload, Received):
-            case.add_receipt(event.occurred_at_us)
+            case.add_receipt(event.occurred_at_us, event.event_id)
         elif isinstance(payload, Closed):
             case.add_closure(event.occurred_at_us)
         return None
@@ -216,7 +227,7 @@ class Engine:
         arose = NO_DUTY
         versions, bit = case.versions, self.ruleset.linked_bit
         if case.recorded and versions:
-            old = Duty(case.own_duty_at, case.duty_at, case.duty_mask)
+            old = Duty(case.own_duty_at, case.duty_at, case.duty_mask, case.duty_event_id)
             if how == "relinked":
                 arose = duty_relinked(versions, old, lookup, bit)
             elif isinstance(how, int):
@@ -227,7 +238,7 @@ class Engine:
             case.deadline_at = None
         elif arose.at != case.duty_at:
             case.deadline_at = self._deadlines.after(arose.at)
-        case.own_duty_at, case.duty_at, case.duty_mask = arose
+        case.own_duty_at, case.duty_at, case.duty_mask, case.duty_event_id = arose
 
     def _diff(
         self, force: str, case_id: str, case: CaseState, now: dict[FindingKind, Condition]
@@ -269,8 +280,12 @@ class Engine:
     # -- reading -------------------------------------------------------------
 
     def findings(self) -> Iterator[Finding]:
-        """Every finding ever opened, in its final state, ordered by force, case, kind."""
+        """Every finding ever opened, in its final state, ordered by force, case, kind.
+
+        A force's own findings (`deterioration`) come first, as of the latest `report()`.
+        """
         for force in sorted(self._cases):
+            yield from self._force_findings.get(force, ())
             cases = self._cases[force]
             for case_id in sorted(cid for cid, c in cases.items() if c.findings):
                 found = cases[case_id].findings or {}
@@ -278,6 +293,7 @@ class Engine:
                     yield found[kind]
 
     def open_counts(self) -> Counter[tuple[str, FindingKind]]:
+        """Open case findings per force and kind (force-level ones are in the report's rows)."""
         return Counter({k: v for k, v in self._open.items() if v})
 
     def last_event_times(self) -> dict[str, int]:
@@ -328,11 +344,16 @@ class Engine:
         }
 
     def report(self, window_days: int, invalid: int = 0) -> Report:
+        """The cross-force report as of the clock. The force-level findings it implies
+        (`deterioration`) become those `findings()` lists, replacing the previous report's."""
         counts = {
             force: count_force(cases.values(), self.clock, window_days)
             for force, cases in self._cases.items()
         }
         rows, national = cross_force(counts, self._open)
+        self._force_findings = {}
+        for found in deterioration_findings(rows, self.ruleset.id, self.ruleset.zone):
+            self._force_findings.setdefault(found.force, []).append(found)
         return Report(
             as_of=self.clock,
             window_days=window_days,

@@ -24,12 +24,19 @@ class Finding(NamedTuple):
     kind: FindingKind
     status: Status
     force: str
-    case_id: str
+    case_id: str | None
+    """None for a finding about the force as a whole (`deterioration`)."""
     criteria: tuple[str, ...]
-    duty_arose_at: int
-    deadline: int
+    duty_arose_at: int | None
+    deadline: int | None
     detected_at: int
     summary: str
+    # The evidence (CONTRACT.md section 8): what judged it, and the events to look up.
+    ruleset: str
+    duty_event_id: str | None
+    """The fact version in force when the duty arose."""
+    referral_event_id: str | None
+    """The event giving the referral time (earliest receipt, else earliest claim), if any."""
 
 
 class FindingChange(NamedTuple):
@@ -106,6 +113,8 @@ def same_finding(old: Finding, case: CaseState, condition: Condition, ruleset: R
         and old.duty_arose_at == case.duty_at
         and old.deadline == case.deadline_at
         and old.criteria == ruleset.names(condition.mask)
+        and old.duty_event_id == case.duty_event_id
+        and old.referral_event_id == case.referral_event_id
     )
 
 
@@ -134,6 +143,9 @@ def make_finding(
         deadline=case.deadline_at,
         detected_at=condition.detected_at,
         summary=_summary(kind, force, case_id, ", ".join(names), due, hours),
+        ruleset=ruleset.id,
+        duty_event_id=case.duty_event_id,
+        referral_event_id=case.referral_event_id,
     )
 
 

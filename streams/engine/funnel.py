@@ -19,6 +19,9 @@ MIN_DENOMINATOR = 5
 WINSORISE_BY = 0.1
 
 Status = Literal["ok", "alert", "alarm", "insufficient_data"]
+Side = Literal["low", "high"]
+"""Which side of the funnel is flagged: too few (compliance, mandatory share) or
+too many (returned share)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +86,12 @@ def _limit(target_angle: float, z: float, variance: float) -> float:
     return math.sin(angle) ** 2
 
 
-def funnel(counts: Mapping[str, tuple[int, int]]) -> Funnel:
+def _status(z: float, side: Side) -> Status:
+    beyond = -z if side == "low" else z
+    return "alarm" if beyond > Z998 else "alert" if beyond > Z95 else "ok"
+
+
+def funnel(counts: Mapping[str, tuple[int, int]], side: Side = "low") -> Funnel:
     """Compare units' proportions numerator/denominator against their pooled target."""
     eligible = {u: rn for u, rn in counts.items() if rn[1] >= MIN_DENOMINATOR}
     units: dict[str, Unit] = {
@@ -105,7 +113,7 @@ def funnel(counts: Mapping[str, tuple[int, int]]) -> Funnel:
         r, n = eligible[u]
         variance = s2[u] + tau2
         z = (y[u] - t_angle) / math.sqrt(variance)
-        status: Status = "alarm" if z < -Z998 else "alert" if z < -Z95 else "ok"
+        status = _status(z, side)
         limits = Limits(
             lower_998=_limit(t_angle, -Z998, variance),
             lower_95=_limit(t_angle, -Z95, variance),

@@ -1,26 +1,17 @@
-"""Force consistency, the cross-force view (CONTRACT.md section 9)."""
+"""The cross-force view (CONTRACT.md sections 9, 11 and 12): one pure call over every force."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from refmon.streams.engine.case import CaseState
+from refmon.streams.engine import cusum
+from refmon.streams.engine.counts import ForceCounts, count_force
+from refmon.streams.engine.cusum import Timeliness, TimelinessStatus
 from refmon.streams.engine.funnel import Funnel, Limits, Status, funnel
-from refmon.streams.engine.timeutil import MICROS_PER_DAY
-from refmon.streams.engine.vocabulary import FINDING_KINDS, FindingKind
+from refmon.streams.engine.vocabulary import CASE_FINDING_KINDS, FINDING_KINDS, FindingKind
 
-
-@dataclass(slots=True)
-class ForceCounts:
-    recorded: int = 0
-    mandatory: int = 0
-    voluntary: int = 0
-    due: int = 0
-    on_time: int = 0
-    late: int = 0
-    overdue: int = 0
-    pending: int = 0
+__all__ = ["ForceCounts", "ForceRow", "National", "Report", "count_force", "cross_force"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +26,14 @@ class ForceRow:
     mandatory_share_z: float | None
     mandatory_share_status: Status
     mandatory_share_limits: Limits | None
+    timeliness_cusum: float | None
+    timeliness_signals: int | None
+    timeliness_signalled_at: int | None
+    timeliness_status: TimelinessStatus
+    returned_share: float | None
+    returned_share_z: float | None
+    returned_share_status: Status
+    returned_share_limits: Limits | None
     open_findings: Mapping[FindingKind, int]
 
 
@@ -52,6 +51,15 @@ class National:
     mandatory_share_target: float | None
     mandatory_share_phi: float | None
     mandatory_share_tau2: float | None
+    decided: int = 0
+    returned: int = 0
+    returned_share: float | None = None
+    returned_share_target: float | None = None
+    returned_share_phi: float | None = None
+    returned_share_tau2: float | None = None
+    timeliness_p0: float | None = None
+    timeliness_p1: float | None = None
+    timeliness_h: float = cusum.H
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,41 +75,30 @@ class Report:
     forces: tuple[ForceRow, ...] = field(default_factory=tuple)
 
 
-def count_force(cases: Iterable[CaseState], as_of: int | None, window_days: int) -> ForceCounts:
-    """One force's counts over the window (as_of - window_days, as_of]."""
-    counts = ForceCounts()
-    if as_of is None:
-        return counts
-    start = as_of - window_days * MICROS_PER_DAY
-    for case in cases:
-        if case.recorded_at is None:
-            continue
-        referral = case.referral_at
-        if start < case.recorded_at <= as_of:
-            counts.recorded += 1
-            if case.duty_at is not None:
-                counts.mandatory += 1
-            elif referral is not None:
-                counts.voluntary += 1
-        if case.duty_at is None or case.deadline_at is None:
-            continue
-        if not start < case.duty_at <= as_of:
-            continue
-        if case.deadline_at > as_of:
-            counts.pending += 1
-            continue
-        counts.due += 1
-        if referral is None:
-            counts.overdue += 1
-        elif referral < case.deadline_at:
-            counts.on_time += 1
-        else:
-            counts.late += 1
-    return counts
-
-
 def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Totals:
+    recorded: int
+    mandatory: int
+    due: int
+    on_time: int
+    decided: int
+    returned: int
+
+
+def _totals(counts: Iterable[ForceCounts]) -> _Totals:
+    recorded = mandatory = due = on_time = decided = returned = 0
+    for c in counts:
+        recorded += c.recorded
+        mandatory += c.mandatory
+        due += c.due
+        on_time += c.on_time
+        decided += c.decided
+        returned += c.returned
+    return _Totals(recorded, mandatory, due, on_time, decided, returned)
 
 
 def cross_force(
@@ -112,55 +109,84 @@ def cross_force(
 
     One pure call for every caller: the embedded runner has all forces at hand,
     a Kafka worker has the counts each worker publishes for the forces it holds.
+    `open_findings` counts the case findings; a force's `deterioration` count
+    comes from its own timeliness status here (any given for it is ignored).
     """
-    rows, compliance, share = _rows(counts, open_findings)
-    return rows, _national(rows, compliance, share)
-
-
-def _rows(
-    counts: Mapping[str, ForceCounts],
-    open_findings: Mapping[tuple[str, FindingKind], int],
-) -> tuple[tuple[ForceRow, ...], Funnel, Funnel]:
     forces = sorted(counts)
+    totals = _totals(counts[f] for f in forces)
     compliance = funnel({f: (counts[f].on_time, counts[f].due) for f in forces})
     share = funnel({f: (counts[f].mandatory, counts[f].recorded) for f in forces})
+    returned = funnel({f: (counts[f].returned, counts[f].decided) for f in forces}, side="high")
+    national_compliance = _ratio(totals.on_time, totals.due)
+    params = cusum.parameters(totals.due, national_compliance)
     rows = tuple(
-        ForceRow(
-            force=f,
-            counts=counts[f],
-            compliance=_ratio(counts[f].on_time, counts[f].due),
-            compliance_z=compliance.units[f].z,
-            compliance_status=compliance.units[f].status,
-            compliance_limits=compliance.units[f].limits,
-            mandatory_share=_ratio(counts[f].mandatory, counts[f].recorded),
-            mandatory_share_z=share.units[f].z,
-            mandatory_share_status=share.units[f].status,
-            mandatory_share_limits=share.units[f].limits,
-            open_findings={k: open_findings.get((f, k), 0) for k in FINDING_KINDS},
+        _row(
+            f,
+            counts[f],
+            (compliance, share, returned),
+            cusum.timeliness(counts[f].timeliness, counts[f].due, params, counts[f].as_of),
+            open_findings,
         )
         for f in forces
     )
-    return rows, compliance, share
+    return rows, _national(totals, compliance, share, returned)
 
 
-def _national(rows: Iterable[ForceRow], compliance: Funnel, share: Funnel) -> National:
-    recorded = mandatory = due = on_time = 0
-    for row in rows:
-        recorded += row.counts.recorded
-        mandatory += row.counts.mandatory
-        due += row.counts.due
-        on_time += row.counts.on_time
+def _row(
+    force: str,
+    c: ForceCounts,
+    funnels: tuple[Funnel, Funnel, Funnel],
+    timeliness: Timeliness,
+    open_findings: Mapping[tuple[str, FindingKind], int],
+) -> ForceRow:
+    compliance, share, returned = (f.units[force] for f in funnels)
+    found = {k: open_findings.get((force, k), 0) for k in CASE_FINDING_KINDS}
+    found["deterioration"] = 1 if timeliness.status == "signal" else 0
+    return ForceRow(
+        force=force,
+        counts=c,
+        compliance=_ratio(c.on_time, c.due),
+        compliance_z=compliance.z,
+        compliance_status=compliance.status,
+        compliance_limits=compliance.limits,
+        mandatory_share=_ratio(c.mandatory, c.recorded),
+        mandatory_share_z=share.z,
+        mandatory_share_status=share.status,
+        mandatory_share_limits=share.limits,
+        timeliness_cusum=timeliness.cusum,
+        timeliness_signals=timeliness.signals,
+        timeliness_signalled_at=timeliness.signalled_at,
+        timeliness_status=timeliness.status,
+        returned_share=_ratio(c.returned, c.decided),
+        returned_share_z=returned.z,
+        returned_share_status=returned.status,
+        returned_share_limits=returned.limits,
+        open_findings={k: found[k] for k in FINDING_KINDS},
+    )
+
+
+def _national(t: _Totals, compliance: Funnel, share: Funnel, returned: Funnel) -> National:
+    national_compliance = _ratio(t.on_time, t.due)
+    p0, p1 = cusum.target(national_compliance)
     return National(
-        recorded=recorded,
-        mandatory=mandatory,
-        due=due,
-        on_time=on_time,
-        compliance=_ratio(on_time, due),
-        mandatory_share=_ratio(mandatory, recorded),
+        recorded=t.recorded,
+        mandatory=t.mandatory,
+        due=t.due,
+        on_time=t.on_time,
+        compliance=national_compliance,
+        mandatory_share=_ratio(t.mandatory, t.recorded),
         compliance_target=compliance.target,
         compliance_phi=compliance.phi,
         compliance_tau2=compliance.tau2,
         mandatory_share_target=share.target,
         mandatory_share_phi=share.phi,
         mandatory_share_tau2=share.tau2,
+        decided=t.decided,
+        returned=t.returned,
+        returned_share=_ratio(t.returned, t.decided),
+        returned_share_target=returned.target,
+        returned_share_phi=returned.phi,
+        returned_share_tau2=returned.tau2,
+        timeliness_p0=p0,
+        timeliness_p1=p1,
     )

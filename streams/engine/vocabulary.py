@@ -47,6 +47,7 @@ FindingKind = Literal[
     "downgraded_after_duty",
     "closed_without_referral",
     "unconfirmed_referral",
+    "deterioration",
 ]
 
 WATCHDOG_EVENT_TYPES: Final = frozenset({"referral.received", "referral.decision"})
@@ -59,3 +60,12 @@ HARMS: Final = frozenset(get_args(Harm))
 CATEGORIES: Final = frozenset(get_args(Category))
 CRITERION_IDS: Final = frozenset(get_args(CriterionId))
 FINDING_KINDS: Final[tuple[FindingKind, ...]] = get_args(FindingKind)
+FORCE_FINDING_KINDS: Final[tuple[FindingKind, ...]] = ("deterioration",)
+"""Findings about a force as a whole (no case), derived from the cross-force report."""
+CASE_FINDING_KINDS: Final[tuple[FindingKind, ...]] = tuple(
+    k for k in FINDING_KINDS if k not in FORCE_FINDING_KINDS
+)
+"""Findings about one case, opened and resolved as its events arrive."""
+DECISION_KINDS: Final[tuple[DecisionKind, ...]] = get_args(DecisionKind)
+RETURNED_DECISIONS: Final = frozenset({"referred_back", "no_investigation"})
+"""Decisions that say the watchdog did not need the referral (CONTRACT.md section 12)."""

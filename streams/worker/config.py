@@ -70,3 +70,7 @@ class WorkerConfig:
     """...and runs this many times faster."""
     metrics_port: int | None = None
     test_drop: DropPlan | None = None
+
+    @property
+    def forces(self) -> tuple[str, ...]:
+        return tuple(s for s in self.sources if s != "watchdog")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -25,7 +25,9 @@ from refmon.schemas.rejections import Rejection
 from refmon.streams.codec import Delivery, Source, encode_delivery
 from refmon.streams.decode import DeadLetter, decode
 from refmon.streams.encode import dumps_dead_letter, finding_json
-from refmon.streams.engine import Engine, Event, Finding, FindingChange
+from refmon.streams.engine import Engine, Event, Finding, FindingChange, ForceRow, Ruleset
+from refmon.streams.engine.deterioration import deterioration_findings
+from refmon.streams.engine.findings import ChangeKind
 from refmon.streams.engine.report import ForceCounts
 from refmon.streams.kafka.state import replay_order
 from refmon.streams.kafka.topics import WATCHDOG, Topics, expected_source
@@ -261,6 +263,43 @@ class PartitionJudge:
         key = (source.name, source.partition)
         if source.offset > self._applied.get(key, -1):
             self._applied[key] = source.offset
+
+
+class ForceFindings:
+    """The force-level findings (`deterioration`) a worker announces, as they change.
+
+    They follow from the cross-force statistics, which every worker computes
+    alike; each worker announces them for the forces it holds, so a change goes
+    out once, from the worker whose partition the force is on.
+    """
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self._ruleset = ruleset
+        self._last: dict[str, Finding] = {}
+
+    def changes(self, rows: Iterable[ForceRow], held: Set[str]) -> list[FindingChange]:
+        now = {
+            f.finding_id: f
+            for f in deterioration_findings(rows, self._ruleset.id, self._ruleset.zone)
+            if f.force in held
+        }
+        found: list[FindingChange] = []
+        for key, finding in now.items():
+            old = self._last.get(key)
+            if old == finding:
+                continue
+            if old is None:
+                kind: ChangeKind = "opened" if finding.status == "open" else "resolved"
+            elif finding.status == "resolved":
+                kind = "resolved"
+            else:
+                kind = "reopened" if old.status == "resolved" else "updated"
+            found.append(FindingChange(kind, finding))
+        for key, old in self._last.items():
+            if key not in now and old.status == "open" and old.force in held:
+                found.append(FindingChange("resolved", old._replace(status="resolved")))
+        self._last = {k: f for k, f in self._last.items() if f.force not in held} | now
+        return found
 
 
 def finding_messages(topics: Topics, changes: Iterable[FindingChange]) -> list[Outbound]:

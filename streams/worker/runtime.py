@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -33,11 +34,14 @@ from refmon.schemas.events import EventAdapter
 from refmon.streams.codec import CodecError, Delivery, Source, decode_delivery, encode_delivery
 from refmon.streams.decode import DeadLetter
 from refmon.streams.engine import Engine
+from refmon.streams.engine.report import cross_force
+from refmon.streams.engine.vocabulary import FindingKind
 from refmon.streams.kafka.state import deliveries, is_legacy_key
 from refmon.streams.wire import to_engine_event
 from refmon.streams.worker.config import WorkerConfig
 from refmon.streams.worker.core import (
     Counts,
+    ForceFindings,
     Intake,
     Outbound,
     PartitionJudge,
@@ -45,6 +49,7 @@ from refmon.streams.worker.core import (
     WatchdogIds,
     case_record_key,
     dead_letter,
+    finding_messages,
 )
 from refmon.streams.worker.gaps import GapTracker
 from refmon.streams.worker.reader import legacy_offsets, read_latest, read_records
@@ -104,6 +109,7 @@ class Worker:
         self._intake = _Loop("intake", config.stall_seconds)
         self._judging = _Loop("judge", config.stall_seconds)
         self._shared = SharedCounts(config)
+        self._force_findings = ForceFindings(build_engine().ruleset)
         self._stop = asyncio.Event()
         self._producer: AIOKafkaProducer | None = None
         self._drop = config.test_drop
@@ -477,11 +483,19 @@ class Worker:
                     return  # a stall persisted: end the session, start afresh
 
     async def _statistics(self) -> bool:
-        """Publish our forces' counts, watch for stalls, refresh metrics. True: restart."""
+        """Publish our forces' counts, announce force-level findings, watch for stalls,
+        refresh metrics. True: restart."""
         held = {}
         for judge in list(self.judges.values()):
             held.update(judge.force_counts(self.config.window_days))
         await self._send(self._shared.publish(held))
+        await self._shared.refresh()
+        open_findings: Counter[tuple[str, FindingKind]] = Counter()
+        for judge in list(self.judges.values()):
+            open_findings.update(judge.engine.open_counts())
+        statistics = cross_force(self._shared.counts(self.config.forces), open_findings)
+        changes = self._force_findings.changes(statistics[0], set(held))
+        await self._send(finding_messages(self.topics, changes))
         lags: dict[TopicPartition, int] = {}
         stalled: set[TopicPartition] = set()
         restart = False
@@ -490,8 +504,7 @@ class Worker:
             stalled |= loop.stalls.stalled()
             restart = restart or loop.stalls.restart_needed
         if self._metrics is not None:
-            await self._shared.refresh()
-            self._metrics.sync(self, self._shared, lags, stalled, self.config.window_days)
+            self._metrics.sync(self, statistics, lags, stalled, self.config.window_days)
         if restart:
             log.error("partitions stayed stalled after a resume; starting new consumers")
         return restart

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from refmon.streams.engine import ForceRow
 from refmon.streams.engine.delays import DelayHistogram
-from refmon.streams.engine.report import ForceCounts, cross_force
+from refmon.streams.engine.report import ForceCounts, National
 from refmon.streams.metrics import Activity, RefmonMetrics
 from refmon.streams.worker.config import WorkerConfig
 from refmon.streams.worker.core import Outbound
@@ -33,7 +33,7 @@ class SharedCounts:
     def publish(self, held: Mapping[str, ForceCounts]) -> list[Outbound]:
         topic = self._config.topics.force_counts_changelog
         return [
-            Outbound(topic, json.dumps(force).encode(), json.dumps(asdict(counts)).encode(), 0)
+            Outbound(topic, json.dumps(force).encode(), json.dumps(counts.to_json()).encode(), 0)
             for force, counts in held.items()
         ]
 
@@ -55,7 +55,9 @@ class SharedCounts:
     def counts(self, forces: Iterable[str]) -> dict[str, ForceCounts]:
         """Every force's latest counts; a force nobody has published counts zero."""
         counts = {force: ForceCounts() for force in forces}
-        counts.update((f, ForceCounts(**v)) for f, v in self.values.items() if v and f in counts)
+        counts.update(
+            (f, ForceCounts.from_json(v)) for f, v in self.values.items() if v and f in counts
+        )
         return counts
 
     async def close(self) -> None:
@@ -74,7 +76,7 @@ class WorkerMetrics:
     def sync(
         self,
         worker: Worker,
-        shared: SharedCounts,
+        statistics: tuple[tuple[ForceRow, ...], National],
         lags: Mapping[Any, int],
         stalled: Iterable[Any],
         window_days: int,
@@ -82,7 +84,7 @@ class WorkerMetrics:
         engines = [j.engine for j in worker.judges.values()]
         activity = Activity.of(engines, worker.counts.events, worker.counts.rejected, self.forces)
         self.metrics.sync_activity(activity)
-        rows, national = cross_force(shared.counts(self.forces), activity.open_findings)
+        rows, national = statistics
         delays: dict[str, DelayHistogram] = {}
         for engine in engines:
             delays.update(engine.referral_delays(window_days))

@@ -22,6 +22,11 @@ SIM = [
     "11",
     "--under-refer",
     "DUR,LINCS",
+    # A deterioration finding and returned shares to compare (issue 11).
+    "--deteriorate",
+    "MPS:2025-01-15:0.5",
+    "--over-refer",
+    "NOTTS:0.3",
     "--duplicates",
     "0.02",
     "--disorder-hours",
@@ -57,6 +62,7 @@ def test_publish_and_worker_give_the_embedded_report_and_open_findings(
     assert result.stdout == run_cli(["run", "--input", str(stream), "-q"]).stdout
     assert open_findings(findings) == expected_open
     assert len(expected_open) > 20  # the comparison is not vacuous
+    assert any('"kind":"deterioration"' in line for line in expected_open)
 
 
 def test_hostile_ids_and_impossible_times_are_judged_alike_on_both_runners(

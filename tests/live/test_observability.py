@@ -1,9 +1,10 @@
 """Dashboards, recording rules, alerts and routing against the real thing.
 
 `refmon run --metrics-port --keep-serving` replays a simulated national year
-with chosen under-referring and under-categorising forces; Debian's Prometheus
-scrapes it and evaluates the repository's rules; Debian's Alertmanager routes
-with the generated config to a local webhook receiver.
+with chosen under-referring, under-categorising, deteriorating and
+over-referring forces; Debian's Prometheus scrapes it and evaluates the
+repository's rules; Debian's Alertmanager routes with the generated config to a
+local webhook receiver.
 
 Two changes to the committed files keep this to seconds: alerts lose their
 `for` (promtool's tests cover the `for` durations) and groups are evaluated
@@ -39,8 +40,22 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 UNDER_REFERRING = {"DUR", "LINCS"}
 UNDER_CATEGORISING = {"CLEV"}
+DETERIORATING = "HERTS"  # from the year's last three months
+OVER_REFERRING = "NOTTS"
 COMPLIANCE = {"RefmonComplianceBelowFunnel95", "RefmonComplianceBelowFunnel998"}
 SHARE = {"RefmonMandatoryShareBelowFunnel95", "RefmonMandatoryShareBelowFunnel998"}
+RETURNED = {"RefmonReturnedShareAboveFunnel95", "RefmonReturnedShareAboveFunnel998"}
+CROSS_FORCE = COMPLIANCE | SHARE | RETURNED | {"RefmonTimelinessDeteriorating"}
+# Each cross-force alert, and the report field and statuses that should raise it.
+RAISED_BY = {
+    "RefmonComplianceBelowFunnel95": ("compliance_status", {"alert", "alarm"}),
+    "RefmonComplianceBelowFunnel998": ("compliance_status", {"alarm"}),
+    "RefmonMandatoryShareBelowFunnel95": ("mandatory_share_status", {"alert", "alarm"}),
+    "RefmonMandatoryShareBelowFunnel998": ("mandatory_share_status", {"alarm"}),
+    "RefmonReturnedShareAboveFunnel95": ("returned_share_status", {"alert", "alarm"}),
+    "RefmonReturnedShareAboveFunnel998": ("returned_share_status", {"alarm"}),
+    "RefmonTimelinessDeteriorating": ("timeliness_status", {"signal"}),
+}
 
 
 @dataclass
@@ -85,6 +100,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         ",".join(sorted(UNDER_REFERRING)),
         "--under-categorise",
         ",".join(sorted(UNDER_CATEGORISING)),
+        "--deteriorate",
+        f"{DETERIORATING}:2025-10-01:0.3",
+        "--over-refer",
+        f"{OVER_REFERRING}:0.1",
         "--duplicates",
         "0.01",
         "--invalid",
@@ -183,20 +202,26 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             120,
         )
         wait_for(
-            "the funnel alerts",
-            lambda: live.firing().get("RefmonComplianceBelowFunnel998"),
+            "the funnel and CUSUM alerts",
+            lambda: set(live.firing()) >= CROSS_FORCE,
             60,
         )
         yield live
 
 
+def flagged(report: dict[str, Any], alert: str) -> set[str]:
+    """The forces whose report row should raise this cross-force alert."""
+    field, statuses = RAISED_BY[alert]
+    return {r["force"] for r in report["forces"] if r[field] in statuses}
+
+
 def test_the_replay_flags_the_chosen_forces(stack: Stack) -> None:
-    statuses = {
-        r["force"]: (r["compliance_status"], r["mandatory_share_status"])
-        for r in stack.report["forces"]
-    }
-    assert {f for f, (c, _) in statuses.items() if c == "alarm"} == UNDER_REFERRING
-    assert {f for f, (_, s) in statuses.items() if s == "alarm"} == UNDER_CATEGORISING
+    report = stack.report
+    assert flagged(report, "RefmonComplianceBelowFunnel998") == UNDER_REFERRING
+    assert flagged(report, "RefmonMandatoryShareBelowFunnel998") == UNDER_CATEGORISING
+    assert flagged(report, "RefmonReturnedShareAboveFunnel998") == {OVER_REFERRING}
+    # The under-referring forces' overdue cases make them signal too.
+    assert flagged(report, "RefmonTimelinessDeteriorating") == UNDER_REFERRING | {DETERIORATING}
 
 
 def test_the_exposition_passes_promtool_check_metrics(stack: Stack) -> None:
@@ -258,28 +283,41 @@ def test_the_force_variable_lists_every_force(stack: Stack) -> None:
     assert set(values) == {f.code for f in load_forces()}
 
 
-def test_the_funnel_alerts_fire_for_exactly_the_chosen_forces(stack: Stack) -> None:
+def test_the_cross_force_alerts_fire_for_exactly_the_forces_the_report_flags(
+    stack: Stack,
+) -> None:
     firing = stack.firing()
-    for name in COMPLIANCE:
-        assert firing.get(name) == UNDER_REFERRING, name
-    for name in SHARE:
-        assert firing.get(name) == UNDER_CATEGORISING, name
+    for name in CROSS_FORCE:
+        assert firing.get(name) == flagged(stack.report, name), name
+    assert DETERIORATING in firing["RefmonTimelinessDeteriorating"]
+    assert OVER_REFERRING in firing["RefmonReturnedShareAboveFunnel998"]
     missed = {r["force"] for r in stack.report["forces"] if r["open_findings"]["missed_referral"]}
     assert firing["RefmonMissedReferral"] == missed
 
 
 def test_alertmanager_delivers_each_force_its_own_alerts_only(stack: Stack) -> None:
-    flagged = UNDER_REFERRING | UNDER_CATEGORISING
+    raised = set().union(*(flagged(stack.report, name) for name in CROSS_FORCE))
+    assert raised >= UNDER_REFERRING | UNDER_CATEGORISING | {DETERIORATING, OVER_REFERRING}
+    wanted = {*(f"/forces/{f}" for f in raised), "/oversight"}
 
-    wanted = {*(f"/forces/{f}" for f in flagged), "/oversight"}
+    both = {
+        "RefmonTimelinessDeteriorating": {f"/forces/{DETERIORATING}", "/oversight"},
+        "RefmonReturnedShareAboveFunnel998": {f"/forces/{OVER_REFERRING}", "/oversight"},
+    }
 
     def delivered() -> bool:
         alerts = stack.webhooks.alerts()
-        funnel = {path for path, a in alerts if a["labels"]["alertname"] in COMPLIANCE | SHARE}
-        missed = {path for path, a in alerts if a["labels"]["alertname"] == "RefmonMissedReferral"}
-        return funnel >= wanted and "/forces/DUR" in missed
 
-    wait_for("the funnel and missed-referral notifications", delivered, 60)
+        def paths(names: set[str]) -> set[str]:
+            return {path for path, a in alerts if a["labels"]["alertname"] in names}
+
+        return (
+            paths(CROSS_FORCE) >= wanted
+            and "/forces/DUR" in paths({"RefmonMissedReferral"})
+            and all(paths({name}) >= where for name, where in both.items())
+        )
+
+    wait_for("the funnel, CUSUM and missed-referral notifications", delivered, 60)
     by_path: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for path, alert in stack.webhooks.alerts():
         by_path[path].append(alert["labels"])
@@ -290,9 +328,16 @@ def test_alertmanager_delivers_each_force_its_own_alerts_only(stack: Stack) -> N
     funnel_paths = {
         path
         for path, alerts in by_path.items()
-        if any(a["alertname"] in COMPLIANCE | SHARE for a in alerts)
+        if any(a["alertname"] in CROSS_FORCE for a in alerts)
     }
     assert funnel_paths == wanted
+    # Deterioration and over-referral reached the force and the oversight team (waited
+    # for above); the check above keeps them from any other force.
+    # The 99.8 % returned-share alert inhibits the 95 % one for the same force.
+    assert not any(
+        a["alertname"] == "RefmonReturnedShareAboveFunnel95"
+        for a in by_path[f"/forces/{OVER_REFERRING}"]
+    )
     # A missed referral goes to the force, never to the oversight team.
     assert any(a["alertname"] == "RefmonMissedReferral" for a in by_path["/forces/DUR"])
     assert not any(a["alertname"] == "RefmonMissedReferral" for a in by_path["/oversight"])

@@ -29,6 +29,7 @@ FACTS = (
     ),
     lambda linked: facts(harm="injury", assessed=False, linked=linked),
 )
+DECISIONS = ("independent", "directed", "local", "referred_back", "no_investigation")
 TYPES = (
     "case.recorded",
     "case.updated",
@@ -61,7 +62,7 @@ def event_specs(draw: st.DrawFn) -> list[dict[str, Any]]:
         elif kind == "case.referred":
             payload = {"referral_kind": "mandatory", "criteria": []}
         elif kind == "referral.decision":
-            payload = {"decision": "local"}
+            payload = {"decision": draw(st.sampled_from(DECISIONS))}
         e = event(
             kind,
             render(at, UTC),

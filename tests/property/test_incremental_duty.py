@@ -3,7 +3,9 @@
 The engine derives a case's duty incrementally so that an update costs the
 distance to the duty, not the case's whole history (issue 9); these properties
 hold it to the from-scratch definition of CONTRACT.md section 5 for any
-insertion order, ties at one instant and links to other cases included.
+insertion order, ties at one instant and links to other cases included. The
+duty includes its evidence (section 8), the version in force at that moment,
+so the comparisons cover it too.
 """
 
 from __future__ import annotations
@@ -62,6 +64,24 @@ def test_inserting_versions_in_any_order_gives_the_duty_from_scratch(
             else duty_after_insert(held, index, current, lookup, LINKED_BIT)
         )
         assert current == duty(held, lookup, LINKED_BIT)
+
+
+def _in_force(held: list[FactVersion], at: int) -> FactVersion:
+    """The version whose facts are the case's at `at`: the last in sort order starting by then."""
+    return [v for v in held if v.at_us <= at][-1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(versions_st, others_st)
+def test_the_duty_event_is_the_version_in_force_when_the_duty_arose(
+    raw: list[tuple[int, int, int, tuple[str, ...]]], others: dict[str, int | None]
+) -> None:
+    held = sorted(_versions(raw))
+    arose = duty(held, others.get, LINKED_BIT)
+    if arose.at is None:
+        assert arose.event_id is None
+    else:
+        assert arose.event_id == _in_force(held, arose.at).event_id
 
 
 @settings(max_examples=300, deadline=None)

@@ -44,8 +44,24 @@ def test_the_committed_config_passes_amtool() -> None:
 def test_each_force_gets_its_own_alerts_and_oversight_the_cross_force_ones(code: str) -> None:
     missed = routes("alertname=RefmonMissedReferral", "team=force", f"force={code}")
     assert missed == {f"force-{code}"}
-    funnel = routes("alertname=RefmonComplianceBelowFunnel95", "team=oversight", f"force={code}")
-    assert funnel == {f"force-{code}", "oversight"}
+    for cross_force in (
+        "RefmonComplianceBelowFunnel95",
+        "RefmonReturnedShareAboveFunnel998",
+        "RefmonTimelinessDeteriorating",
+    ):
+        found = routes(f"alertname={cross_force}", "team=oversight", f"force={code}")
+        assert found == {f"force-{code}", "oversight"}, cross_force
+
+
+def test_the_998_alert_of_each_funnel_silences_its_95_one_for_the_same_force() -> None:
+    config = yaml.safe_load(CONFIG.read_text())
+    pairs = {
+        (rule["source_matchers"][0], rule["target_matchers"][0], tuple(rule["equal"]))
+        for rule in config["inhibit_rules"]
+    }
+    for measure in ("ComplianceBelow", "MandatoryShareBelow", "ReturnedShareAbove"):
+        source, target = f"Refmon{measure}Funnel998", f"Refmon{measure}Funnel95"
+        assert (f"alertname={source}", f"alertname={target}", ("force",)) in pairs
 
 
 def test_pipeline_alerts_go_to_ops_and_unlabelled_ones_to_oversight() -> None:

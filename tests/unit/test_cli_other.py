@@ -69,6 +69,37 @@ def test_simulated_events_are_all_valid_and_time_ordered_without_disorder() -> N
     assert events["valid"] > 500
 
 
+def test_simulated_decisions_follow_the_watchdogs_mix_and_the_chosen_forces_misbehave() -> None:
+    stream = run_cli(
+        [
+            "simulate",
+            "--days",
+            "60",
+            "--scale",
+            "0.5",
+            "--seed",
+            "3",
+            "--deteriorate",
+            "KENT:2025-01-01:1",
+            "--over-refer",
+            "NOTTS:0.3",
+            "-q",
+        ]
+    ).stdout
+    report = json.loads(run_cli(["run", "--input", "-", "-q"], stream.encode()).stdout)
+    rows = {r["force"]: r for r in report["forces"]}
+    others = [r for f, r in rows.items() if f not in {"KENT", "NOTTS"}]
+    decided = sum(r["decided"] for r in others)
+    returned = sum(r["returned"] for r in others)
+    # Mostly mandatory referrals, about a fifth of them returned; every decision occurs.
+    assert 0.12 < returned / decided < 0.35
+    assert all(sum(r["decisions"][d] for r in others) > 0 for d in rows["DUR"]["decisions"])
+    assert rows["NOTTS"]["returned_share"] > 0.4
+    voluntary = sum(r["voluntary"] for r in others) / sum(r["recorded"] for r in others)
+    assert voluntary < 0.03 < 0.15 < rows["NOTTS"]["voluntary"] / rows["NOTTS"]["recorded"]
+    assert rows["KENT"]["on_time"] == 0 < rows["KENT"]["late"]
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -78,6 +109,11 @@ def test_simulated_events_are_all_valid_and_time_ordered_without_disorder() -> N
         ["--days", "0"],
         ["--start", "2025-13-01"],
         ["--invalid", "2"],
+        ["--deteriorate", "DUR"],
+        ["--deteriorate", "DUR:2025-02-30"],
+        ["--deteriorate", "NOPE:2025-02-01"],
+        ["--deteriorate", "DUR:2025-02-01:2"],
+        ["--over-refer", "DUR:-0.1"],
     ],
 )
 def test_simulate_rejects_bad_options(args: list[str]) -> None:

@@ -54,7 +54,16 @@ def test_run_reads_stdin_and_writes_the_report_to_stdout(tmp_path: Path) -> None
         "deadline",
         "detected_at",
         "summary",
+        "ruleset",
+        "duty_event_id",
+        "referral_event_id",
     }
+    late = next(f for f in findings if f["kind"] == "late_referral")
+    assert (late["ruleset"], late["duty_event_id"], late["referral_event_id"]) == (
+        "ew-2020.1",
+        events[0]["event_id"],
+        events[1]["event_id"],
+    )
     assert "DUR" in result.stderr
     assert "flagged" in result.stderr
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from refmon.streams.engine.counts import ForceCounts, no_decisions
 from refmon.streams.engine.funnel import (
     Z95,
     Z998,
@@ -16,6 +17,7 @@ from refmon.streams.engine.funnel import (
     overdispersion,
     quantile_type7,
 )
+from refmon.streams.engine.report import cross_force
 
 
 def independent(counts: dict[str, tuple[int, int]]) -> dict[str, object]:
@@ -131,3 +133,48 @@ def test_matches_an_independent_implementation(counts: dict[str, tuple[int, int]
         assert result.units[unit].z == pytest.approx(z, rel=1e-9, abs=1e-9)
         status = "alarm" if z < -Z998 else "alert" if z < -Z95 else "ok"
         assert result.units[unit].status == status
+
+
+def test_the_returned_share_flags_the_high_side_only() -> None:
+    counts = {f"u{i}": (20, 100) for i in range(10)}
+    counts["high"] = (60, 100)
+    counts["low"] = (0, 100)
+    result = funnel(counts, side="high")
+    assert result.units["high"].status == "alarm"
+    assert result.units["low"].status == "ok"
+    assert result.units["high"].z is not None
+    assert result.units["high"].z > Z998
+
+
+def _force_counts(returned: int, decided: int) -> ForceCounts:
+    decisions = no_decisions()
+    decisions["referred_back"] = returned // 2
+    decisions["no_investigation"] = returned - returned // 2
+    decisions["local"] = decided - returned
+    return ForceCounts(decisions=decisions)
+
+
+@settings(max_examples=300, deadline=None)
+@given(unit_counts)
+def test_the_returned_share_funnel_matches_an_independent_implementation(
+    counts: dict[str, tuple[int, int]],
+) -> None:
+    rows, national = cross_force({u: _force_counts(r, n) for u, (r, n) in counts.items()}, {})
+    by = {row.force: row for row in rows}
+    eligible = [u for u, (_, n) in counts.items() if n >= 5]
+    if not eligible:
+        assert national.returned_share_phi is None
+        assert all(row.returned_share_status == "insufficient_data" for row in rows)
+        return
+    expected = independent(counts)
+    assert national.returned_share_phi == pytest.approx(expected["phi"], rel=1e-9, abs=1e-12)
+    assert national.returned_share_tau2 == pytest.approx(expected["tau2"], rel=1e-9, abs=1e-15)
+    total_r = sum(r for r, _ in counts.values())
+    total_n = sum(n for _, n in counts.values())
+    assert national.returned_share == (total_r / total_n if total_n else None)
+    for unit, z in expected["z"].items():  # type: ignore[attr-defined]
+        row = by[unit]
+        assert row.returned_share_z == pytest.approx(z, rel=1e-9, abs=1e-9)
+        status = "alarm" if z > Z998 else "alert" if z > Z95 else "ok"
+        assert row.returned_share_status == status
+        assert row.returned_share == counts[unit][0] / counts[unit][1]

@@ -166,3 +166,27 @@ def test_a_restored_partition_judges_exactly_as_the_one_that_wrote_its_changelog
     assert {o.key for o in restored.open_findings()} == {
         f.finding_id.encode() for f in live.engine.findings() if f.status == "open"
     }
+
+
+def test_force_findings_are_announced_once_as_they_open_and_resolve_for_held_forces() -> None:
+    from dataclasses import replace
+
+    from refmon.streams.engine.report import ForceCounts, cross_force
+    from refmon.streams.worker.core import ForceFindings
+
+    rows, _ = cross_force({"DUR": ForceCounts(), "MPS": ForceCounts()}, {})
+    at = micros("2026-02-04T00:00:00Z")
+
+    def signalling(status: str) -> tuple[Any, ...]:
+        return tuple(replace(r, timeliness_signalled_at=at, timeliness_status=status) for r in rows)
+
+    announced = ForceFindings(bootstrap.new_engine().ruleset)
+    opened = announced.changes(signalling("signal"), {"DUR"})
+    assert [(c.change, c.finding.force, c.finding.status) for c in opened] == [
+        ("opened", "DUR", "open")
+    ]
+    assert announced.changes(signalling("signal"), {"DUR"}) == []
+    resolved = announced.changes(signalling("ok"), {"DUR"})
+    assert [(c.change, c.finding.status) for c in resolved] == [("resolved", "resolved")]
+    assert opened[0].finding.case_id is None
+    assert opened[0].finding.detected_at == at

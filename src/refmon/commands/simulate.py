@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from datetime import date
 
 from refmon.environment import Environment, ExitStatus, UsageError
@@ -53,6 +52,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="forces that record mandatory cases as less serious",
     )
     p.add_argument(
+        "--deteriorate",
+        default="",
+        metavar="CODE:DATE[:RATE],...",
+        help="forces that refer RATE of mandatory cases late from DATE (YYYY-MM-DD) on",
+    )
+    p.add_argument(
+        "--over-refer",
+        default="",
+        metavar="FORCES",
+        help="forces that refer RATE of their non-mandatory cases anyway (weak referrals)",
+    )
+    p.add_argument(
         "--duplicates", type=float, default=0.0, metavar="RATE", help="share of events sent twice"
     )
     p.add_argument(
@@ -76,20 +87,46 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=simulate_command)
 
 
+def _items(text: str) -> list[str]:
+    return list(filter(None, (part.strip() for part in text.split(","))))
+
+
+def _rate(option: str, item: str, text: str, form: str) -> float:
+    try:
+        rate = float(text) if text else DEFAULT_RATE
+    except ValueError:
+        raise UsageError(f"{option}: {item!r} is not {form}") from None
+    if not 0 <= rate <= 1:
+        raise UsageError(f"{option}: rate {rate} is not between 0 and 1")
+    return rate
+
+
+def _force(option: str, code: str, known: set[str]) -> str:
+    if code not in known:
+        raise UsageError(f"{option}: unknown force {code!r}")
+    return code
+
+
 def _rates(option: str, text: str, known: set[str]) -> dict[str, float]:
     rates: dict[str, float] = {}
-    for item in filter(None, (part.strip() for part in text.split(","))):
+    for item in _items(text):
         code, _, rate_text = item.partition(":")
-        if code not in known:
-            raise UsageError(f"{option}: unknown force {code!r}")
-        try:
-            rate = float(rate_text) if rate_text else DEFAULT_RATE
-        except ValueError:
-            raise UsageError(f"{option}: {item!r} is not CODE or CODE:RATE") from None
-        if not 0 <= rate <= 1:
-            raise UsageError(f"{option}: rate {rate} is not between 0 and 1")
-        rates[code] = rate
+        rates[_force(option, code, known)] = _rate(option, item, rate_text, "CODE or CODE:RATE")
     return rates
+
+
+def _dated_rates(option: str, text: str, known: set[str]) -> dict[str, tuple[date, float]]:
+    found: dict[str, tuple[date, float]] = {}
+    form = "CODE:YYYY-MM-DD or CODE:YYYY-MM-DD:RATE"
+    for item in _items(text):
+        code, _, rest = item.partition(":")
+        day_text, _, rate_text = rest.partition(":")
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            raise UsageError(f"{option}: {item!r} is not {form}") from None
+        found[_force(option, code, known)] = (day, _rate(option, item, rate_text, form))
+    return found
 
 
 def build_config(args: argparse.Namespace) -> SimConfig:
@@ -105,14 +142,22 @@ def build_config(args: argparse.Namespace) -> SimConfig:
             raise UsageError(f"{option} must be between 0 and 1")
     if args.disorder_hours < 0:
         raise UsageError("--disorder-hours must not be negative")
+    under = _rates("--under-refer", args.under_refer, known)
+    late = _rates("--late", args.late, known)
+    under_categorise = _rates("--under-categorise", args.under_categorise, known)
+    over = _rates("--over-refer", args.over_refer, known)
+    worse = _dated_rates("--deteriorate", args.deteriorate, known)
     behaviour: dict[str, ForceBehaviour] = {}
-    for option, attr, text in (
-        ("--under-refer", "under_refer", args.under_refer),
-        ("--late", "late", args.late),
-        ("--under-categorise", "under_categorise", args.under_categorise),
-    ):
-        for code, rate in _rates(option, text, known).items():
-            behaviour[code] = replace(behaviour.get(code, ForceBehaviour()), **{attr: rate})
+    for code in sorted(set().union(under, late, under_categorise, over, worse)):
+        day, rate = worse.get(code, (None, 0.0))
+        behaviour[code] = ForceBehaviour(
+            under_refer=under.get(code, 0.0),
+            late=late.get(code, 0.0),
+            under_categorise=under_categorise.get(code, 0.0),
+            deteriorate_from=day,
+            deteriorate=rate,
+            over_refer=over.get(code, 0.0),
+        )
     return SimConfig(
         start=start,
         days=args.days,

@@ -94,6 +94,9 @@ def alertmanager_config(receivers: Receivers, codes: Iterable[str] | None = None
                 "RefmonMandatoryShareBelowFunnel95",
                 ["force"],
             ),
+            _inhibit(
+                "RefmonReturnedShareAboveFunnel998", "RefmonReturnedShareAboveFunnel95", ["force"]
+            ),
             # A worker that is down explains the lag; page for the cause only.
             _inhibit("RefmonWorkerDown", "RefmonLagging", []),
             _inhibit("RefmonAbsent", "RefmonLagging", []),

@@ -20,6 +20,12 @@ class ForceBehaviour:
     """Referred after the deadline."""
     under_categorise: float = 0.0
     """Recorded with facts that meet no criterion, so never judged mandatory."""
+    deteriorate_from: date | None = None
+    """From this day (Europe/London), `deteriorate` of its mandatory cases are referred late."""
+    deteriorate: float = 0.0
+    over_refer: float = 0.0
+    """Share of its non-mandatory cases it refers anyway: weak referrals the watchdog
+    mostly sends back or finds need no investigation."""
 
 
 @dataclass(frozen=True, slots=True)

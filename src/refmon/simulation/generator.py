@@ -42,6 +42,14 @@ CRITERION_OF = {
     "abuse_of_position_emotional_relationship": "serious_corruption",
 }
 DECISIONS = ("independent", "directed", "local", "referred_back", "no_investigation")
+# The watchdog's decisions, in the order above. Most mandatory referrals are
+# investigated locally or under direction, a minority independently, some are
+# returned; most voluntary ones are returned (about 22 % and 70 % returned).
+MANDATORY_DECISIONS = (6, 10, 62, 14, 8)
+VOLUNTARY_DECISIONS = (2, 3, 25, 42, 28)
+DECISION_WEIGHTS = {"mandatory": MANDATORY_DECISIONS, "voluntary": VOLUNTARY_DECISIONS}
+BASE_LATE = 0.03
+BASE_VOLUNTARY = 0.01
 
 
 @dataclass(slots=True)
@@ -115,6 +123,19 @@ class _Forces:
         self.rate = {f.code: per_day * f.approx_officers / total for f in forces}
         self.behaviour = {f.code: config.behaviour.get(f.code, ForceBehaviour()) for f in forces}
         self.seq = dict.fromkeys(self.rate, 0)
+        # Unix seconds from which each deteriorating force turns late.
+        self.worse_from = {
+            code: datetime.combine(b.deteriorate_from, datetime.min.time(), LONDON).timestamp()
+            for code, b in self.behaviour.items()
+            if b.deteriorate_from is not None
+        }
+
+    def late_rate(self, force: str, duty: float) -> float:
+        behaviour = self.behaviour[force]
+        rate = max(behaviour.late, BASE_LATE)
+        if duty >= self.worse_from.get(force, math.inf):
+            rate = max(rate, behaviour.deteriorate)
+        return rate
 
 
 class _Generator:
@@ -241,13 +262,13 @@ class _Generator:
         referred_at: float | None = None
         if mandatory and not never:
             deadline = end_of_following_day(int(duty * 1e6), LONDON) / 1e6
-            late = rng.random() < max(behaviour.late, 0.03)
+            late = rng.random() < self.forces.late_rate(force, duty)
             referred_at = (
                 deadline + rng.uniform(1 * HOUR, 10 * DAY)
                 if late
                 else duty + rng.uniform(0.05, 0.8) * (deadline - duty)
             )
-        elif not mandatory and rng.random() < 0.01:
+        elif not mandatory and rng.random() < max(behaviour.over_refer, BASE_VOLUNTARY):
             referred_at = recorded_at + rng.uniform(1, 10) * DAY
         if referred_at is not None:
             n = self.referral(
@@ -290,7 +311,7 @@ class _Generator:
             case_id,
             "referral.decision",
             n,
-            {"decision": rng.choice(DECISIONS)},
+            {"decision": rng.choices(DECISIONS, DECISION_WEIGHTS[kind])[0]},
         )
         return n
 

@@ -1,4 +1,5 @@
-"""Force drill-down: one force's delays, overdue cases and findings over time."""
+"""Force drill-down: one force's delays, overdue cases, timeliness CUSUM, referral outcomes
+and findings over time."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ from grafana_foundation_sdk.models import common, prometheus
 from refmon.ops.grafana.panels import (
     DATASOURCE,
     base_dashboard,
+    cusum_thresholds,
     force_variable,
     query,
     stat_panel,
     thresholds,
     timeseries_panel,
+    with_threshold_line,
+    z_high_thresholds,
     z_thresholds,
 )
 
@@ -88,6 +92,46 @@ def force_dashboard() -> dash.Dashboard:
                 "Wall-clock time since the event time of the force's latest event.",
             ).thresholds(thresholds((None, "green"), (2 * 86400, "red")))
         )
+        .with_panel(
+            stat_panel(
+                "Timeliness CUSUM",
+                f"force:refmon_force_timeliness_cusum:max{F}",
+                "none",
+                "Evidence that recent due cases were late more often than the national rate "
+                "explains; red at the signal threshold h. No value: fewer than 5 due.",
+            )
+            .thresholds(cusum_thresholds())
+            .decimals(1)
+        )
+        .with_panel(
+            stat_panel(
+                "Timeliness signal (last 90 days)",
+                f"force:refmon_force_timeliness_signal:max{F}",
+                "none",
+                "1 while the CUSUM has signalled in the last 90 days (an open deterioration "
+                "finding), else 0.",
+            ).thresholds(thresholds((None, "green"), (1, "red")))
+        )
+        .with_panel(
+            stat_panel(
+                "Returned share",
+                f"force:refmon_force_returned_share_ratio:max{F}",
+                "percentunit",
+                "Decided referrals in the window that the watchdog sent back or found needed "
+                "no investigation.",
+            )
+        )
+        .with_panel(
+            stat_panel(
+                "Returned share z-score",
+                f"force:refmon_force_returned_share_zscore:max{F}",
+                "none",
+                "Funnel z-score of the returned share: orange above the 95 % limit, red above "
+                "99.8 % (possible over-referral). No value: fewer than 5 decided.",
+            )
+            .thresholds(z_high_thresholds())
+            .decimals(2)
+        )
         .with_row(dash.Row("Referrals"))
         .with_panel(
             timeseries_panel(
@@ -115,7 +159,7 @@ def force_dashboard() -> dash.Dashboard:
             timeseries_panel(
                 "Open findings by kind",
                 "Findings open now: missed and late referrals, unconfirmed referrals, "
-                "closed without referral.",
+                "closed without referral, and the force-level deterioration finding.",
                 "none",
             ).with_target(query(f"force_kind:refmon_findings_open:sum{F}", "{{kind}}"))
         )
@@ -129,6 +173,49 @@ def force_dashboard() -> dash.Dashboard:
             .with_target(
                 query(
                     'force_bound:refmon_force_compliance_limit_ratio:max{force="$force",bound=~"lower.*"}',
+                    "{{bound}}",
+                    "B",
+                )
+            )
+        )
+        .with_row(dash.Row("Timeliness over time and referral outcomes"))
+        .with_panel(
+            with_threshold_line(
+                timeseries_panel(
+                    "Timeliness CUSUM path",
+                    "The force's CUSUM over time: it climbs while due cases are late or overdue "
+                    "more often than the national rate and falls towards 0 while they are on "
+                    "time. At the dashed line (h) it signals and starts again from 0.",
+                    "none",
+                ).with_target(query(f"force:refmon_force_timeliness_cusum:max{F}", "CUSUM")),
+                cusum_thresholds(),
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Referral outcomes",
+                "The watchdog's latest decision on the force's cases referred in the window.",
+                "none",
+            )
+            .with_target(
+                query(f"force_decision:refmon_force_referral_decisions:max{F}", "{{decision}}")
+            )
+            .stacking(StackingConfig().mode(common.StackingMode.NORMAL))
+            .fill_opacity(30)
+        )
+        .with_panel(
+            timeseries_panel(
+                "Returned share against its funnel limits",
+                "The force's returned share and the funnel's upper limits at its volume: above "
+                "them, the watchdog returns more of its referrals than its peers'.",
+                "percentunit",
+            )
+            .with_target(
+                query(f"force:refmon_force_returned_share_ratio:max{F}", "returned share", "A")
+            )
+            .with_target(
+                query(
+                    'force_bound:refmon_force_returned_share_limit_ratio:max{force="$force",bound=~"upper.*"}',
                     "{{bound}}",
                     "B",
                 )

@@ -6,7 +6,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders import prometheus, stat, timeseries
-from grafana_foundation_sdk.builders.common import ReduceDataOptions
+from grafana_foundation_sdk.builders.common import GraphThresholdsStyleConfig, ReduceDataOptions
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models.dashboard import (
     DashboardCursorSync,
@@ -20,6 +20,8 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableSort,
 )
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+from refmon.streams.engine.cusum import H
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${datasource}")
 
@@ -90,6 +92,23 @@ def thresholds(*steps: tuple[float | None, str]) -> dash.ThresholdsConfig:
 def z_thresholds() -> dash.ThresholdsConfig:
     """Red below the 99.8 % limit, orange below the 95 %, green otherwise (lower side only)."""
     return thresholds((None, "red"), (-Z998, "orange"), (-Z95, "green"))
+
+
+def z_high_thresholds() -> dash.ThresholdsConfig:
+    """Red above the 99.8 % limit, orange above the 95 %, green otherwise (high side only)."""
+    return thresholds((None, "green"), (Z95, "orange"), (Z998, "red"))
+
+
+def cusum_thresholds() -> dash.ThresholdsConfig:
+    """Red from the CUSUM's signal threshold h."""
+    return thresholds((None, "green"), (H, "red"))
+
+
+def with_threshold_line(panel: timeseries.Panel, steps: dash.ThresholdsConfig) -> timeseries.Panel:
+    """Draw the thresholds as dashed lines across a time series (e.g. the CUSUM's h)."""
+    return panel.thresholds(steps).thresholds_style(
+        GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.DASHED)
+    )
 
 
 def stat_panel(title: str, expr: str, unit: str, description: str) -> stat.Panel:
