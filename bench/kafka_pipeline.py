@@ -205,15 +205,23 @@ def catch_up(bootstrap: str, folder: Path, stream: Path, events: int) -> dict[st
     # Restart to serving: kill -9 the caught-up worker, start it, time a new event's finding.
     consumer = findings_consumer(bootstrap, prefix)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    log = folder / f"{prefix}.log"
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait()
+    before = log.read_text(errors="replace").count(f"restored {prefix}.by-force")
     killed = time.perf_counter()
     worker = start_worker(bootstrap, prefix, folder)
     case, body = probe(prefix, 0, "2025-12-31T12:00:00Z")
     producer.send(f"{prefix}.in.WYP", key=case.encode(), value=body).get(timeout=30)
     seen: dict[str, float] = {}
-    while case not in seen and time.perf_counter() - killed < 120:
+    restored_s = float("nan")
+    while time.perf_counter() - killed < 120:
         drain(consumer, seen, 100)
+        done = log.read_text(errors="replace").count(f"restored {prefix}.by-force") - before
+        if done >= PARTITIONS and restored_s != restored_s:
+            restored_s = time.perf_counter() - killed
+        if case in seen and restored_s == restored_s:
+            break
     restart_s = seen.get(case, float("nan")) - killed
     os.killpg(worker.pid, signal.SIGTERM)
     worker.wait(timeout=30)
@@ -229,6 +237,7 @@ def catch_up(bootstrap: str, folder: Path, stream: Path, events: int) -> dict[st
         "catch_up_s": catch_up_s,
         "raw": raw,
         "restart_s": restart_s,
+        "restored_s": restored_s,
         "restored": restored[-PARTITIONS - 1 :],
     }
 
@@ -246,34 +255,63 @@ def latency(bootstrap: str, folder: Path, rate: float, seconds: float) -> list[f
         str(PARTITIONS),
     )
     worker = start_worker(bootstrap, prefix, folder)
-    consumer = findings_consumer(bootstrap, prefix)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
-    # Warm up: the worker has joined and restored before the clock starts.
-    case, body = probe(prefix, 0)
-    producer.send(f"{prefix}.in.WYP", key=case.encode(), value=body)
-    warm: dict[str, float] = {}
-    while case not in warm:
-        drain(consumer, warm, 200)
-    sent: dict[str, float] = {}
+    try:
+        return asyncio.run(_offer(bootstrap, prefix, rate, seconds))
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+
+
+async def _offer(bootstrap: str, prefix: str, rate: float, seconds: float) -> list[float]:
+    """Send probes at a steady rate and time each one's finding, in one event loop: the
+    receiving task wakes as soon as a finding arrives, so the figure is the pipeline's."""
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+    consumer = AIOKafkaConsumer(
+        f"{prefix}.findings",
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="latest",
+        group_id=f"watch-{uuid.uuid4().hex[:8]}",
+        fetch_max_wait_ms=5,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
+    await consumer.start()
+    await producer.start()
     received: dict[str, float] = {}
-    total = int(rate * seconds)
-    start = time.perf_counter()
-    for n in range(1, total + 1):
-        case, body = probe(prefix, n)
-        due = start + n / rate
-        while (now := time.perf_counter()) < due:
-            drain(consumer, received, max(0, int((due - now) * 1000)))
-        sent[case] = time.perf_counter()
-        producer.send(f"{prefix}.in.WYP", key=case.encode(), value=body)
-    producer.flush()
-    deadline = time.perf_counter() + 30
-    while len(received) < total and time.perf_counter() < deadline:
-        drain(consumer, received, 200)
-    os.killpg(worker.pid, signal.SIGTERM)
-    worker.wait(timeout=30)
-    producer.close()
-    consumer.close()
-    return sorted(received[c] - sent[c] for c in sent if c in received)
+
+    async def receive() -> None:
+        while True:
+            for records in (await consumer.getmany(timeout_ms=100)).values():
+                now = time.perf_counter()
+                for r in records:
+                    received.setdefault(json.loads(r.value)["case_id"], now)
+
+    listening = asyncio.create_task(receive())
+    try:
+        # Warm up: the worker has joined and restored, and we are at the end of findings.
+        case, body = probe(prefix, 0)
+        while case not in received:
+            await producer.send_and_wait(f"{prefix}.in.WYP", body, key=case.encode())
+            await asyncio.sleep(1)
+        sent: dict[str, float] = {}
+        total = int(rate * seconds)
+        start = time.perf_counter()
+        for n in range(1, total + 1):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            case, body = probe(prefix, n)
+            sent[case] = time.perf_counter()
+            await producer.send(f"{prefix}.in.WYP", body, key=case.encode())
+        await producer.flush()
+        deadline = time.perf_counter() + 30
+        while len(received) < total + 1 and time.perf_counter() < deadline:
+            await asyncio.sleep(0.2)
+        return sorted(received[c] - sent[c] for c in sent if c in received)
+    finally:
+        listening.cancel()
+        await producer.stop()
+        await consumer.stop()
 
 
 def embedded(stream: Path) -> float:
@@ -331,7 +369,8 @@ def main() -> None:
         f"   ({run_s:.1f} s)"
     )
     print(f"  baseline: aiokafka consuming the inputs {result['raw']:10,.0f} events/s")
-    print(f"  kill -9, start again, a new event judged {result['restart_s']:9.1f} s")
+    print(f"  kill -9, start again: every partition restored {result['restored_s']:5.1f} s")
+    print(f"  kill -9, start again: a new event judged        {result['restart_s']:5.1f} s")
     for line in result["restored"]:
         print(f"    {line.split(': ', 1)[-1]}")
     print(

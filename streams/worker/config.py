@@ -59,7 +59,7 @@ class WorkerConfig:
     clock: Clock = "wall"
     partitions: int = 6
     tick_seconds: float = 1.0
-    stats_seconds: float = 5.0
+    stats_seconds: float = 15.0
     window_days: int = 365
     """The cross-force window: `refmon run`'s default, which `refmon report` also uses."""
     session_timeout_s: float = 15.0

@@ -23,6 +23,8 @@ class Repeats(logging.Filter):
         self._last: dict[tuple[str, object], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(("aiokafka", "kafka")):
+            return True  # refmon's own lines each say something different
         key = (record.name, record.msg)
         now = time.monotonic()
         last = self._last.get(key)

@@ -175,7 +175,8 @@ class Worker:
         producer = AIOKafkaProducer(
             acks="all",
             enable_idempotence=True,
-            linger_ms=5,
+            # A batch's sends are gathered anyway: waiting for more only adds latency.
+            linger_ms=0,
             max_batch_size=256 * 1024,
             **self.config.kafka.aiokafka(),
         )
@@ -217,6 +218,9 @@ class Worker:
     ) -> None:
         consumer = loop.consumer
         assert consumer is not None
+        # The commit of one batch overlaps the work on the next: commits still go out
+        # in order (each waits for the one before), and only after their batch's sends.
+        committing: asyncio.Task[None] | None = None
         while True:
             fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH)
             batch = Batch()
@@ -230,7 +234,9 @@ class Worker:
                     batch.outputs += await self._refused_letters(batch.refused)
                 await self._send(batch.outputs)
                 await self._send(batch.state)
-                await self._commit(loop, batch.offsets)
+                if committing is not None:
+                    await committing
+                committing = asyncio.create_task(self._commit(loop, batch.offsets))
 
     async def _in_order(self, loop: _Loop, tp: TopicPartition, records: Records) -> Records:
         """The records to process now, in order: none if the partition is not ready, and
@@ -362,6 +368,10 @@ class Worker:
     async def assigned(self, loop: _Loop, tps: set[TopicPartition]) -> None:
         consumer = loop.consumer
         assert consumer is not None
+        # Nothing is processed while this works out where each partition starts: the
+        # other loop goes on between the awaits below, and would race the bookkeeping.
+        if tps:
+            consumer.pause(*tps)
         committed = {tp: await consumer.committed(tp) for tp in tps}
         if loop is self._intake:
             await self._continue_from_legacy(consumer, committed)
@@ -387,6 +397,9 @@ class Worker:
             if watchdog in tps:
                 self._start_restore(loop, watchdog)
             log.warning("assigned %d input partition(s)", len(tps))
+        ready = [tp for tp in tps if tp not in loop.restoring]
+        if ready:
+            consumer.resume(*ready)
 
     async def _continue_from_legacy(
         self, consumer: AIOKafkaConsumer, committed: dict[TopicPartition, int | None]
@@ -488,6 +501,7 @@ class Worker:
         held = {}
         for judge in list(self.judges.values()):
             held.update(judge.force_counts(self.config.window_days))
+            await asyncio.sleep(0)  # a partition at a time: batches go on in between
         await self._send(self._shared.publish(held))
         await self._shared.refresh()
         open_findings: Counter[tuple[str, FindingKind]] = Counter()

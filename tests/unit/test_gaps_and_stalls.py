@@ -74,3 +74,8 @@ def test_a_repeated_log_line_passes_once_a_period_then_says_how_many_were_held_b
     assert [seen.filter(record(str(n))) for n in range(5)] == [False] * 5
     other = logging.LogRecord("aiokafka", logging.ERROR, "", 0, "Another problem", (), None)
     assert seen.filter(other) is True
+    ours = [
+        logging.LogRecord("refmon.worker", logging.WARNING, "", 0, "restored %s", (p,), None)
+        for p in "ab"
+    ]
+    assert [seen.filter(r) for r in ours] == [True, True]  # refmon's own lines all pass

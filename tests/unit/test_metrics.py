@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from prometheus_client import CollectorRegistry, generate_latest
-from refmon.streams.metrics import RefmonMetrics
+from refmon.streams.metrics import Activity, RefmonMetrics
 
 from tests.factories import decision, judge, received, recorded
 from tests.worlds import day_at, one_late_force
@@ -21,10 +21,11 @@ def test_cusum_outcomes_and_the_deterioration_finding_are_exported_by_force() ->
     ]
     engine = judge(events, as_of=day_at(60))
     metrics = RefmonMetrics(CollectorRegistry())
-    metrics.sync_report(engine.report(365))
+    report = engine.report(365)
+    metrics.sync_statistics(report.forces, report.national, engine.referral_delays(365))
     # The event counts refresh more often than the report: they must not reset the
     # force-level finding the report set.
-    metrics.sync_counts(Counter(), Counter(), 0, engine)
+    metrics.sync_activity(Activity.of([engine], Counter(), Counter(), engine.forces))
     text = generate_latest(metrics.registry).decode()
     assert 'refmon_findings_open{force="DUR",kind="deterioration"} 1.0' in text
     assert 'refmon_findings_open{force="MPS",kind="deterioration"} 0.0' in text

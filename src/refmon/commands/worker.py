@@ -86,7 +86,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--store", choices=["rocksdb", "memory"], help=argparse.SUPPRESS)
     add_address_option(p)
     p.add_argument("--tick-seconds", type=float, default=1.0, help=argparse.SUPPRESS)
-    p.add_argument("--stats-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
+    p.add_argument("--stats-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
     p.add_argument("--test-clock-start", metavar="RFC3339", help=argparse.SUPPRESS)
     p.add_argument("--test-clock-speed", type=float, default=1.0, help=argparse.SUPPRESS)
     p.add_argument("--test-drop", metavar="TOPIC:PARTITION:FIRST-LAST", help=argparse.SUPPRESS)
