@@ -27,7 +27,8 @@ REFMON = [PY, "-m", "refmon.cli"]
 def stream(events: int, fresh: bool) -> Path:
     # 1.9x national volume over 1100 days gives ~1.09 million events.
     days = max(30, round(1100 * events / 1_090_000))
-    path = CACHE / f"national-{days}d-x1.9.jsonl"
+    # Ending in the past: a stream reaching past now would be refused as future-dated.
+    path = CACHE / f"national-{days}d-x1.9-from2023.jsonl"
     if fresh or not path.exists():
         CACHE.mkdir(exist_ok=True)
         print(f"simulating {days} days at 1.9x national volume -> {path}", file=sys.stderr)
@@ -35,6 +36,8 @@ def stream(events: int, fresh: bool) -> Path:
             [
                 *REFMON,
                 "simulate",
+                "--start",
+                "2023-01-01",
                 "--days",
                 str(days),
                 "--scale",

@@ -30,6 +30,8 @@ REASON_CODES = (
     "implausible_timestamp",
     # Judging the event raised: the event is kept, the run goes on.
     "internal_error",
+    # A new event for a case a Kafka worker retired long ago (streams/engine/retirement.py).
+    "retired_case",
 )
 
 

@@ -78,6 +78,8 @@ class CaseState:
     deadline_at: int | None = None
     timer_at: int | None = None
     findings: dict[FindingKind, Finding] | None = None
+    touched_at: int | None = None
+    """The latest event time of any event of this case (for retirement)."""
 
     @property
     def recorded(self) -> bool:
@@ -108,6 +110,10 @@ class CaseState:
         if version.rank == RECORDED_RANK:
             self.recorded_at = _earliest(self.recorded_at, version.at_us)
         return index
+
+    def touch(self, at_us: int) -> None:
+        if self.touched_at is None or at_us > self.touched_at:
+            self.touched_at = at_us
 
     def add_claim(self, at_us: int, event_id: str) -> None:
         if _before(at_us, event_id, self.claim_at, self.claim_id):

@@ -39,16 +39,18 @@ from refmon.streams.engine.findings import (
 )
 from refmon.streams.engine.model import CaseFacts, Closed, Decision, Event, Received, Referred
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
+from refmon.streams.engine.retirement import Retired, can_retire
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
 from refmon.streams.engine.vocabulary import WATCHDOG_EVENT_TYPES, WATCHDOG_SCOPE, FindingKind
 
-Outcome = Literal["applied", "duplicate", "conflict"]
+Outcome = Literal["applied", "duplicate", "conflict", "retired"]
 
 
 class Applied(NamedTuple):
     outcome: Outcome
-    """`conflict`: the same id from the same source with other content (rejected)."""
+    """`conflict`: the same id from the same source with other content (rejected);
+    `retired`: a new event for a case retired long ago (rejected, see retirement.py)."""
     changes: tuple[FindingChange, ...]
 
     @property
@@ -58,6 +60,10 @@ class Applied(NamedTuple):
 
 _DUPLICATE = Applied("duplicate", ())
 _CONFLICT = Applied("conflict", ())
+_RETIRED = Applied("retired", ())
+_CONTENT_UNKNOWN = -1
+"""The fingerprint of a retired case's event restored from a worker's changelog: its id
+is known, not its content. hash() never returns -1, so no event's content matches it."""
 
 Rederive = Literal["rescan", "relinked"] | int | None
 """How a refresh re-derives the duty: not at all (None), after a version was
@@ -98,7 +104,9 @@ class Engine:
         self._cases: dict[str, dict[str, CaseState]] = {f: {} for f in forces}
         # force -> linked case id -> the cases that declare a link to it
         self._linked_from: dict[str, dict[str, set[str]]] = {f: {} for f in self._cases}
-        self._lookups = {f: CaseLookup(cases) for f, cases in self._cases.items()}
+        # force -> retired case id -> what it still contributes (retirement.py)
+        self._retired: dict[str, dict[str, Retired]] = {f: {} for f in self._cases}
+        self._lookups = {f: CaseLookup(cases, self._retired[f]) for f, cases in self._cases.items()}
         # source scope -> event id -> fingerprint of the event's content
         self._seen: dict[str, dict[str, int]] = {}
         self._timers: list[tuple[int, str, str]] = []
@@ -128,10 +136,12 @@ class Engine:
         fingerprint = hash(event)
         known = seen.get(event.event_id)
         if known is not None:
-            if known != fingerprint:
+            if known != fingerprint and known != _CONTENT_UNKNOWN:
                 return _CONFLICT
             self.duplicate += 1
             return _DUPLICATE
+        if event.case_id in self._retired[event.force]:
+            return _RETIRED
         changes = self._apply_new(event, cases)
         seen[event.event_id] = fingerprint
         self.valid += 1
@@ -151,6 +161,7 @@ class Engine:
             held.add_decision(
                 DecisionRecord(event.occurred_at_us, event.event_id, event.payload.decision)
             )
+            held.touch(event.occurred_at_us)
             return passed
         # Time passes before the event happens, as it would have live: a deadline
         # that fell before this event's time is missed before the event is applied.
@@ -159,6 +170,7 @@ class Engine:
         if case is None:
             case = cases[event.case_id] = CaseState()
         own_before, recorded_before = case.own_duty_at, case.recorded
+        case.touch(event.occurred_at_us)
         inserted = self._record(event, case)
         how: Rederive = "rescan" if case.recorded != recorded_before else inserted
         changes.extend(self._refresh(event.force, event.case_id, how))
@@ -272,8 +284,8 @@ class Engine:
         assert self.clock is not None
         while self._timers and self._timers[0][0] <= self.clock:
             at, force, case_id = heapq.heappop(self._timers)
-            case = self._cases[force][case_id]
-            if case.timer_at == at:
+            case = self._cases[force].get(case_id)
+            if case is not None and case.timer_at == at:
                 changes.extend(self._refresh(force, case_id))
         return changes
 
@@ -286,9 +298,14 @@ class Engine:
         """
         for force in sorted(self._cases):
             yield from self._force_findings.get(force, ())
-            cases = self._cases[force]
-            for case_id in sorted(cid for cid, c in cases.items() if c.findings):
-                found = cases[case_id].findings or {}
+            cases, retired = self._cases[force], self._retired[force]
+            live = [cid for cid, c in cases.items() if c.findings]
+            for case_id in sorted([*live, *(cid for cid, r in retired.items() if r.findings)]):
+                case = cases.get(case_id)
+                if case is None:
+                    yield from retired[case_id].findings
+                    continue
+                found = case.findings or {}
                 for kind in sorted(found):
                     yield found[kind]
 
@@ -326,6 +343,52 @@ class Engine:
     def pending_count(self) -> int:
         """Cases with events but no `case.recorded` yet: held, not judged."""
         return sum(1 for cases in self._cases.values() for c in cases.values() if not c.recorded)
+
+    # -- retirement (retirement.py) ---------------------------------------------
+
+    def retirable(self, before_us: int) -> list[tuple[str, str]]:
+        """(force, case id) of the cases whose every moment lies before `before_us` and for
+        which time alone can open nothing more."""
+        return sorted(
+            (force, case_id)
+            for force, cases in self._cases.items()
+            for case_id, case in cases.items()
+            if can_retire(case, before_us)
+        )
+
+    def retire(self, force: str, case_id: str) -> Retired:
+        """Drop a case, keeping what it still contributes (its findings, its own duty)."""
+        case = self._cases[force].pop(case_id)
+        linked_from = self._linked_from[force]
+        linked_from.pop(case_id, None)  # it will never change again: nobody to tell
+        for version in case.versions or ():
+            for other in version.linked:
+                sources = linked_from.get(other)
+                if sources is not None:
+                    sources.discard(case_id)
+                    if not sources:
+                        del linked_from[other]
+        found = case.findings or {}
+        retired = Retired(force, case_id, case.own_duty_at, tuple(found[k] for k in sorted(found)))
+        self._retired[force][case_id] = retired
+        return retired
+
+    def absorb(
+        self, retired: Retired, ids: Iterable[tuple[str, str]], valid: int, duplicate: int
+    ) -> None:
+        """Take back a case retired by an engine before this one (restoring a worker): its
+        findings and own duty, its event ids (scope, id) and its share of the counts."""
+        self._retired[retired.force][retired.case_id] = retired
+        for finding in retired.findings:
+            if finding.status == "open":
+                self._open[(finding.force, finding.kind)] += 1
+        for scope, event_id in ids:
+            self._seen.setdefault(scope, {})[event_id] = _CONTENT_UNKNOWN
+        self.valid += valid
+        self.duplicate += duplicate
+
+    def retired_count(self) -> int:
+        return sum(len(r) for r in self._retired.values())
 
     def held_force_counts(self, window_days: int) -> dict[str, ForceCounts]:
         """Section 9 counts for each force this engine holds cases of."""
@@ -369,11 +432,15 @@ class Engine:
 class CaseLookup:
     """When each case of one force became mandatory by its own criteria."""
 
-    __slots__ = ("_cases",)
+    __slots__ = ("_cases", "_retired")
 
-    def __init__(self, cases: dict[str, CaseState]) -> None:
+    def __init__(self, cases: dict[str, CaseState], retired: dict[str, Retired]) -> None:
         self._cases = cases
+        self._retired = retired
 
     def __call__(self, case_id: str) -> int | None:
         case = self._cases.get(case_id)
-        return None if case is None else case.own_duty_at
+        if case is not None:
+            return case.own_duty_at
+        retired = self._retired.get(case_id)
+        return None if retired is None else retired.own_duty_at

@@ -15,15 +15,79 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from refmon.schemas.events import EventAdapter
 from refmon.streams.codec import Delivery, Source, decode_delivery
-from refmon.streams.engine import Engine
+from refmon.streams.engine import Engine, Finding
+from refmon.streams.engine.retirement import Retired
 from refmon.streams.kafka.topics import Topics
 from refmon.streams.wire import to_engine_event
 
 log = logging.getLogger("refmon.changelog")
+
+
+RETIRED_SUFFIX = b"@retired"
+
+
+class Folded(NamedTuple):
+    """A retired case, as its partition's changelog keeps it once its deliveries are gone."""
+
+    retired: Retired
+    ids: tuple[tuple[str, str], ...]
+    """Its events' (scope, id): a late repeat is still a duplicate."""
+    sources: tuple[Source, ...]
+    """Where each of its deliveries came from: what a judge has applied stays known."""
+    valid: int
+    duplicate: int
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.retired.force}/{self.retired.case_id}".encode() + RETIRED_SUFFIX
+
+
+def encode_folded(folded: Folded) -> bytes:
+    retired = folded.retired
+    return json.dumps(
+        {
+            "version": 1,
+            "force": retired.force,
+            "case_id": retired.case_id,
+            "own_duty_at": retired.own_duty_at,
+            "findings": [list(f) for f in retired.findings],
+            "ids": [list(i) for i in folded.ids],
+            "sources": [list(s) for s in folded.sources],
+            "valid": folded.valid,
+            "duplicate": folded.duplicate,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
+def decode_folded(value: bytes) -> Folded:
+    body = json.loads(value)
+    if body.get("version") != 1:
+        raise ValueError(
+            f"retired-case format {body.get('version')!r} is not one this release reads"
+        )
+    findings = tuple(Finding._make([*f[:5], tuple(f[5]), *f[6:]]) for f in body["findings"])
+    retired = Retired(body["force"], body["case_id"], body["own_duty_at"], findings)
+    return Folded(
+        retired,
+        tuple((scope, event_id) for scope, event_id in body["ids"]),
+        tuple(Source(*s) for s in body["sources"]),
+        int(body["valid"]),
+        int(body["duplicate"]),
+    )
+
+
+class Held(NamedTuple):
+    """What a changelog holds: live deliveries, and retired cases folded."""
+
+    deliveries: list[Delivery]
+    folded: list[Folded]
 
 
 def is_legacy_key(key: bytes) -> bool:
@@ -60,19 +124,27 @@ def migrate_entry(value: bytes, adapter: EventAdapter, topics: Topics) -> list[D
     return deliveries
 
 
-def deliveries(
-    records: Mapping[bytes, bytes | None], adapter: EventAdapter, topics: Topics
-) -> list[Delivery]:
-    """Every delivery held by a changelog's latest values (deletions dropped)."""
+def held(records: Mapping[bytes, bytes | None], adapter: EventAdapter, topics: Topics) -> Held:
+    """What a changelog's latest values hold (deletions dropped).
+
+    A case folded while its deliveries' deletions were still being written has
+    both: the folded record wins, so nothing counts twice.
+    """
     found: list[Delivery] = []
+    folded: list[Folded] = []
     for key, value in records.items():
         if value is None:
             continue
-        if is_legacy_key(key):
+        if key.endswith(RETIRED_SUFFIX):
+            folded.append(decode_folded(value))
+        elif is_legacy_key(key):
             found.extend(migrate_entry(value, adapter, topics))
         else:
             found.append(decode_delivery(value))
-    return found
+    gone = {(f.retired.force, f.retired.case_id) for f in folded}
+    if gone:
+        found = [d for d in found if (d.event.force, d.event.case_id) not in gone]
+    return Held(found, folded)
 
 
 def replay_order(delivery: Delivery) -> tuple[int, str, str, int, int]:
@@ -81,7 +153,9 @@ def replay_order(delivery: Delivery) -> tuple[int, str, str, int, int]:
     return (event.occurred_at_us, event.event_id, source.name, source.partition, source.offset)
 
 
-def rebuild(engine: Engine, held: Iterable[Delivery]) -> None:
-    """Apply a changelog's deliveries to a fresh engine; repeats count as duplicates."""
-    for delivery in sorted(held, key=replay_order):
+def rebuild(engine: Engine, stored: Held) -> None:
+    """Apply a changelog's contents to a fresh engine; repeats count as duplicates."""
+    for folded in stored.folded:
+        engine.absorb(folded.retired, folded.ids, folded.valid, folded.duplicate)
+    for delivery in sorted(stored.deliveries, key=replay_order):
         engine.apply(delivery.event)

@@ -50,6 +50,11 @@ def judge(engine: Engine, event: Event, received_at_us: int) -> Applied | Reject
             "conflicting_duplicate",
             "event_id: already used by this source for an event with other content",
         )
+    if applied.outcome == "retired":
+        return Rejection(
+            "retired_case",
+            "case_id: the case was retired, quiet for longer than the statistics window",
+        )
     return applied
 
 

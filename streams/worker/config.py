@@ -62,6 +62,11 @@ class WorkerConfig:
     stats_seconds: float = 15.0
     window_days: int = 365
     """The cross-force window: `refmon run`'s default, which `refmon report` also uses."""
+    retire_after_days: int = 30
+    """Cases are retired once everything about them is this many days older than the
+    window (streams/engine/retirement.py)."""
+    retire_seconds: float = 60.0
+    """How often a worker looks for cases to retire."""
     session_timeout_s: float = 15.0
     stall_seconds: float = 30.0
     clock_start_us: int | None = None

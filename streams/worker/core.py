@@ -27,9 +27,10 @@ from refmon.streams.decode import DeadLetter, decode
 from refmon.streams.encode import dumps_dead_letter, finding_json
 from refmon.streams.engine import Engine, Event, Finding, FindingChange, ForceRow, Ruleset
 from refmon.streams.engine.deterioration import deterioration_findings
+from refmon.streams.engine.engine import source_scope
 from refmon.streams.engine.findings import ChangeKind
 from refmon.streams.engine.report import ForceCounts
-from refmon.streams.kafka.state import replay_order
+from refmon.streams.kafka.state import Folded, Held, encode_folded, replay_order
 from refmon.streams.kafka.topics import WATCHDOG, Topics, expected_source
 from refmon.streams.runner.embedded import judge
 from refmon.streams.time_range import out_of_range
@@ -195,26 +196,90 @@ class Judged(NamedTuple):
 
 
 class PartitionJudge:
-    """One by-force partition: its engine, and per input source the highest offset applied."""
+    """One by-force partition: its engine, per input source the highest offset applied,
+    and per case the deliveries its changelog holds (to fold them when it retires)."""
 
-    def __init__(self, partition: int, engine: Engine, topics: Topics, counts: Counts) -> None:
+    def __init__(
+        self,
+        partition: int,
+        engine: Engine,
+        topics: Topics,
+        counts: Counts,
+        sources: frozenset[str] = frozenset(),
+    ) -> None:
         self.partition = partition
         self.engine = engine
         self._topics = topics
         self._counts = counts
         self._applied: dict[tuple[str, int], int] = {}
+        self._held: dict[tuple[str, str], list[Delivery]] = {}
+        self._sources = sources
+        """Every input source that sends this partition events: its forces and the watchdog."""
+        # Per input source, the latest event time it has sent this partition.
+        self._source_times: dict[str, int] = {}
 
-    def restore(self, deliveries: Iterable[Delivery]) -> Iterator[int]:
-        """Apply stored deliveries in event-time order, yielding every RESTORE_CHUNK events.
+    def restore(self, stored: Held | Iterable[Delivery]) -> Iterator[int]:
+        """Apply a changelog's contents, retired cases first, then deliveries in event-time
+        order; yields every RESTORE_CHUNK events.
 
         Nothing is sent while restoring: these changes were sent when first made.
         """
-        ordered = sorted(deliveries, key=replay_order)
+        if not isinstance(stored, Held):
+            stored = Held(list(stored), [])
+        for folded in stored.folded:
+            self.engine.absorb(folded.retired, folded.ids, folded.valid, folded.duplicate)
+            for source in folded.sources:
+                self._note(source)
+        ordered = sorted(stored.deliveries, key=replay_order)
         for n, delivery in enumerate(ordered, 1):
             self._note(delivery.source)
+            self._keep(delivery)
             self.engine.apply(delivery.event)
             if n % RESTORE_CHUNK == 0:
                 yield n
+
+    def watermark(self) -> int | None:
+        """The latest event time every source of this partition has reached.
+
+        Retirement measures age against this, not the engine's clock: in a replay
+        or a backfill one force's events can be judged years ahead of another's,
+        and a case of the force behind is not old merely because the clock is far on.
+        A source silent for long (or never heard from) holds retirement back on its
+        partition.
+        """
+        if not self._sources or not self._sources <= self._source_times.keys():
+            return None
+        return min(self._source_times[s] for s in self._sources)
+
+    def retire(self, margin_us: int) -> tuple[list[Outbound], list[Outbound]]:
+        """Fold the cases that can no longer change any output (streams/engine/retirement.py):
+        their folded records, to write first, and the deletions of their deliveries, after.
+        A case retires once everything about it is `margin_us` older than the watermark."""
+        topic = self._topics.cases_changelog
+        folded_records: list[Outbound] = []
+        deletions: list[Outbound] = []
+        watermark = self.watermark()
+        if watermark is None:
+            return folded_records, deletions
+        for force, case_id in self.engine.retirable(watermark - margin_us):
+            retired = self.engine.retire(force, case_id)
+            kept = self._held.pop((force, case_id), [])
+            ids = tuple(dict.fromkeys((source_scope(d.event), d.event.event_id) for d in kept))
+            folded = Folded(
+                retired, ids, tuple(d.source for d in kept), len(ids), len(kept) - len(ids)
+            )
+            folded_records.append(
+                Outbound(topic, folded.key, encode_folded(folded), self.partition)
+            )
+            deletions += [Outbound(topic, case_record_key(d), None, self.partition) for d in kept]
+        return folded_records, deletions
+
+    def _keep(self, delivery: Delivery) -> None:
+        event = delivery.event
+        self._held.setdefault((event.force, event.case_id), []).append(delivery)
+        name = delivery.source.name
+        if event.occurred_at_us > self._source_times.get(name, event.occurred_at_us - 1):
+            self._source_times[name] = event.occurred_at_us
 
     def open_findings(self) -> list[Outbound]:
         """Every open finding, for the compacted findings topic: repairs a send lost in a crash."""
@@ -239,6 +304,7 @@ class PartitionJudge:
                 refused.append(Refused(source, applied))
                 continue
             self._note(source)
+            self._keep(delivery)
             if not applied.duplicate:
                 self._counts.events[(event.force, event.event_type)] += 1
             state.append(

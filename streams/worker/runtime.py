@@ -35,8 +35,9 @@ from refmon.streams.codec import CodecError, Delivery, Source, decode_delivery, 
 from refmon.streams.decode import DeadLetter
 from refmon.streams.engine import Engine
 from refmon.streams.engine.report import cross_force
+from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.engine.vocabulary import FindingKind
-from refmon.streams.kafka.state import deliveries, is_legacy_key
+from refmon.streams.kafka.state import held, is_legacy_key
 from refmon.streams.wire import to_engine_event
 from refmon.streams.worker.config import WorkerConfig
 from refmon.streams.worker.core import (
@@ -460,16 +461,22 @@ class Worker:
 
     async def _restore_judge(self, partition: int) -> int:
         records = await read_latest(self.config.kafka, self.topics.cases_changelog, partition)
-        held = deliveries(records, self._adapter, self.topics)
-        judge = PartitionJudge(partition, self._build_engine(), self.topics, self.counts)
-        for _ in judge.restore(held):
+        stored = held(records, self._adapter, self.topics)
+        judge = PartitionJudge(
+            partition,
+            self._build_engine(),
+            self.topics,
+            self.counts,
+            sources_of(partition, self.config.forces, self.config.partitions),
+        )
+        for _ in judge.restore(stored):
             await asyncio.sleep(0)
         await self._send(judge.open_findings())
         legacy = [k for k, v in records.items() if is_legacy_key(k) and v is not None]
         if legacy:
-            await self._migrate(partition, held, legacy)
+            await self._migrate(partition, stored.deliveries, legacy)
         self.judges[partition] = judge
-        return len(held)
+        return len(stored.deliveries) + len(stored.folded)
 
     async def _migrate(self, partition: int, held: list[Delivery], legacy: list[bytes]) -> None:
         """Rewrite an earlier release's case entries in the compact encoding, then drop them."""
@@ -482,10 +489,30 @@ class Worker:
 
     # -- time, statistics, health ----------------------------------------------------
 
+    async def _retire(self) -> None:
+        """Fold each partition's cases that can no longer change any output: the folded
+        records first, confirmed, then the deletions of what they fold."""
+        margin = (self.config.window_days + self.config.retire_after_days) * MICROS_PER_DAY
+        for judge in list(self.judges.values()):
+            folded, deletions = judge.retire(margin)
+            if folded:
+                await self._send(folded)
+                await self._send(deletions)
+                log.warning(
+                    "retired %d case(s) of partition %d (%d changelog records)",
+                    len(folded),
+                    judge.partition,
+                    len(deletions),
+                )
+            await asyncio.sleep(0)
+
     async def _housekeeping(self) -> None:
-        last_stats = 0.0
+        last_stats = last_retire = 0.0
         while True:
             await asyncio.sleep(self.config.tick_seconds)
+            if time.monotonic() - last_retire >= self.config.retire_seconds:
+                last_retire = time.monotonic()
+                await self._retire()
             if self.config.clock == "wall":
                 clock = self._wall_clock()
                 for judge in list(self.judges.values()):
@@ -552,6 +579,18 @@ class Worker:
                 consumer.seek(tp, position)
             consumer.resume(tp)
         return lags
+
+
+def sources_of(partition: int, forces: Iterable[str], partitions: int) -> frozenset[str]:
+    """The input sources whose events reach a by-force partition: the forces the producer's
+    partitioner (Kafka's murmur2 of the force, the key intake forwards by) puts there, and
+    the watchdog, whose events go to every force's partition."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    choose = DefaultPartitioner()
+    every = list(range(partitions))
+    mine = {f for f in forces if choose(f.encode(), every, every) == partition}
+    return frozenset({*mine, "watchdog"})
 
 
 class Batch:

@@ -15,6 +15,7 @@ from kafka import KafkaAdminClient
 from refmon.streams.codec import decode_delivery
 from refmon.streams.kafka.changelog import read_records
 from refmon.streams.kafka.settings import KafkaSettings
+from refmon.streams.kafka.state import RETIRED_SUFFIX, decode_folded
 from refmon.streams.kafka.topics import Topics
 
 
@@ -39,8 +40,14 @@ def _stored(bootstrap: str, topics: Topics) -> tuple[set[str], set[str]]:
         r.key: r.value for r in _all_records(bootstrap, topics.cases_changelog) if r.key is not None
     }
     ids, sources = set(), set()
-    for value in latest.values():
-        if value is not None:
+    for key, value in latest.items():
+        if value is None:
+            continue
+        if key.endswith(RETIRED_SUFFIX):
+            folded = decode_folded(value)
+            ids.update(event_id for _, event_id in folded.ids)
+            sources.update(str(s) for s in folded.sources)
+        else:
             delivery = decode_delivery(value)
             ids.add(delivery.event.event_id)
             sources.add(str(delivery.source))

@@ -190,3 +190,56 @@ def test_force_findings_are_announced_once_as_they_open_and_resolve_for_held_for
     assert [(c.change, c.finding.status) for c in resolved] == [("resolved", "resolved")]
     assert opened[0].finding.case_id is None
     assert opened[0].finding.detected_at == at
+
+
+def test_a_partition_retires_old_cases_into_folded_records_and_restores_the_same_outputs() -> None:
+    from refmon.streams.engine.timeutil import MICROS_PER_DAY
+    from refmon.streams.kafka.state import decode_folded
+
+    stream = [
+        (recorded("2024-01-02T10:00:00Z", case="old", **SERIOUS), "DUR", 1),
+        (recorded("2024-01-02T10:00:00Z", case="old", **SERIOUS), "DUR", 2),  # a duplicate
+        (closed("2024-01-20T10:00:00Z", case="old"), "DUR", 3),
+        (recorded("2025-06-01T10:00:00Z", case="new", **SERIOUS), "DUR", 4),
+    ]
+    live = PartitionJudge(0, bootstrap.new_engine(), TOPICS, Counts(), frozenset({"DUR"}))
+    changelog: dict[bytes, bytes | None] = {}
+    for delivery in deliveries(*stream):
+        for record in live.judge([delivery]).state:
+            changelog[record.key or b""] = record.value
+    before = list(live.engine.findings()), live.engine.valid, live.engine.duplicate
+    folded, deletions = live.retire(395 * MICROS_PER_DAY)
+    assert [decode_folded(f.value or b"").retired.case_id for f in folded] == ["old"]
+    assert len(deletions) == 3
+    assert all(d.value is None for d in deletions)
+    for record in [*folded, *deletions]:
+        changelog[record.key or b""] = record.value
+    assert (list(live.engine.findings()), live.engine.valid, live.engine.duplicate) == before
+
+    from refmon.streams.kafka.state import held
+
+    restored = judge_for()
+    list(restored.restore(held(changelog, event_adapter(), TOPICS)))
+    assert (list(restored.engine.findings()), restored.engine.valid) == (before[0], before[1])
+    assert restored.engine.duplicate == before[2]
+    assert restored.judge(deliveries(*stream)) == ([], [], [])  # nothing applied twice
+
+
+def test_a_source_far_behind_holds_back_retirement_on_its_partition() -> None:
+    """In a backfill one force's events can be judged years ahead of another's: a case of
+    the force behind is not old merely because the partition's clock is far on."""
+    from refmon.streams.engine.timeutil import MICROS_PER_DAY
+
+    live = PartitionJudge(
+        0, bootstrap.new_engine(), TOPICS, Counts(), sources=frozenset({"DUR", "MPS", "watchdog"})
+    )
+    ahead = recorded("2026-02-20T10:00:00Z", case="a", force="MPS")
+    behind = recorded("2024-01-02T10:00:00Z", case="b", force="DUR")
+    live.judge(deliveries((ahead, "MPS", 1), (behind, "DUR", 1)))
+    assert live.retire(395 * MICROS_PER_DAY) == ([], [])  # DUR has only reached 2024
+    live.judge(deliveries((closed("2025-12-01T10:00:00Z", case="c"), "DUR", 2)))
+    assert live.retire(395 * MICROS_PER_DAY) == ([], [])  # the watchdog: nothing from it yet
+    receipt = received("2025-12-02T10:00:00Z", case="c")
+    live.judge(deliveries((receipt, "watchdog", 1)))
+    folded, _ = live.retire(395 * MICROS_PER_DAY)
+    assert len(folded) == 1  # every source is past 2025-12: DUR's 2024 case is old now

@@ -35,17 +35,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from refmon.streams.kafka.changelog import read_to_end
-    from refmon.streams.kafka.state import deliveries, rebuild
+    from refmon.streams.kafka.state import held, rebuild
 
     as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
     outputs = check_outputs({"--report": args.report, "--findings": args.findings})
     settings = settings_from(args)
     names = topics_from(args)
     wiring = bootstrap.build()
-    held = deliveries(read_to_end(settings, names.cases_changelog), wiring.adapter, names)
+    stored = held(read_to_end(settings, names.cases_changelog), wiring.adapter, names)
     # Dead letters are keyed by where the input came from: a re-delivery is one.
     invalid = len(read_to_end(settings, names.dead_letter))
-    rebuild(wiring.engine, held)
+    rebuild(wiring.engine, stored)
     if as_of is not None:
         wiring.engine.advance(as_of)
     report = wiring.engine.report(args.window_days, invalid)

@@ -82,6 +82,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="a partition with lag and no progress this long is stalled: logged, counted, "
         "resumed (default 30)",
     )
+    p.add_argument(
+        "--retire-after-days",
+        type=int,
+        default=int(os.environ.get("REFMON_RETIRE_AFTER_DAYS", "30")),
+        metavar="DAYS",
+        help="retire a finished case once everything about it is this many days older than "
+        "the 365-day window: its findings are kept, its events leave the changelog "
+        "(default 30, or REFMON_RETIRE_AFTER_DAYS)",
+    )
+    p.add_argument("--retire-seconds", type=float, default=60.0, help=argparse.SUPPRESS)
     # Kept so that old command lines and manifests still start: state now lives in Kafka.
     p.add_argument("--store", choices=["rocksdb", "memory"], help=argparse.SUPPRESS)
     add_address_option(p)
@@ -163,6 +173,8 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     if args.partitions < 1 or args.tick_seconds <= 0 or args.test_clock_speed <= 0:
         raise UsageError("--partitions, --tick-seconds and --test-clock-speed must be positive")
+    if args.retire_after_days < 0 or args.retire_seconds <= 0:
+        raise UsageError("--retire-after-days must be 0 or more")
     if args.session_timeout < 6 or args.stall_seconds <= 0:
         raise UsageError("--session-timeout must be at least 6 and --stall-seconds positive")
     if args.store is not None:
@@ -181,6 +193,8 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         stats_seconds=args.stats_seconds,
         session_timeout_s=args.session_timeout,
         stall_seconds=args.stall_seconds,
+        retire_after_days=args.retire_after_days,
+        retire_seconds=args.retire_seconds,
         clock_start_us=None
         if args.test_clock_start is None
         else parse_cli_timestamp("--test-clock-start", args.test_clock_start),
