@@ -36,8 +36,7 @@ class KafkaSettings:
             f"username={self.username!r})"
         )
 
-    def kafka_python(self) -> dict[str, Any]:
-        """Keyword arguments for kafka-python clients."""
+    def _common(self) -> dict[str, Any]:
         if self.protocol == "PLAINTEXT":
             return {"bootstrap_servers": self.bootstrap.split(",")}
         return {
@@ -46,22 +45,21 @@ class KafkaSettings:
             "sasl_mechanism": SASL_MECHANISM,
             "sasl_plain_username": self.username,
             "sasl_plain_password": self.password,
-            "ssl_cafile": self.ca_file,
-            "ssl_check_hostname": True,
         }
 
+    def kafka_python(self) -> dict[str, Any]:
+        """Keyword arguments for kafka-python clients (publish's checks, report, admin)."""
+        options = self._common()
+        if self.protocol == "SASL_SSL":
+            options.update(ssl_cafile=self.ca_file, ssl_check_hostname=True)
+        return options
+
     def aiokafka(self) -> dict[str, Any]:
-        """Keyword arguments for aiokafka clients (the worker's consumers and producer)."""
-        if self.protocol == "PLAINTEXT":
-            return {"bootstrap_servers": self.bootstrap.split(",")}
-        return {
-            "bootstrap_servers": self.bootstrap.split(","),
-            "security_protocol": "SASL_SSL",
-            "sasl_mechanism": SASL_MECHANISM,
-            "sasl_plain_username": self.username,
-            "sasl_plain_password": self.password,
-            "ssl_context": self.ssl_context(),
-        }
+        """Keyword arguments for aiokafka clients (the worker, publish)."""
+        options = self._common()
+        if self.protocol == "SASL_SSL":
+            options["ssl_context"] = self.ssl_context()
+        return options
 
     def ssl_context(self) -> ssl.SSLContext:
         return ssl.create_default_context(cafile=self.ca_file)
