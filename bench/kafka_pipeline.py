@@ -83,7 +83,7 @@ def national_year(days: int) -> Path:
     return path
 
 
-def start_worker(bootstrap: str, prefix: str, folder: Path) -> subprocess.Popen[bytes]:
+def start_worker(bootstrap: str, prefix: str, folder: Path, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             *REFMON,
@@ -98,10 +98,7 @@ def start_worker(bootstrap: str, prefix: str, folder: Path) -> subprocess.Popen[
             "event",
             "--partitions",
             str(PARTITIONS),
-            # Look for cases to retire every few seconds (60 by default), so that the
-            # restart below reads what a long-running worker's changelog holds.
-            "--retire-seconds",
-            "5",
+            *extra,
         ],
         stdout=(folder / f"{prefix}.log").open("ab"),
         stderr=subprocess.STDOUT,
@@ -214,7 +211,10 @@ def catch_up(bootstrap: str, folder: Path, stream: Path, events: int) -> dict[st
         "-q",
     )
     started = time.perf_counter()
-    worker = start_worker(bootstrap, prefix, folder)
+    # Cases are looked for to retire every few seconds (60 by default), so that the
+    # restart below reads what a long-running worker's changelog holds.
+    retiring = ("--retire-seconds", "5")
+    worker = start_worker(bootstrap, prefix, folder, *retiring)
     while lag(bootstrap, prefix) > 0:
         time.sleep(0.25)
     catch_up_s = time.perf_counter() - started
@@ -230,7 +230,7 @@ def catch_up(bootstrap: str, folder: Path, stream: Path, events: int) -> dict[st
     worker.wait()
     before = log.read_text(errors="replace").count(f"restored {prefix}.by-force")
     killed = time.perf_counter()
-    worker = start_worker(bootstrap, prefix, folder)
+    worker = start_worker(bootstrap, prefix, folder, *retiring)
     case, body = probe(prefix, 0, "2025-12-31T12:00:00Z")
     producer.send(f"{prefix}.in.WYP", key=case.encode(), value=body).get(timeout=30)
     seen: dict[str, float] = {}

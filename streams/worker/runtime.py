@@ -222,22 +222,28 @@ class Worker:
         # The commit of one batch overlaps the work on the next: commits still go out
         # in order (each waits for the one before), and only after their batch's sends.
         committing: asyncio.Task[None] | None = None
-        while True:
-            fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH)
-            batch = Batch()
-            for tp, records in fetched.items():
-                records = await self._in_order(loop, tp, records)
-                done = await handle(tp, records) if records else None
-                if done is not None:
-                    batch.add(done, tp, records[-1].offset + 1)
-            if batch.offsets:
-                if batch.refused:
-                    batch.outputs += await self._refused_letters(batch.refused)
-                await self._send(batch.outputs)
-                await self._send(batch.state)
-                if committing is not None:
-                    await committing
-                committing = asyncio.create_task(self._commit(loop, batch.offsets))
+        try:
+            while True:
+                fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH)
+                batch = Batch()
+                for tp, records in fetched.items():
+                    records = await self._in_order(loop, tp, records)
+                    done = await handle(tp, records) if records else None
+                    if done is not None:
+                        batch.add(done, tp, records[-1].offset + 1)
+                if batch.offsets:
+                    if batch.refused:
+                        batch.outputs += await self._refused_letters(batch.refused)
+                    await self._send(batch.outputs)
+                    await self._send(batch.state)
+                    if committing is not None:
+                        await committing
+                    committing = asyncio.create_task(self._commit(loop, batch.offsets))
+        finally:
+            # Stopping: let the last commit (of work already confirmed) land, briefly.
+            if committing is not None and not committing.done():
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(asyncio.shield(committing), timeout=2)
 
     async def _in_order(self, loop: _Loop, tp: TopicPartition, records: Records) -> Records:
         """The records to process now, in order: none if the partition is not ready, and
@@ -548,6 +554,8 @@ class Worker:
             self._metrics.sync(self, statistics, lags, stalled, self.config.window_days)
         if restart:
             log.error("partitions stayed stalled after a resume; starting new consumers")
+            for loop in (self._intake, self._judging):
+                loop.stalls.restarted()
         return restart
 
     async def _watch(self, loop: _Loop) -> dict[TopicPartition, int]:
