@@ -57,11 +57,22 @@ def test_two_workers_compute_the_same_funnel_from_all_forces(
     expected = run_cli(["run", "--input", str(stream), "-q"])
     valid = int(re.search(r'"valid": (\d+)', expected.stdout).group(1))  # type: ignore[union-attr]
     for name in ("w1", "w2"):
-        deployment.start_worker(name, "--clock", "event", "--metrics-port", "0")
+        deployment.start_worker(
+            name, "--clock", "event", "--metrics-port", "0", "--stats-seconds", "2"
+        )
     deployment.publish(stream)
     deployment.wait_for(valid, stream=stream)
-    time.sleep(15)  # a few rounds of publishing and reading each other's counts
-    first, second = scrape(tmp_path / "w1.log"), scrape(tmp_path / "w2.log")
+    # Metrics refresh every few seconds: wait until both have published, read each
+    # other's counts and seen their own lag at zero, rather than for a fixed time.
+    deadline = time.monotonic() + 120
+    while True:
+        first, second = scrape(tmp_path / "w1.log"), scrape(tmp_path / "w2.log")
+        lags = [s.value for w in (first, second) for s in w.get("refmon_consumer_lag_messages", [])]
+        zs = [by_force(w, "refmon_force_compliance_zscore") for w in (first, second)]
+        if lags and not any(lags) and zs[0] == zs[1] and len(zs[0]) >= 30:
+            break
+        assert time.monotonic() < deadline, (lags, zs)
+        time.sleep(2)
     one = by_force(first, "refmon_force_compliance_zscore")
     two = by_force(second, "refmon_force_compliance_zscore")
     assert len(one) >= 30, one
