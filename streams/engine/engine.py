@@ -330,7 +330,7 @@ class Engine:
     def held_force_counts(self, window_days: int) -> dict[str, ForceCounts]:
         """Section 9 counts for each force this engine holds cases of."""
         return {
-            force: count_force(cases.values(), self.clock, window_days)
+            force: count_force(cases.values(), self.clock, window_days, self.ruleset.zone)
             for force, cases in self._cases.items()
             if cases
         }
@@ -347,7 +347,7 @@ class Engine:
         """The cross-force report as of the clock. The force-level findings it implies
         (`deterioration`) become those `findings()` lists, replacing the previous report's."""
         counts = {
-            force: count_force(cases.values(), self.clock, window_days)
+            force: count_force(cases.values(), self.clock, window_days, self.ruleset.zone)
             for force, cases in self._cases.items()
         }
         rows, national = cross_force(counts, self._open)
