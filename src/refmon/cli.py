@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from refmon import __version__
 from refmon.commands import (
+    bulletin,
     generate,
     healthcheck,
     publish,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         publish,
         worker,
         report,
+        bulletin,
         generate,
         healthcheck,
     ):
