@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from refmon import __version__
 from refmon.commands import (
     bulletin,
+    diff,
     generate,
     healthcheck,
     publish,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         worker,
         report,
         bulletin,
+        diff,
         generate,
         healthcheck,
     ):
