@@ -12,6 +12,7 @@ from refmon import __version__
 from refmon.commands import (
     bulletin,
     diff,
+    explain,
     generate,
     healthcheck,
     publish,
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         report,
         bulletin,
         diff,
+        explain,
         generate,
         healthcheck,
     ):

@@ -316,6 +316,10 @@ class Engine:
             referral_at=case.referral_at,
         )
 
+    def case_state(self, force: str, case_id: str) -> CaseState | None:
+        """The engine's own state of one case, to read (explanations); never to change."""
+        return self._cases.get(force, {}).get(case_id)
+
     @property
     def forces(self) -> tuple[str, ...]:
         return tuple(sorted(self._cases))
