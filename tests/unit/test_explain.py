@@ -56,7 +56,7 @@ def test_a_late_referral_a_downgrade_and_an_out_of_order_event_read_as_the_contr
     assert [(f["change"], f["kind"]) for f in deadline["findings"]] == [
         ("opened", "missed_referral")
     ]
-    assert claim["out_of_order_after_line"] == 3
+    assert (claim["from"], claim["out_of_order_after"]) == ("line 4", "line 3")
     assert claim["changes"]["referral_by"] == [None, "force claim"]
     assert {(f["change"], f["kind"]) for f in claim["findings"]} == {
         ("opened", "late_referral"),

@@ -11,6 +11,7 @@ from typing import Any
 from refmon import bootstrap
 from refmon.commands.run import _ruleset, open_input
 from refmon.environment import Environment, ExitStatus, UsageError
+from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.schemas import EventAdapter
 from refmon.schemas.rejections import Rejection
 from refmon.streams.decode import decode
@@ -36,7 +37,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "shown; a linked case is named by its id only.",
     )
     p.add_argument(
-        "--input", required=True, metavar="PATH|-", help="events (JSON Lines); - for stdin"
+        "--input",
+        metavar="PATH|-",
+        help="events (JSON Lines); - for stdin. Without it: the Kafka workers' case changelog",
     )
     p.add_argument("--case", required=True, metavar="FORCE/CASE_ID", help="e.g. DUR/c0070000042")
     p.add_argument(
@@ -46,6 +49,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--ruleset", metavar="PATH", help="judge by this ruleset file (a what-if)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_kafka_options(p)
     p.set_defaults(handler=explain_command)
 
 
@@ -83,6 +87,29 @@ def _events(
     return kept, latest
 
 
+def _changelog(
+    args: argparse.Namespace, adapter: EventAdapter, force: str
+) -> tuple[list[tuple[int, Event]], int | None, dict[int, str]]:
+    """This force's deliveries in the workers' case changelog, as `refmon report` reads it.
+
+    Each is labelled by where it entered (`DUR[0]@41`). Arrival order across
+    sources is not kept there, so no event is marked as out of order.
+    """
+    from refmon.streams.kafka.changelog import read_to_end
+    from refmon.streams.kafka.state import deliveries, replay_order
+
+    settings, names = settings_from(args), topics_from(args)
+    held = sorted(
+        deliveries(read_to_end(settings, names.cases_changelog), adapter, names), key=replay_order
+    )
+    latest = max((d.event.occurred_at_us for d in held), default=None)
+    kept = [(n, d.event) for n, d in enumerate(held) if d.event.force == force]
+    labels = {
+        n: f"{d.source.name}[{d.source.partition}]@{d.source.offset}" for n, d in enumerate(held)
+    }
+    return kept, latest, labels
+
+
 def explain_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     force, _, case_id = args.case.partition("/")
     if not force or not case_id:
@@ -91,7 +118,11 @@ def explain_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     wiring = bootstrap.build(_ruleset(args.ruleset))
     if force not in wiring.engine.forces:
         raise UsageError(f"--case: unknown force {force[:64]!r}")
-    held, latest = _events(args, env, wiring.adapter, force)
+    if args.input is not None:
+        held, latest = _events(args, env, wiring.adapter, force)
+        labels = {n: f"line {n}" for n, _ in held}
+    else:
+        held, latest, labels = _changelog(args, wiring.adapter, force)
     mine = [e for _, e in held if e.case_id == case_id]
     if not mine:
         raise UsageError(f"--case {args.case[:80]}: no valid event of this case in the input")
@@ -100,9 +131,10 @@ def explain_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     clock = latest if as_of is None else max(as_of, latest or as_of)
     story = explain(wiring.engine, force, case_id, chosen, clock)
     if args.json:
-        env.stdout.write(json.dumps(as_json(story), indent=2, ensure_ascii=False) + "\n")
+        body = as_json(story, labels)
+        env.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
     else:
-        env.stdout.write(as_text(story, wiring.engine.ruleset.zone))
+        env.stdout.write(as_text(story, wiring.engine.ruleset.zone, labels))
     return ExitStatus.OK
 
 
@@ -128,15 +160,16 @@ def _finding_json(change: Any) -> dict[str, Any]:
     }
 
 
-def _step_json(step: Step) -> dict[str, Any]:
+def _step_json(step: Step, labels: dict[int, str]) -> dict[str, Any]:
     body: dict[str, Any] = {"kind": step.kind, "at": format_utc(step.at)}
     if step.event is not None:
+        after = step.out_of_order_after
         body |= {
             "event_id": step.event.event_id,
             "event_type": step.event.event_type,
-            "line": step.arrival,
+            "from": labels.get(step.arrival or 0),
             "outcome": step.outcome,
-            "out_of_order_after_line": step.out_of_order_after,
+            "out_of_order_after": None if after is None else labels.get(after),
         }
     if step.linked_case is not None:
         body["linked_case"] = step.linked_case
@@ -145,14 +178,14 @@ def _step_json(step: Step) -> dict[str, Any]:
     return body
 
 
-def findings_history(story: Explanation) -> list[dict[str, Any]]:
+def findings_history(story: Explanation, labels: dict[int, str]) -> list[dict[str, Any]]:
     """Each finding once: when it opened (and why), and when and by what it resolved."""
     found: dict[str, dict[str, Any]] = {}
     for step in story.steps:
         for change in step.findings:
             f = change.finding
             entry = found.setdefault(f.finding_id, {"kind": f.kind, "finding_id": f.finding_id})
-            by = _cause(step)
+            by = _cause(step, labels)
             if change.change in {"opened", "reopened"}:
                 entry |= {"opened_at": step.at, "opened_by": by, "why": f.summary}
                 entry.pop("resolved_at", None)
@@ -163,23 +196,23 @@ def findings_history(story: Explanation) -> list[dict[str, Any]]:
     return list(found.values())
 
 
-def _cause(step: Step) -> str:
+def _cause(step: Step, labels: dict[int, str]) -> str:
     if step.event is not None:
-        return f"{step.event.event_type} {step.event.event_id} (line {step.arrival})"
+        return f"{step.event.event_type} {step.event.event_id} ({labels.get(step.arrival or 0)})"
     if step.linked_case is not None:
         return f"an event of linked case {step.linked_case}"
     return "time passing"
 
 
-def as_json(story: Explanation) -> dict[str, Any]:
+def as_json(story: Explanation, labels: dict[int, str]) -> dict[str, Any]:
     return {
         "case": f"{story.force}/{story.case_id}",
         "ruleset": story.ruleset,
         "as_of": None if story.as_of is None else format_utc(story.as_of),
-        "steps": [_step_json(s) for s in story.steps],
+        "steps": [_step_json(s, labels) for s in story.steps],
         "findings": [
             {k: _utc(v) if k.endswith("_at") else v for k, v in entry.items()}
-            for entry in findings_history(story)
+            for entry in findings_history(story, labels)
         ],
         "final": {n: _json_value(n, getattr(story.final, n)) for n in CaseView.__slots__},
     }
@@ -217,14 +250,15 @@ def _words(name: str, value: Any, when: Any) -> str:
     }.get(name, f"{name}: {text}")
 
 
-def _step_lines(step: Step, when: Any) -> Iterator[str]:
+def _step_lines(step: Step, when: Any, labels: dict[int, str]) -> Iterator[str]:
     if step.kind == "event" and step.event is not None:
         event = step.event
-        yield f"{when(step.at)}  {event.event_type}  {event.event_id}  (line {step.arrival})"
+        where = labels.get(step.arrival or 0)
+        yield f"{when(step.at)}  {event.event_type}  {event.event_id}  ({where})"
         if step.out_of_order_after is not None:
             yield (
-                f"    arrived out of order, after line {step.out_of_order_after} which happened "
-                "later; judged at its own event time"
+                f"    arrived out of order, after {labels.get(step.out_of_order_after)} which "
+                "happened later; judged at its own event time"
             )
         if step.outcome == "duplicate":
             yield "    a repeat of an event already applied: ignored"
@@ -239,16 +273,16 @@ def _step_lines(step: Step, when: Any) -> Iterator[str]:
         yield f"    {change.change} {f.kind}: {f.summary}"
 
 
-def as_text(story: Explanation, zone: Any) -> str:
+def as_text(story: Explanation, zone: Any, labels: dict[int, str]) -> str:
     def when(micros: int) -> str:
         return local_label(micros, zone)
 
     as_of = "-" if story.as_of is None else when(story.as_of)
     lines = [f"{story.force}/{story.case_id}, judged by {story.ruleset} as of {as_of}", ""]
     for step in story.steps:
-        lines.extend(_step_lines(step, when))
+        lines.extend(_step_lines(step, when, labels))
     lines += ["", "Findings:"]
-    history = findings_history(story)
+    history = findings_history(story, labels)
     for entry in history:
         lines.append(f"  {entry['kind']} ({entry['status']}, {entry['finding_id']})")
         if "opened_at" in entry:
