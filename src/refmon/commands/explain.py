@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
@@ -19,6 +20,7 @@ from refmon.streams.engine import Event
 from refmon.streams.engine.engine import source_scope
 from refmon.streams.engine.explain import CaseView, Explanation, Step, explain, linked_ids
 from refmon.streams.engine.timeutil import format_utc, local_label
+from refmon.streams.kafka.settings import ENV_BOOTSTRAP
 from refmon.streams.runner.lines import read_lines
 from refmon.streams.time_range import out_of_range
 from refmon.streams.wire import to_engine_event
@@ -118,6 +120,8 @@ def explain_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     wiring = bootstrap.build(_ruleset(args.ruleset))
     if force not in wiring.engine.forces:
         raise UsageError(f"--case: unknown force {force[:64]!r}")
+    if args.input is None and not (args.bootstrap_server or os.environ.get(ENV_BOOTSTRAP)):
+        raise UsageError("give --input PATH|- (events), or --bootstrap-server (the Kafka state)")
     if args.input is not None:
         held, latest = _events(args, env, wiring.adapter, force)
         labels = {n: f"line {n}" for n, _ in held}
