@@ -2,7 +2,8 @@
 # What the tests need beyond Python packages, installed only when missing:
 # Java 17 and Maven (the real Kafka broker, fetched from Maven Central by
 # deploy/kafka-local/kafka.sh), and Debian's prometheus (promtool) and
-# prometheus-alertmanager (amtool) for the rule, routing and live tests.
+# prometheus-alertmanager (amtool) for the rule, routing and live tests, and
+# Debian's chromium, in which the bulletin's test opens the page (headless).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || missing+=(maven)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

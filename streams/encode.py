@@ -7,12 +7,18 @@ write byte-identical files for the same events.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from refmon.streams.decode import DeadLetter
+from refmon.streams.engine.counts import MonthCounts
+from refmon.streams.engine.cusum import Point
 from refmon.streams.engine.findings import Finding
-from refmon.streams.engine.report import ForceRow, Report
-from refmon.streams.engine.timeutil import format_utc
+from refmon.streams.engine.report import ForceRow, NationalMonth, Report
+from refmon.streams.engine.timeutil import MICROS_PER_HOUR, format_utc
+
+SERIES_KEYS = frozenset({"monthly", "timeliness_path"})
+"""Lists written one item a line: a year of months or CUSUM steps stays readable."""
 
 
 def _utc(micros: int | None) -> str | None:
@@ -35,6 +41,43 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "duty_event_id": finding.duty_event_id,
         "referral_event_id": finding.referral_event_id,
     }
+
+
+def _ratio(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def _hours(micros: int | None) -> float | None:
+    return None if micros is None else micros / MICROS_PER_HOUR
+
+
+def _month_json(m: MonthCounts | NationalMonth) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "month": m.month,
+        "from": format_utc(m.start),
+        "to": format_utc(m.end),
+        "partial": m.partial,
+        "recorded": m.recorded,
+        "mandatory": m.mandatory,
+        "mandatory_share": _ratio(m.mandatory, m.recorded),
+        "due": m.due,
+        "on_time": m.on_time,
+        "late": m.late,
+        "overdue": m.overdue,
+        "pending": m.pending,
+        "compliance": _ratio(m.on_time, m.due),
+    }
+    if isinstance(m, MonthCounts):
+        body["referred"] = m.referred
+        body["referral_delay_median_hours"] = _hours(m.delay_median_us)
+        body["referral_delay_p90_hours"] = _hours(m.delay_p90_us)
+    return body
+
+
+def _path_json(points: Iterable[Point]) -> list[dict[str, Any]]:
+    return [
+        {"deadline": format_utc(p.deadline), "cusum": p.cusum, "signal": p.signal} for p in points
+    ]
 
 
 def _row_json(row: ForceRow) -> dict[str, Any]:
@@ -66,6 +109,8 @@ def _row_json(row: ForceRow) -> dict[str, Any]:
         "returned_share_z": row.returned_share_z,
         "returned_share_status": row.returned_share_status,
         "open_findings": dict(row.open_findings),
+        "monthly": [_month_json(m) for m in c.monthly],
+        "timeliness_path": _path_json(row.timeliness_path),
     }
 
 
@@ -85,23 +130,48 @@ def report_json(report: Report) -> dict[str, Any]:
             "on_time": n.on_time,
             "compliance": n.compliance,
             "mandatory_share": n.mandatory_share,
+            "compliance_target": n.compliance_target,
             "compliance_phi": n.compliance_phi,
             "compliance_tau2": n.compliance_tau2,
+            "mandatory_share_target": n.mandatory_share_target,
             "mandatory_share_phi": n.mandatory_share_phi,
             "mandatory_share_tau2": n.mandatory_share_tau2,
             "timeliness_p0": n.timeliness_p0,
             "timeliness_p1": n.timeliness_p1,
             "timeliness_h": n.timeliness_h,
             "returned_share": n.returned_share,
+            "returned_share_target": n.returned_share_target,
             "returned_share_phi": n.returned_share_phi,
             "returned_share_tau2": n.returned_share_tau2,
+            "monthly": [_month_json(m) for m in n.monthly],
         },
         "forces": [_row_json(row) for row in report.forces],
     }
 
 
 def dumps_report(report: Report) -> str:
-    return json.dumps(report_json(report), indent=2, ensure_ascii=False) + "\n"
+    return pretty_json(report_json(report)) + "\n"
+
+
+def pretty_json(value: Any, depth: int = 0, key: str | None = None) -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False)`, except that the lists named in
+    SERIES_KEYS hold one compact item a line."""
+    inner = "  " * (depth + 1)
+    if isinstance(value, dict) and value:
+        items = (
+            f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {pretty_json(v, depth + 1, str(k))}"
+            for k, v in value.items()
+        )
+        return "{\n" + ",\n".join(items) + "\n" + "  " * depth + "}"
+    if isinstance(value, list) and value:
+        if key in SERIES_KEYS:
+            items = (
+                inner + json.dumps(v, ensure_ascii=False, separators=(", ", ": ")) for v in value
+            )
+        else:
+            items = (inner + pretty_json(v, depth + 1) for v in value)
+        return "[\n" + ",\n".join(items) + "\n" + "  " * depth + "]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def dumps_finding(finding: Finding) -> str:

@@ -6,7 +6,7 @@ import gc
 from dataclasses import dataclass
 
 from refmon.schemas import EventAdapter, event_adapter, load_forces
-from refmon.streams.engine import Engine
+from refmon.streams.engine import Engine, Ruleset
 from refmon.streams.rulesets import DEFAULT_RULESET, load_ruleset
 
 
@@ -27,10 +27,11 @@ def tune_gc() -> None:
     gc.freeze()  # what start-up built (validators, tables) is never garbage
 
 
-def new_engine(ruleset_id: str = DEFAULT_RULESET) -> Engine:
-    """An engine for every force, judging by the ruleset."""
-    return Engine(load_ruleset(ruleset_id), [f.code for f in load_forces()])
+def new_engine(ruleset: str | Ruleset = DEFAULT_RULESET) -> Engine:
+    """An engine for every force, judging by the ruleset (a shipped one's id, or one loaded)."""
+    chosen = load_ruleset(ruleset) if isinstance(ruleset, str) else ruleset
+    return Engine(chosen, [f.code for f in load_forces()])
 
 
-def build(ruleset_id: str = DEFAULT_RULESET) -> Wiring:
-    return Wiring(new_engine(ruleset_id), event_adapter())
+def build(ruleset: str | Ruleset = DEFAULT_RULESET) -> Wiring:
+    return Wiring(new_engine(ruleset), event_adapter())

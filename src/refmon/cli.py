@@ -10,6 +10,9 @@ from collections.abc import Sequence
 
 from refmon import __version__
 from refmon.commands import (
+    bulletin,
+    diff,
+    explain,
     generate,
     healthcheck,
     publish,
@@ -43,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
         publish,
         worker,
         report,
+        bulletin,
+        diff,
+        explain,
         generate,
         healthcheck,
     ):

@@ -333,6 +333,10 @@ class Engine:
             referral_at=case.referral_at,
         )
 
+    def case_state(self, force: str, case_id: str) -> CaseState | None:
+        """The engine's own state of one case, to read (explanations); never to change."""
+        return self._cases.get(force, {}).get(case_id)
+
     @property
     def forces(self) -> tuple[str, ...]:
         return tuple(sorted(self._cases))
@@ -393,7 +397,7 @@ class Engine:
     def held_force_counts(self, window_days: int) -> dict[str, ForceCounts]:
         """Section 9 counts for each force this engine holds cases of."""
         return {
-            force: count_force(cases.values(), self.clock, window_days)
+            force: count_force(cases.values(), self.clock, window_days, self.ruleset.zone)
             for force, cases in self._cases.items()
             if cases
         }
@@ -410,7 +414,7 @@ class Engine:
         """The cross-force report as of the clock. The force-level findings it implies
         (`deterioration`) become those `findings()` lists, replacing the previous report's."""
         counts = {
-            force: count_force(cases.values(), self.clock, window_days)
+            force: count_force(cases.values(), self.clock, window_days, self.ruleset.zone)
             for force, cases in self._cases.items()
         }
         rows, national = cross_force(counts, self._open)

@@ -86,6 +86,21 @@ def _limit(target_angle: float, z: float, variance: float) -> float:
     return math.sin(angle) ** 2
 
 
+def limits_at(target: float, tau2: float, denominator: float) -> Limits:
+    """The control limits at a denominator: what `funnel` gives a unit of that size.
+
+    Also for drawing the funnel's curves at any denominator (the bulletin).
+    """
+    t_angle = math.asin(math.sqrt(target))
+    variance = 1 / (4 * denominator) + tau2
+    return Limits(
+        lower_998=_limit(t_angle, -Z998, variance),
+        lower_95=_limit(t_angle, -Z95, variance),
+        upper_95=_limit(t_angle, Z95, variance),
+        upper_998=_limit(t_angle, Z998, variance),
+    )
+
+
 def _status(z: float, side: Side) -> Status:
     beyond = -z if side == "low" else z
     return "alarm" if beyond > Z998 else "alert" if beyond > Z95 else "ok"
@@ -113,12 +128,5 @@ def funnel(counts: Mapping[str, tuple[int, int]], side: Side = "low") -> Funnel:
         r, n = eligible[u]
         variance = s2[u] + tau2
         z = (y[u] - t_angle) / math.sqrt(variance)
-        status = _status(z, side)
-        limits = Limits(
-            lower_998=_limit(t_angle, -Z998, variance),
-            lower_95=_limit(t_angle, -Z95, variance),
-            upper_95=_limit(t_angle, Z95, variance),
-            upper_998=_limit(t_angle, Z998, variance),
-        )
-        units[u] = Unit(r, n, z, status, limits)
+        units[u] = Unit(r, n, z, _status(z, side), limits_at(target, tau2, n))
     return Funnel(target, phi, tau2, units)

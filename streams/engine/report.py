@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from refmon.streams.engine import cusum
-from refmon.streams.engine.counts import ForceCounts, count_force
-from refmon.streams.engine.cusum import Timeliness, TimelinessStatus
+from refmon.streams.engine.counts import ForceCounts, MonthCounts, count_force
+from refmon.streams.engine.cusum import Parameters, Point, Timeliness, TimelinessStatus
 from refmon.streams.engine.funnel import Funnel, Limits, Status, funnel
 from refmon.streams.engine.vocabulary import CASE_FINDING_KINDS, FINDING_KINDS, FindingKind
 
-__all__ = ["ForceCounts", "ForceRow", "National", "Report", "count_force", "cross_force"]
+__all__ = [
+    "ForceCounts",
+    "ForceRow",
+    "MonthCounts",
+    "National",
+    "NationalMonth",
+    "Report",
+    "count_force",
+    "cross_force",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +45,25 @@ class ForceRow:
     returned_share_status: Status
     returned_share_limits: Limits | None
     open_findings: Mapping[FindingKind, int]
+    timeliness_path: tuple[Point, ...] = ()
+    """The CUSUM after each step, in deadline order (empty for insufficient data)."""
+
+
+class NationalMonth(NamedTuple):
+    """One month of the national series: the forces' months added up (no delays: those
+    are each force's quantiles, which do not add up)."""
+
+    month: str
+    start: int
+    end: int
+    partial: bool
+    recorded: int
+    mandatory: int
+    due: int
+    on_time: int
+    late: int
+    overdue: int
+    pending: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +89,7 @@ class National:
     timeliness_p0: float | None = None
     timeliness_p1: float | None = None
     timeliness_h: float = cusum.H
+    monthly: tuple[NationalMonth, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +156,43 @@ def cross_force(
             (compliance, share, returned),
             cusum.timeliness(counts[f].timeliness, counts[f].due, params, counts[f].as_of),
             open_findings,
+            _path(counts[f], params),
         )
         for f in forces
     )
-    return rows, _national(totals, compliance, share, returned)
+    national = _national(totals, compliance, share, returned, [counts[f] for f in forces])
+    return rows, national
+
+
+def _path(c: ForceCounts, params: Parameters | None) -> tuple[Point, ...]:
+    """The chart behind the force's timeliness fields: none where they are insufficient."""
+    if params is None or c.due < cusum.MIN_DUE or c.as_of is None:
+        return ()
+    return tuple(cusum.path(c.timeliness, params))
+
+
+def _national_months(counts: Iterable[ForceCounts]) -> tuple[NationalMonth, ...]:
+    """The forces' months added up by label. Forces counted at different clocks (Kafka
+    workers a moment apart) can clip a month differently: it spans them all."""
+    months: dict[str, NationalMonth] = {}
+    for c in counts:
+        # By position: months read back from `dataclasses.asdict` JSON are lists.
+        for month in c.monthly:
+            label, start, end, partial = month[:4]
+            numbers = [int(n or 0) for n in month[4:11]]
+            known = months.get(label)
+            if known is None:
+                months[label] = NationalMonth(label, start, end, partial, *numbers)
+                continue
+            summed = (a + b for a, b in zip(known[4:], numbers, strict=True))
+            months[label] = NationalMonth(
+                label,
+                min(known.start, start),
+                max(known.end, end),
+                known.partial or partial,
+                *summed,
+            )
+    return tuple(months[label] for label in sorted(months))
 
 
 def _row(
@@ -138,6 +201,7 @@ def _row(
     funnels: tuple[Funnel, Funnel, Funnel],
     timeliness: Timeliness,
     open_findings: Mapping[tuple[str, FindingKind], int],
+    path: tuple[Point, ...],
 ) -> ForceRow:
     compliance, share, returned = (f.units[force] for f in funnels)
     found = {k: open_findings.get((force, k), 0) for k in CASE_FINDING_KINDS}
@@ -162,10 +226,17 @@ def _row(
         returned_share_status=returned.status,
         returned_share_limits=returned.limits,
         open_findings={k: found[k] for k in FINDING_KINDS},
+        timeliness_path=path,
     )
 
 
-def _national(t: _Totals, compliance: Funnel, share: Funnel, returned: Funnel) -> National:
+def _national(
+    t: _Totals,
+    compliance: Funnel,
+    share: Funnel,
+    returned: Funnel,
+    counts: Iterable[ForceCounts],
+) -> National:
     national_compliance = _ratio(t.on_time, t.due)
     p0, p1 = cusum.target(national_compliance)
     return National(
@@ -189,4 +260,5 @@ def _national(t: _Totals, compliance: Funnel, share: Funnel, returned: Funnel) -
         returned_share_tau2=returned.tau2,
         timeliness_p0=p0,
         timeliness_p1=p1,
+        monthly=_national_months(counts),
     )

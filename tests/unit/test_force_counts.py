@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from refmon.streams.engine.counts import ForceCounts
+from refmon.streams.engine.counts import ForceCounts, MonthCounts
 from refmon.streams.engine.cusum import Step
 from refmon.streams.engine.report import cross_force
 from refmon.streams.engine.vocabulary import DECISION_KINDS
@@ -20,6 +20,21 @@ steps = st.lists(
     max_size=30,
     unique_by=lambda step: step.deadline,
 ).map(lambda found: tuple(sorted(found)))
+
+
+months = st.lists(
+    st.builds(
+        MonthCounts,
+        st.sampled_from(["2025-01", "2025-02", "2026-12"]),
+        st.integers(-(2**62), 2**62),
+        st.integers(-(2**62), 2**62),
+        st.booleans(),
+        *[small] * 8,
+        st.none() | st.integers(0, 2**62),
+        st.none() | st.integers(0, 2**62),
+    ),
+    max_size=13,
+).map(tuple)
 
 
 @st.composite
@@ -42,6 +57,7 @@ def force_counts(draw: st.DrawFn) -> ForceCounts:
         decisions=draw(st.fixed_dictionaries({d: small for d in DECISION_KINDS})),
         timeliness=timeliness,
         as_of=draw(st.none() | st.integers(-(2**62), 2**62)),
+        monthly=draw(months),
     )
 
 
@@ -91,3 +107,4 @@ def test_a_body_from_before_decisions_and_timeliness_reads_as_empty() -> None:
     old |= {"late": 0, "overdue": 0, "pending": 0}
     counts = ForceCounts.from_json(old)
     assert (counts.recorded, counts.decided, counts.timeliness, counts.as_of) == (3, 0, (), None)
+    assert counts.monthly == ()

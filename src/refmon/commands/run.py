@@ -17,7 +17,8 @@ from refmon.outputs import Outputs, check_outputs
 from refmon.progress import Progress
 from refmon.streams.decode import DeadLetter
 from refmon.streams.encode import dumps_dead_letter, dumps_finding, dumps_report
-from refmon.streams.engine import Report
+from refmon.streams.engine import Report, Ruleset, RulesetError
+from refmon.streams.rulesets import DEFAULT_RULESET, load_ruleset_file
 from refmon.streams.runner.embedded import RunStats, run_lines
 from refmon.streams.runner.lines import DEFAULT_MAX_LINE_BYTES, Line, read_lines
 from refmon.timestamps import parse_cli_timestamp
@@ -40,6 +41,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--as-of", metavar="RFC3339", help="advance the clock to this time at the end (never back)"
+    )
+    p.add_argument(
+        "--ruleset",
+        metavar="PATH",
+        help="judge by this ruleset file instead of ew-2020.1 (a what-if; see refmon diff)",
     )
     p.add_argument(
         "--window-days", type=int, default=365, metavar="N", help="statistics window (default 365)"
@@ -124,10 +130,19 @@ def _dead_letter_writer(
     return write
 
 
+def _ruleset(path: str | None) -> str | Ruleset:
+    if path is None:
+        return DEFAULT_RULESET
+    try:
+        return load_ruleset_file(path)
+    except RulesetError as err:
+        raise UsageError(f"--ruleset {err}") from None
+
+
 def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     received_at_us = env.now_us()
     as_of, outputs = _check(args, env, received_at_us)
-    wiring = bootstrap.build()
+    wiring = bootstrap.build(_ruleset(args.ruleset))
     bootstrap.tune_gc()
     engine = wiring.engine
     with ExitStack() as stack:

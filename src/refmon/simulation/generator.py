@@ -198,6 +198,11 @@ class _Generator:
             chief = True
         elif trigger is not None:
             allegations[0]["category"] = trigger
+        # Offences below the relevant-offence threshold, for what-if rulesets (README,
+        # "What if"): a second use-of-force allegation alleges actual bodily harm (at most
+        # 5 years). Deterministic, so that the stream's randomness is as before.
+        if len(allegations) > 1 and allegations[1]["category"] == "use_of_force":
+            allegations[1]["offence_max_sentence_years"] = 5
         if trigger is not None:
             criteria.append(CRITERION_OF.get(trigger, trigger))
         if linked:

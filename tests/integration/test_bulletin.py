@@ -1,0 +1,252 @@
+"""`refmon bulletin` over a simulated national year, opened in a real headless Chromium."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import matplotlib.image as mpimg
+import pytest
+
+from refmon.bulletin.tables import flatten
+from tests.browser import visit
+from tests.cli import run_cli
+
+pytestmark = pytest.mark.slow
+
+# The README's demo: every kind of flag shows on some funnel or chart.
+SIMULATE = [
+    "simulate",
+    "--days",
+    "365",
+    "--under-refer",
+    "DUR,LINCS",
+    "--late",
+    "NBR:0.4",
+    "--under-categorise",
+    "SUS:0.6",
+    "--deteriorate",
+    "HERTS:2025-10-01:0.3",
+    "--over-refer",
+    "NOTTS:0.1",
+    "-q",
+]
+MEASURES = ("compliance", "mandatory_share", "returned_share")
+SMALL = re.compile(r"[1-4]")
+
+
+@pytest.fixture(scope="module")
+def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bulletin")
+    events, report = folder / "events.jsonl", folder / "report.json"
+    assert run_cli([*SIMULATE, "--output", str(events)]).status == 0
+    assert run_cli(["run", "--input", str(events), "--report", str(report), "-q"]).status == 0
+    return report
+
+
+@pytest.fixture(scope="module")
+def report(report_path: Path) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads(report_path.read_text())
+    return body
+
+
+@pytest.fixture(scope="module")
+def national(report_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("national")
+    result = run_cli(["bulletin", "--report", str(report_path), "--output", str(out)])
+    assert result.status == 0, result.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def own(report_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("herts")
+    args = ["bulletin", "--report", str(report_path), "--output", str(out), "--force", "HERTS"]
+    assert run_cli(args).status == 0
+    return out
+
+
+# Per funnel: the ids of its points and labels, and whether any two labels overlap on screen.
+PROBE = """
+(() => {
+  const out = {};
+  for (const m of __MEASURES__) {
+    const fig = document.getElementById('funnel-' + m);
+    const ids = (kind) => [...fig.querySelectorAll(`[id^="rm-${m}-${kind}-"]`)]
+      .map(e => e.id.slice(`rm-${m}-${kind}-`.length));
+    const boxes = [...fig.querySelectorAll(`[id^="rm-${m}-label-"] text`)]
+      .map(e => e.getBoundingClientRect());
+    let overlaps = 0;
+    boxes.forEach((a, i) => boxes.slice(i + 1).forEach(b => {
+      if (a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom) overlaps++;
+    }));
+    out[m] = {points: ids('point'), labels: ids('label'), overlaps,
+              visible: boxes.every(r => r.width > 0 && r.height > 0)};
+  }
+  return {funnels: out, svgs: document.querySelectorAll('svg').length,
+          title: document.title, tables: document.querySelectorAll('table').length};
+})()
+""".replace("__MEASURES__", json.dumps(list(MEASURES)))
+
+
+def flagged(report: dict[str, Any], measure: str) -> set[str]:
+    return {r["force"] for r in report["forces"] if r[f"{measure}_status"] in {"alert", "alarm"}}
+
+
+def test_the_page_loads_in_chromium_without_errors_or_requests_and_shows_every_force(
+    national: Path, report: dict[str, Any], tmp_path: Path
+) -> None:
+    page = (national / "index.html").as_uri()
+    seen, found = visit(page, PROBE)
+    assert seen.errors == [], seen.errors
+    assert seen.console == []
+    # The page itself, and nothing else: no script, font, stylesheet or image fetched.
+    assert seen.requests == [page]
+    assert found["svgs"] >= 7
+    for measure in MEASURES:
+        funnel = found["funnels"][measure]
+        assert sorted(funnel["points"]) == sorted(r["force"] for r in report["forces"])
+        assert len(funnel["points"]) == 44
+        assert set(funnel["labels"]) == flagged(report, measure), measure
+        assert funnel["visible"]
+        assert funnel["overlaps"] == 0, measure
+    assert flagged(report, "compliance") >= {"DUR", "LINCS", "NBR"}
+    shot = tmp_path / "bulletin.png"
+    shot.write_bytes(seen.screenshot)
+    pixels = mpimg.imread(io.BytesIO(seen.screenshot))
+    assert pixels.shape[:2] == (2000, 1280)
+    # Not blank: many colours, and no colour covering nearly everything.
+    flat = pixels[..., :3].reshape(-1, 3)
+    assert pixels.std() > 0.1
+    assert len({tuple(p) for p in flat[::97]}) > 50
+
+
+class _Cells(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.cells: list[str] = []
+        self._in: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"td", "th"}:
+            self._in = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in {"td", "th"} and self._in is not None:
+            self.cells.append("".join(self._in).strip())
+            self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in is not None:
+            self._in.append(data)
+
+
+def published_cells(folder: Path) -> list[str]:
+    parser = _Cells()
+    parser.feed((folder / "index.html").read_text())
+    cells = [part for cell in parser.cells for part in re.split(r"\s+", cell) if part]
+    for path in folder.glob("*.csv"):
+        cells += [c for row in csv.reader(path.read_text().splitlines()) for c in row]
+    return cells
+
+
+@pytest.mark.parametrize("which", ["national", "own"])
+def test_no_published_cell_holds_a_count_from_one_to_four(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    folder: Path = request.getfixturevalue(which)
+    cells = published_cells(folder)
+    assert [c for c in cells if SMALL.fullmatch(c.replace(",", ""))] == []
+    assert "<5" in cells  # there were small counts to suppress
+
+
+def test_small_counts_are_suppressed_at_the_threshold_given(
+    report_path: Path, tmp_path: Path
+) -> None:
+    result = run_cli(
+        [
+            "bulletin",
+            "--report",
+            str(report_path),
+            "--output",
+            str(tmp_path),
+            "--suppress-below",
+            "10",
+        ]
+    )
+    assert result.status == 0
+    cells = published_cells(tmp_path)
+    assert [c for c in cells if re.fullmatch(r"[1-9]", c)] == []
+    assert "<10" in cells
+
+
+def test_the_csv_columns_are_the_reports_fields(national: Path, report: dict[str, Any]) -> None:
+    def header(name: str) -> list[str]:
+        return next(csv.reader((national / name).read_text().splitlines()))
+
+    row = report["forces"][0]
+    assert header("forces.csv") == list(flatten(row))
+    assert "decisions.referred_back" in header("forces.csv")
+    assert header("monthly.csv") == ["force", *row["monthly"][0]]
+    assert header("national-monthly.csv") == list(report["national"]["monthly"][0])
+    assert header("cusum.csv") == [
+        "force",
+        *next(r["timeliness_path"][0] for r in report["forces"] if r["timeliness_path"]),
+    ]
+    rows = list(csv.DictReader((national / "forces.csv").read_text().splitlines()))
+    assert [r["force"] for r in rows][:1] == ["SUS"]  # flagged first, the worst first
+    mps = next(r for r in rows if r["force"] == "MPS")
+    source = next(r for r in report["forces"] if r["force"] == "MPS")
+    assert int(mps["recorded"]) == source["recorded"]
+    assert float(mps["compliance_z"]) == source["compliance_z"]
+
+
+def test_a_forces_own_bulletin_shows_its_series_and_picks_it_out_on_every_funnel(
+    own: Path,
+) -> None:
+    page = (own / "index.html").read_text()
+    assert "Hertfordshire Constabulary: mandatory referrals" in page
+    for measure in MEASURES:
+        assert f'id="rm-{measure}-label-HERTS"' in page
+    assert 'id="force-cusum"' in page
+    assert "▼ signal" in page
+    rows = list(csv.DictReader((own / "monthly.csv").read_text().splitlines()))
+    assert {r["force"] for r in rows} == {"HERTS"}
+
+
+def test_an_unknown_force_or_a_report_without_series_is_a_usage_error(
+    report_path: Path, report: dict[str, Any], tmp_path: Path
+) -> None:
+    result = run_cli(
+        ["bulletin", "--report", str(report_path), "--output", str(tmp_path), "--force", "XYZ"]
+    )
+    assert (result.status, result.stderr) == (
+        2,
+        "refmon: error: --force 'XYZ': not a force in the report\n",
+    )
+    old = tmp_path / "old.json"
+    old.write_text(
+        json.dumps(
+            {**report, "forces": [{k: v for k, v in report["forces"][0].items() if k != "monthly"}]}
+        )
+    )
+    result = run_cli(["bulletin", "--report", str(old), "--output", str(tmp_path / "out")])
+    assert result.status == 2
+    assert "forces[0].monthly is missing" in result.stderr
+
+
+def test_refmon_run_imports_neither_matplotlib_nor_jinja2() -> None:
+    code = (
+        "import sys; from refmon.cli import main; "
+        "main(['run', '--input', '/dev/null', '--report', '/dev/null', '-q']); "
+        "print(sorted(m for m in ('matplotlib', 'jinja2') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
