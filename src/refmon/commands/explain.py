@@ -98,12 +98,18 @@ def _changelog(
     sources is not kept there, so no event is marked as out of order.
     """
     from refmon.streams.kafka.changelog import read_to_end
-    from refmon.streams.kafka.state import deliveries, replay_order
+    from refmon.streams.kafka.state import held as changelog_contents
+    from refmon.streams.kafka.state import replay_order
 
     settings, names = settings_from(args), topics_from(args)
-    held = sorted(
-        deliveries(read_to_end(settings, names.cases_changelog), adapter, names), key=replay_order
-    )
+    stored = changelog_contents(read_to_end(settings, names.cases_changelog), adapter, names)
+    retired = {(f.retired.force, f.retired.case_id) for f in stored.folded}
+    if (force, args.case.split("/", 1)[-1]) in retired:
+        raise UsageError(
+            f"{args.case} was retired by the workers (quiet for longer than the window): "
+            "its events have left the changelog; explain it from the input topics' history"
+        )
+    held = sorted(stored.deliveries, key=replay_order)
     latest = max((d.event.occurred_at_us for d in held), default=None)
     kept = [(n, d.event) for n, d in enumerate(held) if d.event.force == force]
     labels = {
