@@ -391,6 +391,9 @@ class Engine:
         self.valid += valid
         self.duplicate += duplicate
 
+    def is_retired(self, force: str, case_id: str) -> bool:
+        return case_id in self._retired.get(force, {})
+
     def retired_count(self) -> int:
         return sum(len(r) for r in self._retired.values())
 

@@ -83,11 +83,26 @@ def decode_folded(value: bytes) -> Folded:
     )
 
 
+LATE_DUPLICATES = b"#late-duplicates"
+"""One record per partition: where repeats of retired cases' events came from (their
+count, and what the judge has applied, must survive a restore like everything else)."""
+
+
+def encode_late(sources: list[Source]) -> bytes:
+    return json.dumps({"version": 1, "sources": [list(s) for s in sources]}).encode()
+
+
+def decode_late(value: bytes) -> list[Source]:
+    return [Source(*s) for s in json.loads(value)["sources"]]
+
+
 class Held(NamedTuple):
-    """What a changelog holds: live deliveries, and retired cases folded."""
+    """What a changelog holds: live deliveries, retired cases folded, and repeats of
+    retired cases' events."""
 
     deliveries: list[Delivery]
     folded: list[Folded]
+    late: tuple[Source, ...] = ()
 
 
 def is_legacy_key(key: bytes) -> bool:
@@ -132,10 +147,13 @@ def held(records: Mapping[bytes, bytes | None], adapter: EventAdapter, topics: T
     """
     found: list[Delivery] = []
     folded: list[Folded] = []
+    late: tuple[Source, ...] = ()
     for key, value in records.items():
         if value is None:
             continue
-        if key.endswith(RETIRED_SUFFIX):
+        if key == LATE_DUPLICATES:
+            late = tuple(decode_late(value))
+        elif key.endswith(RETIRED_SUFFIX):
             folded.append(decode_folded(value))
         elif is_legacy_key(key):
             found.extend(migrate_entry(value, adapter, topics))
@@ -144,7 +162,7 @@ def held(records: Mapping[bytes, bytes | None], adapter: EventAdapter, topics: T
     gone = {(f.retired.force, f.retired.case_id) for f in folded}
     if gone:
         found = [d for d in found if (d.event.force, d.event.case_id) not in gone]
-    return Held(found, folded)
+    return Held(found, folded, late)
 
 
 def replay_order(delivery: Delivery) -> tuple[int, str, str, int, int]:
@@ -157,5 +175,6 @@ def rebuild(engine: Engine, stored: Held) -> None:
     """Apply a changelog's contents to a fresh engine; repeats count as duplicates."""
     for folded in stored.folded:
         engine.absorb(folded.retired, folded.ids, folded.valid, folded.duplicate)
+    engine.duplicate += len(stored.late)
     for delivery in sorted(stored.deliveries, key=replay_order):
         engine.apply(delivery.event)

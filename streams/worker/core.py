@@ -30,7 +30,14 @@ from refmon.streams.engine.deterioration import deterioration_findings
 from refmon.streams.engine.engine import source_scope
 from refmon.streams.engine.findings import ChangeKind
 from refmon.streams.engine.report import ForceCounts
-from refmon.streams.kafka.state import Folded, Held, encode_folded, replay_order
+from refmon.streams.kafka.state import (
+    LATE_DUPLICATES,
+    Folded,
+    Held,
+    encode_folded,
+    encode_late,
+    replay_order,
+)
 from refmon.streams.kafka.topics import WATCHDOG, Topics, expected_source
 from refmon.streams.runner.embedded import judge
 from refmon.streams.time_range import out_of_range
@@ -213,6 +220,7 @@ class PartitionJudge:
         self._counts = counts
         self._applied: dict[tuple[str, int], int] = {}
         self._held: dict[tuple[str, str], list[Delivery]] = {}
+        self._late: list[Source] = []
         self._sources = sources
         """Every input source that sends this partition events: its forces and the watchdog."""
         # Per input source, the latest event time it has sent this partition.
@@ -230,6 +238,10 @@ class PartitionJudge:
             self.engine.absorb(folded.retired, folded.ids, folded.valid, folded.duplicate)
             for source in folded.sources:
                 self._note(source)
+        self._late = list(stored.late)
+        self.engine.duplicate += len(self._late)
+        for source in self._late:
+            self._note(source)
         ordered = sorted(stored.deliveries, key=replay_order)
         for n, delivery in enumerate(ordered, 1):
             self._note(delivery.source)
@@ -304,6 +316,19 @@ class PartitionJudge:
                 refused.append(Refused(source, applied))
                 continue
             self._note(source)
+            if applied.duplicate and self.engine.is_retired(event.force, event.case_id):
+                # A repeat of a retired case's event: its case's deliveries are folded,
+                # so the repeat is kept in the partition's one record of such repeats.
+                self._late.append(source)
+                state.append(
+                    Outbound(
+                        self._topics.cases_changelog,
+                        LATE_DUPLICATES,
+                        encode_late(self._late),
+                        self.partition,
+                    )
+                )
+                continue
             self._keep(delivery)
             if not applied.duplicate:
                 self._counts.events[(event.force, event.event_type)] += 1

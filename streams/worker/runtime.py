@@ -112,6 +112,9 @@ class Worker:
         self._shared = SharedCounts(config)
         self._force_findings = ForceFindings(build_engine().ruleset)
         self._stop = asyncio.Event()
+        # Held by the judging loop from judging a batch to its state sends, and by
+        # retiring: a case is never folded while a delivery of it is on its way.
+        self._state_lock = asyncio.Lock()
         self._producer: AIOKafkaProducer | None = None
         self._drop = config.test_drop
 
@@ -191,7 +194,9 @@ class Worker:
             await judging.start()
             tasks = [
                 asyncio.create_task(self._run_loop(self._intake, self._intake_batch)),
-                asyncio.create_task(self._run_loop(self._judging, self._judge_batch)),
+                asyncio.create_task(
+                    self._run_loop(self._judging, self._judge_batch, self._state_lock)
+                ),
                 asyncio.create_task(self._housekeeping()),
                 asyncio.create_task(self._stop.wait()),
             ]
@@ -215,8 +220,13 @@ class Worker:
             self._producer = None
 
     async def _run_loop(
-        self, loop: _Loop, handle: Callable[[TopicPartition, Records], Awaitable[Batch | None]]
+        self,
+        loop: _Loop,
+        handle: Callable[[TopicPartition, Records], Awaitable[Batch | None]],
+        lock: asyncio.Lock | None = None,
     ) -> None:
+        """Fetch, process, send what the batch produced, commit; `lock` is held from
+        processing to the state sends (retiring must not fold a case between the two)."""
         consumer = loop.consumer
         assert consumer is not None
         # The commit of one batch overlaps the work on the next: commits still go out
@@ -226,16 +236,18 @@ class Worker:
             while True:
                 fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH)
                 batch = Batch()
-                for tp, records in fetched.items():
-                    records = await self._in_order(loop, tp, records)
-                    done = await handle(tp, records) if records else None
-                    if done is not None:
-                        batch.add(done, tp, records[-1].offset + 1)
+                async with lock or contextlib.nullcontext():
+                    for tp, records in fetched.items():
+                        records = await self._in_order(loop, tp, records)
+                        done = await handle(tp, records) if records else None
+                        if done is not None:
+                            batch.add(done, tp, records[-1].offset + 1)
+                    if batch.offsets:
+                        if batch.refused:
+                            batch.outputs += await self._refused_letters(batch.refused)
+                        await self._send(batch.outputs)
+                        await self._send(batch.state)
                 if batch.offsets:
-                    if batch.refused:
-                        batch.outputs += await self._refused_letters(batch.refused)
-                    await self._send(batch.outputs)
-                    await self._send(batch.state)
                     if committing is not None:
                         await committing
                     committing = asyncio.create_task(self._commit(loop, batch.offsets))
@@ -500,10 +512,12 @@ class Worker:
         records first, confirmed, then the deletions of what they fold."""
         margin = (self.config.window_days + self.config.retire_after_days) * MICROS_PER_DAY
         for judge in list(self.judges.values()):
-            folded, deletions = judge.retire(margin)
+            async with self._state_lock:
+                folded, deletions = judge.retire(margin)
+                if folded:
+                    await self._send(folded)
+                    await self._send(deletions)
             if folded:
-                await self._send(folded)
-                await self._send(deletions)
                 log.warning(
                     "retired %d case(s) of partition %d (%d changelog records)",
                     len(folded),

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
 from refmon.streams.codec import decode_delivery
 from refmon.streams.kafka.changelog import read_records
 from refmon.streams.kafka.settings import KafkaSettings
-from refmon.streams.kafka.state import RETIRED_SUFFIX, decode_folded
+from refmon.streams.kafka.state import LATE_DUPLICATES, RETIRED_SUFFIX, decode_folded, decode_late
 from refmon.streams.kafka.topics import Topics
 
 
@@ -29,6 +30,8 @@ def committed_by_force(bootstrap: str, prefix: str) -> dict[int, int]:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
         committed = admin.list_group_offsets({topics.app_id: None}).get(topics.app_id, {})
+    except KafkaError:  # no group yet: nothing committed
+        committed = {}
     finally:
         admin.close()
     return {tp.partition: m.offset for tp, m in committed.items() if tp.topic == topics.by_force}
@@ -43,7 +46,9 @@ def _stored(bootstrap: str, topics: Topics) -> tuple[set[str], set[str]]:
     for key, value in latest.items():
         if value is None:
             continue
-        if key.endswith(RETIRED_SUFFIX):
+        if key == LATE_DUPLICATES:
+            sources.update(str(s) for s in decode_late(value))
+        elif key.endswith(RETIRED_SUFFIX):
             folded = decode_folded(value)
             ids.update(event_id for _, event_id in folded.ids)
             sources.update(str(s) for s in folded.sources)

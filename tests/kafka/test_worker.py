@@ -176,10 +176,21 @@ def test_a_worker_commits_nothing_before_its_changelog_writes_are_on_the_broker(
     stream = tmp_path / "events.jsonl"
     sim = ["simulate", "--days", "20", "--scale", "0.1", "--seed", "5", "-q"]
     assert run_cli([*sim, "--output", str(stream)]).status == 0
+    lines = stream.read_text().splitlines(keepends=True)
+    first, rest = tmp_path / "first.jsonl", tmp_path / "rest.jsonl"
+    first.write_text("".join(lines[:100]))
+    rest.write_text("".join(lines[100:]))
     slow = deployment.start_worker("slow", "--clock", "event", module="tests.kafka.slow_sends")
-    deployment.publish(stream)
+    deployment.publish(first)
+    # Some commits first, so that the check below is not vacuous; then the rest, and a
+    # kill while its writes are in flight.
+    deadline = time.monotonic() + 120
+    while sum(deployment.committed_by_force().values()) < 50:
+        assert time.monotonic() < deadline, deployment.committed_by_force()
+        time.sleep(0.5)
+    deployment.publish(rest)
     deployment.wait_for(valid=150)
-    time.sleep(2)  # a few more commits while writes queue up
+    time.sleep(1)
     os.killpg(slow.pid, signal.SIGKILL)
     slow.wait()
     committed = deployment.committed_by_force()

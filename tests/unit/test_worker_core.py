@@ -194,7 +194,7 @@ def test_force_findings_are_announced_once_as_they_open_and_resolve_for_held_for
 
 def test_a_partition_retires_old_cases_into_folded_records_and_restores_the_same_outputs() -> None:
     from refmon.streams.engine.timeutil import MICROS_PER_DAY
-    from refmon.streams.kafka.state import decode_folded
+    from refmon.streams.kafka.state import LATE_DUPLICATES, decode_folded
 
     stream = [
         (recorded("2024-01-02T10:00:00Z", case="old", **SERIOUS), "DUR", 1),
@@ -218,11 +218,20 @@ def test_a_partition_retires_old_cases_into_folded_records_and_restores_the_same
 
     from refmon.streams.kafka.state import held
 
+    # A repeat of a retired case's event, from a new offset: a duplicate, kept in the
+    # partition's one record of such repeats (the case's own deliveries are folded).
+    [repeat] = deliveries((stream[0][0], "DUR", 9))
+    judged = live.judge([repeat])
+    assert [r.key for r in judged.state] == [LATE_DUPLICATES]
+    assert live.engine.duplicate == before[2] + 1
+    for record in judged.state:
+        changelog[record.key or b""] = record.value
+
     restored = judge_for()
     list(restored.restore(held(changelog, event_adapter(), TOPICS)))
     assert (list(restored.engine.findings()), restored.engine.valid) == (before[0], before[1])
-    assert restored.engine.duplicate == before[2]
-    assert restored.judge(deliveries(*stream)) == ([], [], [])  # nothing applied twice
+    assert restored.engine.duplicate == before[2] + 1
+    assert restored.judge([*deliveries(*stream), repeat]) == ([], [], [])  # none twice
 
 
 def test_a_source_far_behind_holds_back_retirement_on_its_partition() -> None:

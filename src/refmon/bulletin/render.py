@@ -403,7 +403,7 @@ def _force_figures(report: Mapping[str, Any], row: Mapping[str, Any], below: int
 
 def _environment() -> Environment:
     return Environment(
-        loader=PackageLoader("refmon.bulletin", "templates"),
+        loader=PackageLoader("refmon.bulletin", "html-templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
