@@ -20,12 +20,13 @@ class Repeats(logging.Filter):
     def __init__(self, seconds: float = QUIET_SECONDS) -> None:
         super().__init__()
         self._seconds = seconds
-        self._last: dict[tuple[str, object], tuple[float, int]] = {}
+        self._last: dict[tuple[str, str], tuple[float, int]] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not record.name.startswith(("aiokafka", "kafka")):
             return True  # refmon's own lines each say something different
-        key = (record.name, record.msg)
+        # The arguments too: "heartbeat failed for group X" and "... group Y" are two facts.
+        key = (record.name, f"{record.msg}|{record.args!r}"[:300])
         now = time.monotonic()
         last = self._last.get(key)
         if last is not None and now - last[0] < self._seconds:

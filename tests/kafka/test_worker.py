@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,21 @@ def test_a_worker_commits_nothing_before_its_changelog_writes_are_on_the_broker(
     assert deployment.committed_but_unsaved() == []
 
 
+def w2_owns(deployment: Deployment) -> list[set[int]]:
+    """The by-force partitions w2 was assigned, one set per assignment, from its log."""
+    log = (deployment.folder / "w2.log").read_text()
+    return [
+        set(map(int, re.findall(r"\d+", m))) for m in re.findall(r"partitions \[([\d, ]*)\]", log)
+    ]
+
+
+def until(check: Callable[[], bool], what: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.5)
+
+
 def test_partitions_rebalance_as_workers_join_and_leave_and_the_result_is_unchanged(
     deployment: Deployment, tmp_path: Path
 ) -> None:
@@ -212,6 +228,11 @@ def test_partitions_rebalance_as_workers_join_and_leave_and_the_result_is_unchan
     deployment.publish(first)
     deployment.wait_for(valid=expected["valid"] // 4)
     deployment.start_worker("w2", "--clock", "event")
+    # The two share the judging once each has heard of the rebalance (a heartbeat or so).
+    until(
+        lambda: any(0 < len(p) < deployment.partitions for p in w2_owns(deployment)),
+        "w2 never shared the partitions",
+    )
     deployment.publish(second)
     deployment.wait_for(valid=expected["valid"] * 3 // 4)
     os.killpg(one.pid, signal.SIGTERM)
@@ -219,17 +240,8 @@ def test_partitions_rebalance_as_workers_join_and_leave_and_the_result_is_unchan
     deployment.wait_for(expected["valid"], expected["duplicate"], stream=stream)
     assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)
     # w1 is a static member: it hands its partitions over once its session times out.
-    deadline = time.monotonic() + 60
-    while True:
-        owned = [
-            set(map(int, re.findall(r"\d+", m)))
-            for m in re.findall(
-                r"partitions \[([\d, ]*)\]", (deployment.folder / "w2.log").read_text()
-            )
-        ]
-        if owned and owned[-1] == set(range(deployment.partitions)):
-            break
-        assert time.monotonic() < deadline, f"w2 did not take over when w1 left: {owned}"
-        time.sleep(1)
-    assert any(0 < len(p) < deployment.partitions for p in owned), "w2 never shared the partitions"
+    until(
+        lambda: w2_owns(deployment)[-1] == set(range(deployment.partitions)),
+        "w2 did not take over when w1 left",
+    )
     assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)
