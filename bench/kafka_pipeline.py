@@ -188,8 +188,7 @@ def drain(consumer: KafkaConsumer, into: dict[str, float], timeout_ms: int) -> N
             into.setdefault(json.loads(r.value)["case_id"], time.perf_counter())
 
 
-def catch_up(bootstrap: str, folder: Path, stream: Path, events: int) -> dict[str, Any]:
-    prefix = f"b{uuid.uuid4().hex[:8]}"
+def create_topics(bootstrap: str, prefix: str) -> None:
     refmon(
         "topics",
         "create",
@@ -200,6 +199,11 @@ def catch_up(bootstrap: str, folder: Path, stream: Path, events: int) -> dict[st
         "--partitions",
         str(PARTITIONS),
     )
+
+
+def catch_up(bootstrap: str, folder: Path, stream: Path, events: int) -> dict[str, Any]:
+    prefix = f"b{uuid.uuid4().hex[:8]}"
+    create_topics(bootstrap, prefix)
     publish_s = refmon(
         "publish",
         "--bootstrap-server",
@@ -263,16 +267,7 @@ def catch_up(bootstrap: str, folder: Path, stream: Path, events: int) -> dict[st
 
 def latency(bootstrap: str, folder: Path, rate: float, seconds: float) -> list[float]:
     prefix = f"l{uuid.uuid4().hex[:8]}"
-    refmon(
-        "topics",
-        "create",
-        "--bootstrap-server",
-        bootstrap,
-        "--topic-prefix",
-        prefix,
-        "--partitions",
-        str(PARTITIONS),
-    )
+    create_topics(bootstrap, prefix)
     worker = start_worker(bootstrap, prefix, folder)
     try:
         return asyncio.run(_offer(bootstrap, prefix, rate, seconds))
