@@ -317,10 +317,6 @@ class Engine:
         """Per force, the event time of its latest event: a silent force stands still."""
         return dict(self._last_event)
 
-    def has_seen(self, event: Event) -> bool:
-        """Whether an event with this one's id from its source was applied already."""
-        return event.event_id in self._seen.get(source_scope(event), {})
-
     def snapshot(self, force: str, case_id: str) -> CaseSnapshot | None:
         case = self._cases.get(force, {}).get(case_id)
         if case is None:
@@ -393,9 +389,6 @@ class Engine:
 
     def is_retired(self, force: str, case_id: str) -> bool:
         return case_id in self._retired.get(force, {})
-
-    def retired_count(self) -> int:
-        return sum(len(r) for r in self._retired.values())
 
     def held_force_counts(self, window_days: int) -> dict[str, ForceCounts]:
         """Section 9 counts for each force this engine holds cases of."""

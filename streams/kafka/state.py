@@ -110,6 +110,19 @@ def is_legacy_key(key: bytes) -> bool:
     return key[:1] == b'"'
 
 
+def _legacy_source(where: str, topics: Topics) -> Source:
+    """0.1's `topic:partition:offset` as a source."""
+    topic, partition, offset = where.rsplit(":", 2)
+    return Source(topics.source_of(topic) or topic, int(partition), int(offset))
+
+
+def migrate_forward(value: bytes, adapter: EventAdapter, topics: Topics) -> Delivery:
+    """A by-force message 0.1 forwarded (`{"source", "event"}`), as a delivery."""
+    body = json.loads(value)
+    event = to_engine_event(adapter.validate_json(body["event"]))
+    return Delivery(_legacy_source(str(body["source"]), topics), event)
+
+
 def migrate_entry(value: bytes, adapter: EventAdapter, topics: Topics) -> list[Delivery]:
     """An earlier release's case entry as deliveries: one per distinct source of each event.
 
@@ -132,10 +145,7 @@ def migrate_entry(value: bytes, adapter: EventAdapter, topics: Topics) -> list[D
                 type(err).__name__,
             )
             continue
-        for where in sources:
-            topic, partition, offset = where.rsplit(":", 2)
-            name = topics.source_of(topic) or topic
-            deliveries.append(Delivery(Source(name, int(partition), int(offset)), event))
+        deliveries += [Delivery(_legacy_source(where, topics), event) for where in sources]
     return deliveries
 
 

@@ -226,14 +226,12 @@ class PartitionJudge:
         # Per input source, the latest event time it has sent this partition.
         self._source_times: dict[str, int] = {}
 
-    def restore(self, stored: Held | Iterable[Delivery]) -> Iterator[int]:
+    def restore(self, stored: Held) -> Iterator[int]:
         """Apply a changelog's contents, retired cases first, then deliveries in event-time
         order; yields every RESTORE_CHUNK events.
 
         Nothing is sent while restoring: these changes were sent when first made.
         """
-        if not isinstance(stored, Held):
-            stored = Held(list(stored), [])
         for folded in stored.folded:
             self.engine.absorb(folded.retired, folded.ids, folded.valid, folded.duplicate)
             for source in folded.sources:

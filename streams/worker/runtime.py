@@ -31,14 +31,13 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 from refmon.schemas.events import EventAdapter
-from refmon.streams.codec import CodecError, Delivery, Source, decode_delivery, encode_delivery
+from refmon.streams.codec import CodecError, Delivery, decode_delivery, encode_delivery
 from refmon.streams.decode import DeadLetter
 from refmon.streams.engine import Engine
 from refmon.streams.engine.report import cross_force
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.engine.vocabulary import FindingKind
-from refmon.streams.kafka.state import held, is_legacy_key
-from refmon.streams.wire import to_engine_event
+from refmon.streams.kafka.state import held, is_legacy_key, migrate_forward
 from refmon.streams.worker.config import WorkerConfig
 from refmon.streams.worker.core import (
     Counts,
@@ -305,7 +304,7 @@ class Worker:
             value = record.value or b""
             try:
                 if value[:1] == b"{":  # forwarded by an earlier release
-                    found.append(self._legacy_forward(value))
+                    found.append(migrate_forward(value, self._adapter, self.topics))
                 else:
                     found.append(decode_delivery(value))
             except (CodecError, ValueError, KeyError) as err:
@@ -320,15 +319,6 @@ class Worker:
                 )
         judged = judge.judge(found)
         return Batch(judged.outputs, judged.state, judged.refused)
-
-    def _legacy_forward(self, value: bytes) -> Delivery:
-        import json
-
-        body = json.loads(value)
-        topic, partition, offset = str(body["source"]).rsplit(":", 2)
-        event = to_engine_event(self._adapter.validate_json(body["event"]))
-        name = self.topics.source_of(topic) or topic
-        return Delivery(Source(name, int(partition), int(offset)), event)
 
     async def _refused_letters(self, refused: list[Refused]) -> list[Outbound]:
         """Dead letters for deliveries the judge refused, with their input read back whole."""

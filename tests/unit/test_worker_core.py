@@ -7,6 +7,7 @@ from typing import Any
 
 from refmon.schemas import event_adapter
 from refmon.streams.codec import Delivery, decode_delivery
+from refmon.streams.kafka.state import Held
 from refmon.streams.kafka.topics import Topics
 from refmon.streams.worker.core import (
     Counts,
@@ -130,7 +131,7 @@ def test_the_judge_counts_a_real_duplicate_once_and_stores_it_to_count_it_after_
     assert len(judged.state) == 2
     assert (judge.engine.valid, judge.engine.duplicate) == (1, 1)
     restored = judge_for()
-    list(restored.restore(decode_delivery(s.value or b"") for s in judged.state))
+    list(restored.restore(Held([decode_delivery(s.value or b"") for s in judged.state], [])))
     assert (restored.engine.valid, restored.engine.duplicate) == (1, 1)
     assert restored.judge(held) == ([], [], [])
 
@@ -159,7 +160,9 @@ def test_a_restored_partition_judges_exactly_as_the_one_that_wrote_its_changelog
     for delivery in deliveries(*stream):
         state += live.judge([delivery]).state
     restored = judge_for()
-    steps = list(restored.restore(reversed([decode_delivery(s.value or b"") for s in state])))
+    steps = list(
+        restored.restore(Held(list(reversed([decode_delivery(s.value or b"") for s in state])), []))
+    )
     assert steps == []  # fewer than a chunk: restored in one go
     assert list(restored.engine.findings()) == list(live.engine.findings())
     assert restored.engine.report(365) == live.engine.report(365)
