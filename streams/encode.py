@@ -40,6 +40,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "ruleset": finding.ruleset,
         "duty_event_id": finding.duty_event_id,
         "referral_event_id": finding.referral_event_id,
+        "resolves": finding.resolves,
     }
 
 

@@ -11,6 +11,7 @@ import hashlib
 from typing import Literal, NamedTuple
 
 from refmon.streams.engine.case import CaseState, OwnDutyOf, latest_meets_since
+from refmon.streams.engine.resolves import resolves
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import local_label
 from refmon.streams.engine.vocabulary import FindingKind
@@ -37,6 +38,11 @@ class Finding(NamedTuple):
     """The fact version in force when the duty arose."""
     referral_event_id: str | None
     """The event giving the referral time (earliest receipt, else earliest claim), if any."""
+
+    @property
+    def resolves(self) -> str:
+        """What would resolve it: a function of the kind, so not stored (nor compared)."""
+        return resolves(self.kind)
 
 
 class FindingChange(NamedTuple):
