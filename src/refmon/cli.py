@@ -10,9 +10,11 @@ from collections.abc import Sequence
 
 from refmon import __version__, logs
 from refmon.commands import (
+    alerts,
     bulletin,
     diff,
     explain,
+    findings,
     generate,
     healthcheck,
     publish,
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         explain,
         generate,
         healthcheck,
+        alerts,
+        findings,
     ):
         module.add_parser(commands)
     return parser
