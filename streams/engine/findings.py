@@ -1,4 +1,4 @@
-"""Findings (CONTRACT.md section 8): which are open for a case at a clock time.
+"""Findings (docs/contract.md section 8): which are open for a case at a clock time.
 
 `detected_at` is the event-time moment the finding's condition first held
 (the deadline for a missed referral, the referral itself for a late one, ...),
@@ -32,7 +32,7 @@ class Finding(NamedTuple):
     deadline: int | None
     detected_at: int
     summary: str
-    # The evidence (CONTRACT.md section 8): what judged it, and the events to look up.
+    # The evidence (docs/contract.md section 8): what judged it, and the events to look up.
     ruleset: str
     duty_event_id: str | None
     """The fact version in force when the duty arose."""

@@ -2,7 +2,7 @@
 
 Plain aiokafka clients, not Faust's streams: Faust's stream drops and
 acknowledges messages itself around rebalances and recovery, and left
-partitions paused after a broker restart (see the README's note on Faust).
+partitions paused after a broker restart (see docs/decisions.md).
 Here every record a consumer hands over is processed in offset order, what
 it produces is confirmed by the broker (acks=all, idempotent producer), and
 only then is its offset committed. A crash or a rebalance therefore repeats

@@ -1,4 +1,4 @@
-"""`refmon run` (CONTRACT.md section 10): outputs, dead letters, exit statuses."""
+"""`refmon run` (docs/contract.md section 10): outputs, dead letters, exit statuses."""
 
 from __future__ import annotations
 
