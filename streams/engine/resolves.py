@@ -3,7 +3,7 @@
 The same text goes into each finding (its `resolves` field), into `refmon
 explain` and into the runbooks (deploy/runbooks/findings.md), so that the three
 never disagree. Each text names the event that would resolve the finding, as
-CONTRACT.md sections 6, 8, 11 and 14 define it.
+docs/contract.md sections 6, 8, 11 and 14 define it.
 """
 
 from __future__ import annotations
