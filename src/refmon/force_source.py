@@ -46,6 +46,14 @@ def alerts_group(args: argparse.Namespace, force: str) -> str:
     return force_group(topics_from(args), settings_from(args).username or force_user(force))
 
 
+def start(reader: Any, where: str) -> None:
+    """Start reading; a topic that is missing or not this user's to read is a usage error."""
+    try:
+        reader.start(where)
+    except LookupError as err:
+        raise UsageError(f"{err.args[0]} (check --force, --topic-prefix and the user)") from None
+
+
 @dataclass
 class Tally:
     """Findings read, and what was not a finding (named on stderr by place and reason)."""
@@ -86,7 +94,7 @@ def topic_findings(
 
     topic = topics_from(args).alerts(force)
     with AlertsReader(settings_from(args), topic) as reader:
-        reader.start("beginning")
+        start(reader, "beginning")
         for record in reader.records(follow=False):
             found = parse(record.value or b"")
             if isinstance(found, Rejected):

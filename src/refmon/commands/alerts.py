@@ -17,7 +17,14 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from refmon.environment import Environment, ExitStatus, UsageError
-from refmon.force_source import ENV_GROUP, Tally, add_force_option, alerts_group, checked_force
+from refmon.force_source import (
+    ENV_GROUP,
+    Tally,
+    add_force_option,
+    alerts_group,
+    checked_force,
+    start,
+)
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.streams.kafka.alerts import AlertRecord
 from refmon.webhook import Forwarder, SentLog, WebhookError
@@ -128,7 +135,7 @@ def alerts_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     topic = topics_from(args).alerts(force)
     group = alerts_group(args, force)
     with AlertsReader(settings_from(args), topic, group) as reader:
-        reader.start("beginning" if args.from_beginning else "committed")
+        start(reader, "beginning" if args.from_beginning else "committed")
         follower = Follower(env, args.json, forwarder, reader.commit, topic)
         try:
             follower.follow(reader.records(follow=not args.exit_at_end))
