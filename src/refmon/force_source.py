@@ -95,6 +95,11 @@ def topic_findings(
     topic = topics_from(args).alerts(force)
     with AlertsReader(settings_from(args), topic) as reader:
         start(reader, "beginning")
+        if reader.trimmed():
+            env.warn(
+                f"{topic} no longer holds its oldest alerts (it keeps 90 days): a finding "
+                "whose latest change is older is not listed"
+            )
         for record in reader.records(follow=False):
             found = parse(record.value or b"")
             if isinstance(found, Rejected):

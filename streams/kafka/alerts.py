@@ -59,6 +59,12 @@ class AlertsReader:
             else:
                 self._consumer.seek(tp, at)
 
+    def trimmed(self) -> bool:
+        """Whether the topic has let go of its oldest alerts (retention): its first offset is
+        no longer 0, so what it holds is not the whole history."""
+        first = self._consumer.beginning_offsets(self._tps)
+        return any(offset > 0 for offset in first.values())
+
     def records(self, follow: bool) -> Iterator[AlertRecord]:
         """In offset order per partition; without `follow`, up to the end seen at the start."""
         end = self._consumer.end_offsets(self._tps)

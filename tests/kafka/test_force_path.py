@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaAdminClient, KafkaProducer, TopicPartition
 from refmon.streams.engine.resolves import RESOLVES
 from refmon.streams.kafka.topics import Topics
 
@@ -126,6 +126,25 @@ def test_a_force_reads_its_worklist_and_follows_its_alerts_to_a_webhook_once(
     replay = run_cli([*follow, "--from-beginning", "--webhook-state", str(state)])
     assert "0 alert(s) forwarded, 3 already sent before" in replay.stderr
     assert len(receiver.received) == 3
+
+
+def test_the_worklist_says_when_the_topic_has_let_go_of_its_oldest_alerts(
+    secured: Deployment,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    write_alerts(secured, committed=[alert("c1"), alert("c2")], aborted=[])
+    dur = as_force(secured, "DUR", tmp_path)
+    whole = run_cli(["findings", "--force", "DUR", *dur])
+    assert (whole.status, len(whole.stdout.splitlines())) == (0, 2)
+    assert "no longer holds" not in whole.stderr
+    admin = KafkaAdminClient(bootstrap_servers=secured.broker.bootstrap)
+    try:  # as retention would
+        admin.delete_records({TopicPartition(Topics(secured.prefix).alerts("DUR"), 0): 1})
+    finally:
+        admin.close()
+    trimmed = run_cli(["findings", "--force", "DUR", *dur])
+    assert [x.split("  ")[2] for x in trimmed.stdout.splitlines()] == ["DUR/c2"]
+    assert "no longer holds its oldest alerts (it keeps 90 days)" in trimmed.stderr
 
 
 def test_a_force_cannot_read_another_forces_alerts(
