@@ -112,11 +112,12 @@ def line(finding: Mapping[str, Any]) -> str:
     case = finding.get("case_id")
     where = f"{finding['force']}/{case}" if case else f"{finding['force']} (the force)"
     criteria = ", ".join(finding.get("criteria") or ()) or "-"
-    return (
+    text = (
         f"{local(finding['detected_at'])}  {head} {finding['kind']}  {where}  "
-        f"criteria {criteria}; deadline {local(finding.get('deadline'))}  "
-        f"to resolve: {finding['resolves']}"
+        f"criteria {criteria}; deadline {local(finding.get('deadline'))}"
     )
+    # A resolved finding needs nothing more; saying what would resolve it would mislead.
+    return text if finding["status"] == "resolved" else f"{text}  to resolve: {finding['resolves']}"
 
 
 def _cell(value: Any) -> Any:

@@ -53,6 +53,9 @@ def test_filters_by_kind_and_status_and_writes_csv(tmp_path: Path) -> None:
     result = findings(tmp_path, "--force", "DUR", *only)
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [(r["case_id"], r["status"]) for r in rows] == [("c1", "resolved"), ("c2", "open")]
+    text = findings(tmp_path, "--force", "DUR", *only[:-2]).stdout.splitlines()
+    assert "to resolve" not in text[0]  # c1's, resolved: nothing more to do
+    assert text[1].endswith(f"to resolve: {RESOLVES['missed_referral']}")
     assert rows[0]["resolves"] == RESOLVES["missed_referral"]
     assert rows[1]["criteria"] == "death_or_serious_injury"
 
