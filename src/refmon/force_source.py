@@ -28,6 +28,12 @@ def add_force_option(parser: argparse.ArgumentParser, required_for: str) -> None
     )
 
 
+def add_quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet", "-q", action="store_true", help="no summary and no per-message warnings"
+    )
+
+
 def checked_force(code: str | None) -> str:
     if not code:
         raise UsageError(f"give --force CODE (or set {ENV_FORCE})")
@@ -60,10 +66,12 @@ class Tally:
 
     read: int = 0
     rejected: int = 0
+    quiet: bool = False
 
     def reject(self, env: Environment, where: str, why: Rejected) -> None:
         self.rejected += 1
-        env.warn(f"{where}: {why.reason}; skipped")
+        if not self.quiet:
+            env.warn(f"{where}: {why.reason}; skipped")
 
 
 def file_findings(path: str, env: Environment, tally: Tally) -> Iterator[dict[str, Any]]:
@@ -95,7 +103,7 @@ def topic_findings(
     topic = topics_from(args).alerts(force)
     with AlertsReader(settings_from(args), topic) as reader:
         start(reader, "beginning")
-        if reader.trimmed():
+        if reader.trimmed() and not tally.quiet:
             env.warn(
                 f"{topic} no longer holds its oldest alerts (it keeps 90 days): a finding "
                 "whose latest change is older is not listed"

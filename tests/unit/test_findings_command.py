@@ -108,3 +108,12 @@ def test_a_force_is_needed_to_read_kafka_and_an_unknown_one_is_refused(tmp_path:
         "refmon: error: give --force CODE (or set REFMON_FORCE)",
     )
     assert run_cli(["findings", "--force", "NOPE", "--input", "-"]).status == 2
+
+
+def test_quiet_says_nothing_on_stderr_but_the_worklist_is_the_same(tmp_path: Path) -> None:
+    saved = tmp_path / "mixed.jsonl"
+    saved.write_text(findings_file(tmp_path).read_text() + "not json\n")
+    loud = run_cli(["findings", "--input", str(saved)])
+    quiet = run_cli(["findings", "--input", str(saved), "--quiet"])
+    assert (quiet.status, quiet.stdout, quiet.stderr) == (0, loud.stdout, "")
+    assert "not JSON" in loud.stderr

@@ -21,6 +21,7 @@ from refmon.force_source import (
     ENV_GROUP,
     Tally,
     add_force_option,
+    add_quiet_option,
     alerts_group,
     checked_force,
     start,
@@ -80,6 +81,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=os.environ.get(ENV_ATTEMPTS, "5"),
         help=f"tries per alert before giving up (default 5, or {ENV_ATTEMPTS})",
     )
+    add_quiet_option(p)
     add_kafka_options(p)
     p.set_defaults(handler=alerts_command)
 
@@ -94,10 +96,11 @@ class Follower:
         forwarder: Forwarder | None,
         done: Callable[[AlertRecord], None],
         where: str,
+        quiet: bool = False,
     ) -> None:
         self.env, self.as_json, self.forwarder, self.done = env, as_json, forwarder, done
         self.where = where
-        self.tally = Tally()
+        self.tally = Tally(quiet=quiet)
 
     def follow(self, records: Iterable[AlertRecord]) -> None:
         for record in records:
@@ -136,13 +139,13 @@ def alerts_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     group = alerts_group(args, force)
     with AlertsReader(settings_from(args), topic, group) as reader:
         start(reader, "beginning" if args.from_beginning else "committed")
-        follower = Follower(env, args.json, forwarder, reader.commit, topic)
+        follower = Follower(env, args.json, forwarder, reader.commit, topic, args.quiet)
         try:
             follower.follow(reader.records(follow=not args.exit_at_end))
         except WebhookError as err:
             env.error(f"{err}; the alert stays unread, to be sent on the next start")
             return ExitStatus.ERROR
-    if forwarder is not None:
+    if forwarder is not None and not args.quiet:
         env.stderr.write(
             f"refmon: {forwarder.forwarded} alert(s) forwarded, "
             f"{forwarder.skipped} already sent before\n"

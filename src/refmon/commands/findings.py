@@ -14,6 +14,7 @@ from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.force_source import (
     Tally,
     add_force_option,
+    add_quiet_option,
     checked_force,
     file_findings,
     topic_findings,
@@ -57,6 +58,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=os.environ.get(ENV_FORMAT, "text"),
         help=f"text: a line each (default); csv; json: JSON Lines (or {ENV_FORMAT})",
     )
+    add_quiet_option(p)
     add_kafka_options(p)
     p.set_defaults(handler=findings_command)
 
@@ -64,7 +66,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def findings_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.format not in FORMATS:
         raise UsageError(f"{ENV_FORMAT} {args.format[:16]!r}: use text, csv or json")
-    tally = Tally()
+    tally = Tally(quiet=args.quiet)
     if args.input is not None:
         force = None if args.force is None else checked_force(args.force)
         source = file_findings(args.input, env, tally)
@@ -79,6 +81,8 @@ def findings_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         env.stdout.write(as_jsonl(chosen))
     else:
         env.stdout.writelines(line(f) + "\n" for f in chosen)
+    if args.quiet:
+        return ExitStatus.OK
     skipped = f", {tally.rejected} skipped (not findings)" if tally.rejected else ""
     env.stderr.write(
         f"refmon: {len(chosen)} finding(s) of {len(latest)} "
