@@ -114,7 +114,7 @@ def line(finding: Mapping[str, Any]) -> str:
     criteria = ", ".join(finding.get("criteria") or ()) or "-"
     text = (
         f"{local(finding['detected_at'])}  {head} {finding['kind']}  {where}  "
-        f"criteria {criteria}; deadline {local(finding.get('deadline'))}"
+        f"criteria {criteria}; due before {local(finding.get('deadline'))}"
     )
     # A resolved finding needs nothing more; saying what would resolve it would mislead.
     return text if finding["status"] == "resolved" else f"{text}  to resolve: {finding['resolves']}"

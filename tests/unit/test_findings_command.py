@@ -43,7 +43,7 @@ def test_the_worklist_is_the_open_findings_one_line_each_with_what_resolves_them
     assert len(lines) == 3  # c1 late and unconfirmed, c2 missed; MPS's is not DUR's
     missed = next(x for x in lines if "missed_referral" in x)
     assert missed.startswith("2026-02-04 00:00 GMT  open missed_referral  DUR/c2  ")
-    assert "criteria death_or_serious_injury; deadline 2026-02-04 00:00 GMT" in missed
+    assert "criteria death_or_serious_injury; due before 2026-02-04 00:00 GMT" in missed
     assert missed.endswith(f"to resolve: {RESOLVES['missed_referral']}")
     assert "refmon: 3 finding(s) of 5 from 5 change(s) read" in result.stderr
 
