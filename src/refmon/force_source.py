@@ -12,7 +12,6 @@ from typing import Any
 
 from refmon.environment import Environment, UsageError
 from refmon.kafka_options import settings_from, topics_from
-from refmon.schemas.forces import force_codes
 from refmon.worklist import Rejected, parse
 
 ENV_FORCE = "REFMON_FORCE"
@@ -35,6 +34,8 @@ def add_quiet_option(parser: argparse.ArgumentParser) -> None:
 
 
 def checked_force(code: str | None) -> str:
+    from refmon.schemas.forces import force_codes
+
     if not code:
         raise UsageError(f"give --force CODE (or set {ENV_FORCE})")
     if code not in force_codes():

@@ -15,6 +15,7 @@ import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.force_source import (
@@ -27,9 +28,11 @@ from refmon.force_source import (
     start,
 )
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
-from refmon.streams.kafka.alerts import AlertRecord
-from refmon.webhook import Forwarder, SentLog, WebhookError
 from refmon.worklist import Rejected, line, parse
+
+if TYPE_CHECKING:  # the Kafka client and the HTTP stack load only when the command runs
+    from refmon.streams.kafka.alerts import AlertRecord
+    from refmon.webhook import Forwarder
 
 ENV_WEBHOOK = "REFMON_WEBHOOK_URL"
 ENV_STATE = "REFMON_WEBHOOK_STATE"
@@ -118,6 +121,8 @@ class Follower:
 
 
 def _forwarder(args: argparse.Namespace, force: str) -> Forwarder | None:
+    from refmon.webhook import Forwarder, SentLog
+
     if not args.webhook:
         return None
     if not args.webhook.startswith(("http://", "https://")):
@@ -132,6 +137,7 @@ def _forwarder(args: argparse.Namespace, force: str) -> Forwarder | None:
 
 def alerts_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from refmon.streams.kafka.alerts import AlertsReader
+    from refmon.webhook import WebhookError
 
     force = checked_force(args.force)
     forwarder = _forwarder(args, force)
