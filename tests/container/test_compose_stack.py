@@ -235,12 +235,22 @@ def test_the_compose_stack_reports_what_run_reports_and_prometheus_scrapes_both_
     assert expected.status == 0, expected.stderr
     events = json.loads(expected.stdout)["events"]
 
+    # How long each step took, printed for `pytest -s` (figures, not assertions).
+    started = time.monotonic()
+    steps: list[str] = []
+
+    def step(name: str) -> None:
+        steps.append(f"{name} {time.monotonic() - started:.0f} s")
+
     stack.up(*FIRST)
     stack.wait_healthy(FIRST)
+    step("kafka and alertmanager healthy")
     stack.up("topics")
     assert stack.run_to_end("topics") == 0, stack.logs()
+    step("topics made")
     stack.up(*LAST)
     stack.wait_healthy(LAST)
+    step("prometheus and workers healthy")
 
     # From the host, as docs/deploying.md says: Kafka's port on 127.0.0.1.
     kafka = Topics(f"localhost:{stack.kafka_port}", prefix="refmon", partitions=3)
@@ -248,6 +258,7 @@ def test_the_compose_stack_reports_what_run_reports_and_prometheus_scrapes_both_
     kafka.wait_for(events["valid"], events["duplicate"], stack.logs)
     assert kafka.report() == expected.stdout
     assert events["valid"] > 100  # the comparison is not vacuous
+    step("report read back")
 
     # Prometheus scrapes both workers by their compose names (every 15 s).
     deadline = time.monotonic() + 90
@@ -255,3 +266,5 @@ def test_the_compose_stack_reports_what_run_reports_and_prometheus_scrapes_both_
     while stack.scraped() != workers and time.monotonic() < deadline:
         time.sleep(3)
     assert stack.scraped() == workers, stack.targets()
+    step("both workers scraped")
+    print("compose stack:", ", ".join(steps))
