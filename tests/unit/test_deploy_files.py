@@ -66,6 +66,16 @@ def test_every_variable_the_stack_reads_is_in_the_example_settings() -> None:
     assert used == defined
 
 
+def test_the_example_settings_name_the_images_compose_defaults_to() -> None:
+    """compose-up.sh copies .env.example, so its images, not compose's defaults, are run."""
+    example = (DEPLOY / ".env.example").read_text()
+    images = dict(re.findall(r"^([A-Z]+)_IMAGE=(.+)$", example, re.MULTILINE))
+    del images["REFMON"]  # built from this repository
+    assert set(images) == {"KAFKA", "PROMETHEUS", "ALERTMANAGER", "GRAFANA"}
+    for name, image in images.items():
+        assert image == default_image(name.lower()), name
+
+
 def test_the_image_runs_refmon_as_an_unprivileged_user_with_a_health_check() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     final = dockerfile.split("\nFROM ")[-1]
