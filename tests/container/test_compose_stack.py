@@ -5,7 +5,9 @@ are local stand-ins (scripts/compose-test.sh builds them: no image registry is r
 chosen through the image settings of deploy/.env.example. Grafana is left out: it has no
 Debian package to make a stand-in from. The stack keeps compose's own bridge network, names
 and ports; the test publishes from the host through Kafka's loopback port, as
-docs/deploying.md tells users to, and takes the stack down (volumes too) however it ends.
+docs/deploying.md tells users to, compares the report with `refmon run`'s, checks what
+Prometheus scrapes, loads and alerts to, and takes the stack down (volumes too) however it
+ends.
 
 Debian's podman is 4.3, and podman-compose cannot order the stack on it: it ignores
 `condition: service_healthy` before podman 4.6 (and without systemd nothing runs the health
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.cli import run_cli
 from tests.container.conftest import ROOT, Built, Topics
@@ -127,7 +130,7 @@ class Stack:
         assert len(names) == 1, f"{service}: containers {names}"
         return names[0]
 
-    def wait_healthy(self, services: list[str], timeout: float = 180) -> None:
+    def wait_healthy(self, services: list[str], timeout: float = 300) -> None:
         """Runs each service's health check, as the engine's timer would, until it passes."""
         waiting = list(services)
         deadline = time.monotonic() + timeout
@@ -176,11 +179,14 @@ class Stack:
         result = self.compose("logs", "--tail", "40", timeout=120)
         return (result.stdout + result.stderr)[-8000:]
 
-    def targets(self) -> list[dict[str, Any]]:
-        """Prometheus's scrape targets, from its API on the host."""
-        url = f"http://127.0.0.1:{self.prometheus_port}/api/v1/targets"
+    def prometheus(self, what: str) -> dict[str, Any]:
+        """The data of one of Prometheus's API answers, from its port on the host."""
+        url = f"http://127.0.0.1:{self.prometheus_port}/api/v1/{what}"
         with urllib.request.urlopen(url, timeout=10) as response:
-            return list(json.load(response)["data"]["activeTargets"])
+            return dict(json.load(response)["data"])
+
+    def targets(self) -> list[dict[str, Any]]:
+        return list(self.prometheus("targets")["activeTargets"])
 
     def scraped(self) -> set[str]:
         """The targets Prometheus's last scrape found up."""
@@ -267,4 +273,14 @@ def test_the_compose_stack_reports_what_run_reports_and_prometheus_scrapes_both_
         time.sleep(3)
     assert stack.scraped() == workers, stack.targets()
     step("both workers scraped")
+
+    # The repository's rules loaded, and alerts go to the stack's Alertmanager, by name.
+    groups = {
+        group["name"]
+        for rules in ("rules.yml", "alerts.yml")
+        for group in yaml.safe_load((DEPLOY / "prometheus" / rules).read_text())["groups"]
+    }
+    assert {group["name"] for group in stack.prometheus("rules")["groups"]} == groups
+    alertmanagers = stack.prometheus("alertmanagers")["activeAlertmanagers"]
+    assert [a["url"].split("/api/")[0] for a in alertmanagers] == ["http://alertmanager:9093"]
     print("compose stack:", ", ".join(steps))
