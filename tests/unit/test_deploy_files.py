@@ -18,18 +18,26 @@ def compose() -> dict[str, Any]:
     return doc
 
 
+def default_image(service: str) -> str:
+    """The service's image when deploy/.env names none: `${KAFKA_IMAGE:-apache/kafka:3.9.1}`."""
+    image = str(compose()["services"][service]["image"])
+    chosen = re.fullmatch(r"\$\{[A-Z_]+_IMAGE:-(.+)\}", image)
+    assert chosen is not None, image
+    return chosen.group(1)
+
+
 def test_kafka_is_the_version_the_tests_run() -> None:
     pom = (DEPLOY / "kafka-local" / "pom.xml").read_text()
     version = re.search(r"<kafka.version>(.+)</kafka.version>", pom)
     assert version is not None
-    assert compose()["services"]["kafka"]["image"] == f"apache/kafka:{version.group(1)}"
+    assert default_image("kafka") == f"apache/kafka:{version.group(1)}"
 
 
 def test_grafana_is_the_version_the_dashboards_are_built_for() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     sdk = re.search(r'"grafana-foundation-sdk==\d+!([\d.]+)"', pyproject)
     assert sdk is not None
-    assert compose()["services"]["grafana"]["image"] == f"grafana/grafana:{sdk.group(1)}"
+    assert default_image("grafana") == f"grafana/grafana:{sdk.group(1)}"
 
 
 def test_long_running_services_have_health_checks_and_wait_for_their_dependencies() -> None:
@@ -56,6 +64,16 @@ def test_every_variable_the_stack_reads_is_in_the_example_settings() -> None:
     example = (DEPLOY / ".env.example").read_text()
     defined = set(re.findall(r"^([A-Z_]+)=", example, re.MULTILINE))
     assert used == defined
+
+
+def test_the_example_settings_name_the_images_compose_defaults_to() -> None:
+    """compose-up.sh copies .env.example, so its images, not compose's defaults, are run."""
+    example = (DEPLOY / ".env.example").read_text()
+    images = dict(re.findall(r"^([A-Z]+)_IMAGE=(.+)$", example, re.MULTILINE))
+    del images["REFMON"]  # built from this repository
+    assert set(images) == {"KAFKA", "PROMETHEUS", "ALERTMANAGER", "GRAFANA"}
+    for name, image in images.items():
+        assert image == default_image(name.lower()), name
 
 
 def test_the_image_runs_refmon_as_an_unprivileged_user_with_a_health_check() -> None:
