@@ -21,11 +21,14 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["SUPPRESSED", "Rule", "Value"]
+__all__ = ["SECONDARY", "SUPPRESSED", "Rule", "Value"]
 
 SUPPRESSED: Final = "[c]"
 """A figure withheld for confidentiality (the ONS/GSS shorthand). A CSV cell holding one
 is left empty, and the row's `withheld` column names it."""
+
+SECONDARY: Final = "[s]"
+"""A figure withheld so that a suppressed one cannot be worked out from it (`audit.py`)."""
 
 Value = int | float | str | None
 """A published figure: a number, SUPPRESSED, or None (nothing to show)."""
@@ -61,8 +64,8 @@ class Rule:
         return _half_up(100 * numerator / denominator)
 
     def z(self, z: float | None, rate: Value) -> Value:
-        if rate == SUPPRESSED:
-            return SUPPRESSED
+        if rate in (SUPPRESSED, SECONDARY):
+            return rate
         return None if z is None or rate is None else round(z, 1)
 
     def hours(self, hours: float | None, cases: int | None) -> Value:

@@ -23,7 +23,7 @@ __all__ = ["NOTICE", "WORKLIST", "Finding", "read_findings", "worklist_csv"]
 
 WORKLIST = "internal/worklist.csv"
 NOTICE = "internal/README.txt"
-HANDLING = "OFFICIAL-SENSITIVE: internal worklist, not for publication"
+HANDLING = "OFFICIAL-SENSITIVE: internal worklist; not for publication"
 
 Text = Annotated[str, Field(max_length=500)]
 

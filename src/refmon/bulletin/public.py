@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from refmon.bulletin.disclosure import SUPPRESSED, Rule, Value
+from refmon.bulletin.audit import Ratio, Relation, protect
+from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED, Rule, Value
 from refmon.report_model import ForceRow, Month, National, PathPoint, Report
 from refmon.schemas import load_forces
 from refmon.streams.engine.funnel import limits_at
@@ -22,6 +23,7 @@ from refmon.streams.engine.funnel import limits_at
 __all__ = ["MEASURE_PARTS", "Public", "month_end", "number", "public_view", "withheld"]
 
 Row = dict[str, Value]
+Key = tuple[str, ...]
 
 MEASURE_PARTS = {
     "compliance": ("on_time", "due"),
@@ -111,7 +113,7 @@ def _limits(national: National, measure: str, denominator: Value, status: str) -
     return {name: round(100 * edge, 1) for name, edge in zip(names, edges, strict=True)}
 
 
-def _force_row(r: ForceRow, national: National, name: str, rule: Rule) -> Row:
+def _force_row(r: ForceRow, name: str, rule: Rule) -> Row:
     row: Row = {"force": r.force, "force_name": name}
     row |= {key: rule.count(getattr(r, key)) for key in COUNTS}
     row["decided"] = rule.count(r.decided)
@@ -122,7 +124,6 @@ def _force_row(r: ForceRow, national: National, name: str, rule: Rule) -> Row:
         row[f"{measure}_pct"] = rate
         row[f"{measure}_z"] = rule.z(getattr(r, f"{measure}_z"), rate)
         row[f"{measure}_status"] = status
-        row |= _limits(national, measure, row[denominator], status)
     row["timeliness_cusum"] = rule.cusum(r.timeliness_cusum)
     row["timeliness_status"] = r.timeliness_status
     row["timeliness_latest_signal_month"] = _signal_month(r.timeliness_signalled_at)
@@ -158,7 +159,7 @@ def _national_row(n: National, rule: Rule) -> Row:
 def public_view(report: Report, rule: Rule) -> Public:
     names = {f.code: f.name for f in load_forces()}
     months = complete(report.national.monthly)
-    return Public(
+    public = Public(
         as_of=report.as_of,
         window_days=report.window_days,
         ruleset=report.ruleset,
@@ -166,7 +167,7 @@ def public_view(report: Report, rule: Rule) -> Public:
         below=rule.below,
         national=_national_row(report.national, rule),
         national_months=[_month_row(m, rule) for m in months],
-        forces=[_force_row(r, report.national, names[r.force], rule) for r in report.forces],
+        forces=[_force_row(r, names[r.force], rule) for r in report.forces],
         monthly={
             r.force: [_month_row(m, rule) for m in complete(r.monthly)] for r in report.forces
         },
@@ -175,11 +176,101 @@ def public_view(report: Report, rule: Rule) -> Public:
             for r in report.forces
         },
     )
+    _secondary(public, rule)
+    for row in public.forces:
+        for measure, (_, denominator) in MEASURE_PARTS.items():
+            row |= _limits(
+                report.national, measure, row[denominator], str(row[f"{measure}_status"])
+            )
+    return public
 
 
-def withheld(row: Row) -> str:
-    """The columns of a row left empty by the rule, for its `withheld` column."""
-    return " ".join(key for key, value in row.items() if value == SUPPRESSED)
+def _cells(public: Public) -> dict[Key, tuple[Row, str]]:
+    """Every published count and rate, by key, with the row and column that hold it."""
+    cells: dict[Key, tuple[Row, str]] = {}
+    for row in public.national_months:
+        for column in row:
+            cells[("nation", "", str(row["month"]), column)] = (row, column)
+    for column in ("due", "on_time"):
+        cells[("national", "", "", column)] = (public.national, column)
+    for row in public.forces:
+        force = str(row["force"])
+        for column in row:
+            cells[("force", force, "", column)] = (row, column)
+        for month in public.monthly[force]:
+            for column in month:
+                cells[("month", force, str(month["month"]), column)] = (month, column)
+    return cells
+
+
+def _relations(public: Public) -> list[Relation | Ratio]:
+    """What a reader can add up or divide: a row's parts, the months of a year, the forces
+    of a month, and each rate with its two counts."""
+    found: list[Relation | Ratio] = []
+    months = [str(m["month"]) for m in public.national_months]
+    forces = [str(r["force"]) for r in public.forces]
+
+    def parts(table: str, force: str, month: str, row: Row) -> None:
+        key = (table, force, month)
+        found.append(
+            Relation((*key, "due"), tuple((*key, c) for c in ("on_time", "late", "overdue")))
+        )
+        for rate, (numerator, denominator) in MEASURE_PARTS.items():
+            if f"{rate}_pct" in row:
+                found.append(Ratio((*key, numerator), (*key, denominator), (*key, f"{rate}_pct")))
+
+    for row in public.forces:
+        f = str(row["force"])
+        own = ("force", f, "")
+        parts(*own, row)
+        decisions = tuple((*own, k) for k in row if k.startswith("decisions."))
+        found.append(Relation((*own, "decided"), decisions))
+        found.append(
+            Relation(
+                (*own, "returned"),
+                ((*own, "decisions.referred_back"), (*own, "decisions.no_investigation")),
+            )
+        )
+        findings = tuple((*own, k) for k in row if k.startswith("open_findings."))
+        found.append(Relation((*own, "open_findings_total"), findings))
+        for month in public.monthly[f]:
+            parts("month", f, str(month["month"]), month)
+        for column in MONTH_COUNTS:
+            found.append(Relation((*own, column), tuple(("month", f, m, column) for m in months)))
+    for month in public.national_months:
+        m = str(month["month"])
+        parts("nation", "", m, month)
+        for column in MONTH_COUNTS:
+            found.append(
+                Relation(("nation", "", m, column), tuple(("month", f, m, column) for f in forces))
+            )
+    for column in ("due", "on_time"):
+        found.append(
+            Relation(("national", "", "", column), tuple(("force", f, "", column) for f in forces))
+        )
+    return found
+
+
+def _secondary(public: Public, rule: Rule) -> None:
+    """Withhold what would let a suppressed count be worked out (`audit.py`)."""
+    cells = _cells(public)
+    counts = {k: row[c] for k, (row, c) in cells.items() if not c.endswith(("_pct", "_z"))}
+    rates = {k: row[c] for k, (row, c) in cells.items() if c.endswith("_pct")}
+
+    def withhold(key: Key) -> None:
+        row, column = cells[key]
+        row[column] = SECONDARY
+        z = column.removesuffix("_pct") + "_z"
+        if column.endswith("_pct") and z in row:
+            row[z] = SECONDARY
+
+    protect(counts, rates, _relations(public), rule.below, rule.base, withhold)
+
+
+def withheld(row: Row, which: str = SUPPRESSED) -> str:
+    """The columns of a row left empty by the rule: suppressed (`withheld`), or withheld to
+    protect them (`secondary`)."""
+    return " ".join(key for key, value in row.items() if value == which)
 
 
 def number(value: Any) -> float | None:

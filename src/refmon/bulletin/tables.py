@@ -13,7 +13,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from refmon.bulletin.disclosure import SUPPRESSED
+from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED
 from refmon.bulletin.public import withheld
 
 DASH = "\N{EN DASH}"
@@ -29,7 +29,7 @@ def neutral(text: str) -> str:
 
 
 def csv_cell(value: Any) -> str:
-    if value is None or value == SUPPRESSED:
+    if value is None or value in (SUPPRESSED, SECONDARY):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -39,17 +39,19 @@ def csv_cell(value: Any) -> str:
 
 
 def to_csv(rows: Sequence[Mapping[str, Any]], lead: Mapping[str, str] | None = None) -> str:
-    """Rows of one table as CSV: `lead`'s columns, the rows' keys, and `withheld`."""
+    """Rows of one table as CSV: `lead`'s columns, the rows' keys, `withheld` (the columns
+    suppressed: counts from 1 to 7, rates and z-scores of them) and `secondary` (the columns
+    withheld so that those cannot be worked out; any value)."""
     if not rows:
         return ""
     out = io.StringIO()
-    columns = [*(lead or {}), *rows[0], "withheld"]
+    columns = [*(lead or {}), *rows[0], "withheld", "secondary"]
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         cells = [neutral(v) for v in (lead or {}).values()]
         cells += [csv_cell(row.get(k)) for k in rows[0]]
-        writer.writerow([*cells, withheld(dict(row))])
+        writer.writerow([*cells, withheld(dict(row)), withheld(dict(row), SECONDARY)])
     return out.getvalue()
 
 
@@ -59,20 +61,22 @@ def count_text(value: Any, below: int) -> str:
         return DASH
     if value == SUPPRESSED:
         return f"<{below}"
+    if value == SECONDARY:
+        return SECONDARY
     return f"{int(value):,}"
 
 
 def percent_text(value: Any) -> str:
     if value is None:
         return DASH
-    if value == SUPPRESSED:
-        return SUPPRESSED
+    if value in (SUPPRESSED, SECONDARY):
+        return str(value)
     return f"{value}%"
 
 
 def number_text(value: Any, digits: int = 1) -> str:
     if value is None:
         return DASH
-    if value == SUPPRESSED:
-        return SUPPRESSED
+    if value in (SUPPRESSED, SECONDARY):
+        return str(value)
     return f"{float(value):.{digits}f}"
