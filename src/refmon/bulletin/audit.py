@@ -20,11 +20,15 @@ from dataclasses import dataclass
 
 from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED, Value
 
-__all__ = ["Ratio", "Relation", "interval", "pinned", "protect"]
+__all__ = ["DisclosureError", "Ratio", "Relation", "interval", "pinned", "protect"]
 
 Key = tuple[str, ...]
 Interval = tuple[float, float]
 UNBOUNDED = 10.0**12
+
+
+class DisclosureError(Exception):
+    """The published figures would give a suppressed count away, and cannot be fixed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,14 +136,27 @@ def protect(
     """Withhold figures (SECONDARY) until no suppressed count can be worked out. Each round
     withholds, per closed count, the largest figure still shown in the relation that closed
     it (the rate itself for a rate): each round shows fewer figures, so it ends."""
+    touching: dict[Key, list[Constraint]] = {}
+    for c in constraints:
+        for key in _keys(c):
+            touching.setdefault(key, []).append(c)
     while True:
         closed = pinned(counts, rates, constraints, below, base)
-        victims = {_victim(c, counts, rates) for c in closed.values()} - {None}
+        victims: set[Key] = set()
+        for key, cause in closed.items():
+            # The relation that closed it, else any relation it is in (the range may have
+            # closed elsewhere first and only then reached this relation).
+            causes = [cause, *touching.get(key, [])]
+            victim = next((v for c in causes if (v := _victim(c, counts, rates))), None)
+            if victim is None:
+                raise DisclosureError(
+                    f"{len(closed)} suppressed count(s) could be worked out and nothing is "
+                    "left to withhold: no bulletin written"
+                )
+            victims.add(victim)
         if not victims:
             return
         for key in victims:
-            if key is None:
-                continue
             if key in rates:
                 rates[key] = SECONDARY
             else:
