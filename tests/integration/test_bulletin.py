@@ -253,7 +253,7 @@ def test_the_csv_files_have_names_beside_codes_numeric_columns_and_a_withheld_co
     assert "late" in sus["withheld"].split()
     assert sus["late"] == ""
     cusum = next(csv.reader((national / "cusum.csv").read_text().splitlines()))
-    assert cusum == ["force", "force_name", "month", "cusum", "signalled", "withheld"]
+    assert cusum == ["force", "force_name", "month", "cusum", "signalled", "withheld", "secondary"]
 
 
 def test_a_forces_own_bulletin_shows_its_series_and_picks_it_out_on_every_funnel(
