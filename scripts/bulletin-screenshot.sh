@@ -12,7 +12,9 @@ trap 'rm -rf "$work"' EXIT
 "$venv/bin/refmon" simulate --days 365 --under-refer DUR,LINCS --late NBR:0.4 \
   --under-categorise SUS:0.6 --deteriorate HERTS:2025-10-01:0.3 --over-refer NOTTS:0.1 -q \
   --output "$work/events.jsonl"
-"$venv/bin/refmon" run --input "$work/events.jsonl" --report "$work/report.json" -q
+# A bulletin is cut at a month end (docs/disclosure.md): the month end after the year.
+"$venv/bin/refmon" run --input "$work/events.jsonl" --as-of 2026-01-01T00:00:00Z \
+  --report "$work/report.json" -q
 "$venv/bin/refmon" bulletin --report "$work/report.json" --output "$work/bulletin" -q
 chromium --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking \
   --disable-component-update --disable-sync --disable-quic --hide-scrollbars \

@@ -102,8 +102,9 @@ def _percent(axis_value: float, _position: float) -> str:
 @dataclass(frozen=True, slots=True)
 class FunnelPoint:
     force: str
-    numerator: int
-    denominator: int
+    proportion: float
+    denominator: float
+    """Both as published (rounded), never the true counts."""
     status: str
     """ok, alert or alarm (forces with too little data are not plotted)."""
 
@@ -147,7 +148,7 @@ def funnel_svg(spec: FunnelSpec) -> str:
             highlighted = point.force == spec.highlight
             ax.plot(
                 [point.denominator],
-                [point.numerator / point.denominator],
+                [point.proportion],
                 marker=marker,
                 ms=size + (3 if highlighted else 0),
                 mfc=colour,
@@ -164,7 +165,7 @@ def funnel_svg(spec: FunnelSpec) -> str:
         ax.set_xlim(lo_n, hi_n)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ys = [p.numerator / p.denominator for p in spec.points]
+        ys = [p.proportion for p in spec.points]
         edge = [c.lower_998 for c in curves] + [c.upper_998 for c in curves]
         y_lo = max(0.0, min([*ys, *edge[: len(curves)]]) - 0.03)
         y_hi = min(1.0, max([*ys, *edge[len(curves) :]]) + 0.03)
@@ -197,14 +198,14 @@ def _place_labels(fig: Figure, ax: Axes, spec: FunnelSpec, points: Sequence[Funn
     renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
     fig.draw_without_rendering()
     to_display = ax.transData.transform
-    marks = [to_display((p.denominator, p.numerator / p.denominator)) for p in spec.points]
+    marks = [to_display((p.denominator, p.proportion)) for p in spec.points]
     taken: list[Bbox] = [Bbox.from_bounds(x - 5, y - 5, 10, 10) for x, y in marks]
     legend = ax.get_legend()
     if legend is not None:
         taken.append(legend.get_window_extent(renderer).expanded(1.02, 1.05))
     frame = ax.get_window_extent(renderer)
     for point in sorted(points, key=lambda p: p.denominator):
-        xy = (point.denominator, point.numerator / point.denominator)
+        xy = (point.denominator, point.proportion)
         best: Text | None = None
         for dx, dy in _OFFSETS:
             text = ax.annotate(

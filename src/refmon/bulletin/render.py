@@ -16,24 +16,9 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from refmon.bulletin import charts
-from refmon.bulletin.data import (
-    MEASURES,
-    STATUS_FIELDS,
-    Measure,
-    flag_order,
-    force_names,
-    is_flagged,
-)
-from refmon.bulletin.tables import (
-    DASH,
-    count_text,
-    flatten,
-    hours_text,
-    number_text,
-    percent_text,
-    to_csv,
-    visible,
-)
+from refmon.bulletin.data import MEASURES, STATUS_FIELDS, Measure, flag_order, is_flagged
+from refmon.bulletin.public import Public, Row, number
+from refmon.bulletin.tables import DASH, count_text, number_text, percent_text, to_csv
 
 LONDON = ZoneInfo("Europe/London")
 RECENT_DAYS = 90
@@ -46,12 +31,6 @@ def _when(text: str) -> datetime:
 
 def _local(text: str | None, fmt: str = "%-d %B %Y, %H:%M %Z") -> str:
     return DASH if text is None else _when(text).astimezone(LONDON).strftime(fmt)
-
-
-def _months(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The months a bulletin shows: a sliver of under a day at either end of the window
-    (a window ending at 23:59 starts one at 23:59 a year before) says nothing."""
-    return [m for m in rows if _when(m["to"]) - _when(m["from"]) >= timedelta(days=1)]
 
 
 def _mid(month: Mapping[str, Any]) -> datetime:
@@ -89,61 +68,58 @@ def _count(key: str, below: int) -> Callable[[Mapping[str, Any]], Cell]:
     return lambda r: Cell(count_text(r.get(key), below))
 
 
-def _pct(key: str, below: int) -> Callable[[Mapping[str, Any]], Cell]:
-    return lambda r: Cell(percent_text(key, r, below))
+def _pct(key: str) -> Callable[[Mapping[str, Any]], Cell]:
+    return lambda r: Cell(percent_text(r.get(key)))
 
 
-def _judged(key: str, status: str, below: int) -> Callable[[Mapping[str, Any]], Cell]:
-    """A proportion with its funnel status beneath it."""
-    return lambda r: Cell(percent_text(key, r, below), status=str(r[status]))
+def _judged(measure: str) -> Callable[[Mapping[str, Any]], Cell]:
+    """A rate with its funnel status beneath it."""
+    return lambda r: Cell(percent_text(r[f"{measure}_pct"]), status=str(r[f"{measure}_status"]))
 
 
-def force_columns(below: int, names: Mapping[str, str]) -> list[Column]:
+def force_columns(below: int) -> list[Column]:
     return [
-        Column("Force", lambda r: Cell(names.get(r["force"], r["force"]), sub=r["force"]), False),
+        Column("Force", lambda r: Cell(str(r["force_name"]), sub=str(r["force"])), False),
         Column("Recorded", _count("recorded", below)),
         Column("Mandatory", _count("mandatory", below)),
-        Column("Mandatory share", _judged("mandatory_share", "mandatory_share_status", below)),
+        Column("Mandatory share", _judged("mandatory_share")),
         Column("Due", _count("due", below)),
         Column("On time", _count("on_time", below)),
         Column("Late", _count("late", below)),
         Column("Overdue", _count("overdue", below)),
-        Column("Compliance", _judged("compliance", "compliance_status", below)),
+        Column("Compliance", _judged("compliance")),
         Column(
             "CUSUM",
-            lambda r: Cell(number_text(r["timeliness_cusum"]), status=str(r["timeliness_status"])),
+            lambda r: Cell(
+                number_text(r["timeliness_cusum"], 0), status=str(r["timeliness_status"])
+            ),
         ),
         Column("Decided", _count("decided", below)),
-        Column("Returned share", _judged("returned_share", "returned_share_status", below)),
-        Column(
-            "Open findings",
-            lambda r: Cell(count_text(sum(r["open_findings"].values()), below)),
-        ),
+        Column("Returned share", _judged("returned_share")),
+        Column("Open findings", _count("open_findings_total", below)),
     ]
 
 
 def month_columns(below: int, with_delays: bool) -> list[Column]:
     columns = [
-        Column("Month", lambda m: Cell(m["month"] + (" (part)" if m["partial"] else "")), False),
+        Column("Month", lambda m: Cell(str(m["month"])), False),
         Column("Recorded", _count("recorded", below)),
         Column("Mandatory", _count("mandatory", below)),
-        Column("Mandatory share", _pct("mandatory_share", below)),
+        Column("Mandatory share", _pct("mandatory_share_pct")),
         Column("Due", _count("due", below)),
         Column("On time", _count("on_time", below)),
         Column("Late", _count("late", below)),
         Column("Overdue", _count("overdue", below)),
         Column("Pending", _count("pending", below)),
-        Column("Compliance", _pct("compliance", below)),
+        Column("Compliance", _pct("compliance_pct")),
     ]
     if with_delays:
         columns += [
             Column(
-                "Delay median (h)",
-                lambda m: Cell(hours_text("referral_delay_median_hours", m, below)),
+                "Delay median (h)", lambda m: Cell(number_text(m["referral_delay_median_hours"], 0))
             ),
             Column(
-                "Delay 90th pct (h)",
-                lambda m: Cell(hours_text("referral_delay_p90_hours", m, below)),
+                "Delay 90th pct (h)", lambda m: Cell(number_text(m["referral_delay_p90_hours"], 0))
             ),
         ]
     return columns
@@ -174,31 +150,32 @@ def _table(
     )
 
 
-def _funnel(
-    measure: Measure, report: Mapping[str, Any], highlight: str | None
-) -> charts.FunnelSpec | None:
-    national = report["national"]
-    target, tau2 = national[f"{measure.name}_target"], national[f"{measure.name}_tau2"]
+def _funnel(measure: Measure, public: Public, highlight: str | None) -> charts.FunnelSpec | None:
+    national = public.national
+    target, tau2 = (
+        number(national[f"{measure.name}_target_pct"]),
+        number(national[f"{measure.name}_tau2"]),
+    )
     if target is None or tau2 is None:
         return None
-    points = tuple(
-        charts.FunnelPoint(
-            r["force"],
-            int(r[measure.numerator]),
-            int(r[measure.denominator]),
-            str(r[f"{measure.name}_status"]),
-        )
-        for r in report["forces"]
-        if r[f"{measure.name}_status"] != "insufficient_data"
-    )
+    points = []
+    for r in public.forces:
+        # Plotted where the tables put it: the published denominator and whole-percent rate.
+        n, rate = number(r[measure.denominator]), number(r[f"{measure.name}_pct"])
+        if r[f"{measure.name}_status"] != "insufficient_data" and n and rate is not None:
+            points.append(
+                charts.FunnelPoint(str(r["force"]), rate / 100, n, str(r[f"{measure.name}_status"]))
+            )
+    if not points:
+        return None
     return charts.FunnelSpec(
         measure.name,
         measure.title,
         measure.y_label,
         measure.x_label,
-        float(target),
-        float(tau2),
-        points,
+        target / 100,
+        tau2,
+        tuple(points),
         highlight,
     )
 
@@ -217,46 +194,57 @@ class Figure:
     caption: str
 
 
-def _funnels(report: Mapping[str, Any], highlight: str | None) -> list[Figure]:
+def _funnels(public: Public, highlight: str | None) -> list[Figure]:
     figures = []
-    national = report["national"]
+    national = public.national
     for measure in MEASURES:
-        spec = _funnel(measure, report, highlight)
+        spec = _funnel(measure, public, highlight)
         if spec is None:
             continue
         flagged = sorted(p.force for p in spec.points if p.status in {"alert", "alarm"})
         side = "below" if measure.side == "low" else "above"
         phrase = DENOMINATOR_WORDS[measure.denominator]
+        unplotted = sorted(
+            str(r["force"])
+            for r in public.forces
+            if r[f"{measure.name}_status"] != "insufficient_data"
+            and all(p.force != r["force"] for p in spec.points)
+        )
         caption = (
-            f"{len(spec.points)} forces, each at its number of {phrase}. "
-            f"Target {100 * spec.target:.1f}% (all forces together); limits widened for "
-            f"over-dispersion (φ = {national[f'{measure.name}_phi']:.2f}, "
-            f"τ² = {national[f'{measure.name}_tau2']:.4f}). Flagged {side} the limits: "
+            f"{len(spec.points)} forces, each at its number of {phrase} (rounded to 5) and its "
+            f"rate (whole percent). Target {national[f'{measure.name}_target_pct']}% (all forces "
+            "together); limits widened for over-dispersion "
+            f"(φ = {national[f'{measure.name}_phi']}, τ² = {national[f'{measure.name}_tau2']}). "
+            f"Flagged {side} the limits: "
             f"{', '.join(flagged) or 'none'}."
         )
+        if unplotted:
+            caption += f" Not plotted (rate withheld): {', '.join(unplotted)}."
         figures.append(Figure(f"funnel-{measure.name}", charts.funnel_svg(spec), caption))
     return figures
 
 
-def _national_trends(report: Mapping[str, Any], below: int) -> list[Figure]:
-    months = _months(report["national"]["monthly"])
+def _ratio(value: Any) -> float | None:
+    shown = number(value)
+    return None if shown is None else shown / 100
+
+
+def _national_trends(public: Public) -> list[Figure]:
+    months = public.national_months
     x = tuple(_mid(m) for m in months)
     out = []
     for key, title, label in (
-        ("compliance", "National compliance by month", "referred on time"),
-        ("mandatory_share", "National mandatory share by month", "mandatory share"),
+        ("compliance_pct", "National compliance by month", "referred on time"),
+        ("mandatory_share_pct", "National mandatory share by month", "mandatory share"),
     ):
-        y = tuple(visible(key, m, below) for m in months)
+        y = tuple(_ratio(m.get(key)) for m in months)
+        name = f"national-{key.removesuffix('_pct')}"
         svg = charts.monthly_svg(
-            f"national-{key}",
-            title,
-            label,
-            [charts.Series("all forces", x, y, charts.BLUE)],
-            percent=True,
+            name, title, label, [charts.Series("all forces", x, y, charts.BLUE)], percent=True
         )
         out.append(
             Figure(
-                f"national-{key}",
+                name,
                 svg,
                 f"{title}, by the month the duty arose "
                 "(compliance) or the case was recorded (share).",
@@ -265,35 +253,39 @@ def _national_trends(report: Mapping[str, Any], below: int) -> list[Figure]:
     return out
 
 
-def _value(month: Mapping[str, Any], key: str, below: int) -> float | None:
-    return visible(key, month, below)
+def _month_ends(public: Public) -> dict[str, datetime]:
+    return {str(m["month"]): _when(str(m["to"])) for m in public.national_months}
 
 
-def _grids(
-    report: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], below: int
-) -> list[Figure]:
-    national = _months(report["national"]["monthly"])
-    reference = (tuple(_mid(m) for m in national), tuple(m["compliance"] for m in national))
+def _cusum_panel(public: Public, r: Row) -> charts.Panel:
+    ends = _month_ends(public)
+    rows = public.cusum[str(r["force"])]
+    return charts.Panel(
+        str(r["force"]),
+        r["timeliness_status"] == "signal",
+        tuple(ends[str(c["month"])] for c in rows),
+        tuple(number(c["cusum"]) for c in rows),
+        tuple(ends[str(c["month"])] for c in rows if c["signalled"]),
+    )
+
+
+def _grids(public: Public, rows: Sequence[Row]) -> list[Figure]:
+    national = public.national_months
+    reference = (
+        tuple(_mid(m) for m in national),
+        tuple(_ratio(m["compliance_pct"]) for m in national),
+    )
     compliance = [
         charts.Panel(
-            r["force"],
+            str(r["force"]),
             r["compliance_status"] in {"alert", "alarm"} or r["timeliness_status"] == "signal",
-            tuple(_mid(m) for m in _months(r["monthly"])),
-            tuple(_value(m, "compliance", below) for m in _months(r["monthly"])),
+            tuple(_mid(m) for m in public.monthly[str(r["force"])]),
+            tuple(_ratio(m["compliance_pct"]) for m in public.monthly[str(r["force"])]),
         )
         for r in rows
     ]
-    h = float(report["national"]["timeliness_h"])
-    cusum = [
-        charts.Panel(
-            r["force"],
-            r["timeliness_status"] == "signal",
-            tuple(_when(p["deadline"]) for p in r["timeliness_path"]),
-            tuple(float(p["cusum"]) for p in r["timeliness_path"]),
-            tuple(_when(p["deadline"]) for p in r["timeliness_path"] if p["signal"]),
-        )
-        for r in rows
-    ]
+    h = float(str(public.national["timeliness_h"]))
+    cusum = [_cusum_panel(public, r) for r in rows]
     return [
         Figure(
             "grid-compliance",
@@ -306,8 +298,8 @@ def _grids(
                 percent=True,
                 y_range=(0.0, 1.02),
             ),
-            "Each force's compliance by month on one scale (a month with fewer than "
-            f"{below} due cases is left out); dashed: national. Flagged forces in vermillion.",
+            "Each force's compliance by month on one scale (a month whose late or on-time cases "
+            "are too few to show is left out); dashed: national. Flagged forces in vermillion.",
         ),
         Figure(
             "grid-cusum",
@@ -320,30 +312,33 @@ def _grids(
                 y_range=(0.0, h * 1.2),
                 step=True,
             ),
-            f"Each force's CUSUM over its due cases in deadline order; dashed: the threshold "
-            f"h = {h:g}, where the chart signals (▼) and starts again from zero. A force with "
-            "too few due cases has no chart.",
+            f"Each force's CUSUM at each month end, to the whole unit; dashed: the threshold "
+            f"h = {h:g}; ▼ a month in which it signalled (and started again from zero). A force "
+            "with too few due cases has no chart.",
         ),
     ]
 
 
-def _force_figures(report: Mapping[str, Any], row: Mapping[str, Any], below: int) -> list[Figure]:
-    code = row["force"]
-    months = _months(row["monthly"])
-    national = {m["month"]: m for m in _months(report["national"]["monthly"])}
+def _force_figures(public: Public, row: Row) -> list[Figure]:
+    code = str(row["force"])
+    months = public.monthly[code]
+    national = {m["month"]: m for m in public.national_months}
     x = tuple(_mid(m) for m in months)
     figures = []
     for key, title, label in (
-        ("compliance", f"{code}: compliance by month", "referred on time"),
-        ("mandatory_share", f"{code}: mandatory share by month", "mandatory share"),
+        ("compliance_pct", f"{code}: compliance by month", "referred on time"),
+        ("mandatory_share_pct", f"{code}: mandatory share by month", "mandatory share"),
     ):
-        own = tuple(_value(m, key, below) for m in months)
-        nat = tuple(national[m["month"]][key] if m["month"] in national else None for m in months)
+        own = tuple(_ratio(m[key]) for m in months)
+        nat = tuple(
+            _ratio(national[m["month"]][key]) if m["month"] in national else None for m in months
+        )
+        name = f"force-{key.removesuffix('_pct')}"
         figures.append(
             Figure(
-                f"force-{key}",
+                name,
                 charts.monthly_svg(
-                    f"force-{key}",
+                    name,
                     title,
                     label,
                     [
@@ -352,11 +347,11 @@ def _force_figures(report: Mapping[str, Any], row: Mapping[str, Any], below: int
                     ],
                     percent=True,
                 ),
-                f"A month with fewer than {below} cases behind it is left out.",
+                "A month whose cases are too few to show is left out.",
             )
         )
-    median = tuple(_value(m, "referral_delay_median_hours", below) for m in months)
-    p90 = tuple(_value(m, "referral_delay_p90_hours", below) for m in months)
+    median = tuple(number(m.get("referral_delay_median_hours")) for m in months)
+    p90 = tuple(number(m.get("referral_delay_p90_hours")) for m in months)
     figures.append(
         Figure(
             "force-delays",
@@ -372,13 +367,14 @@ def _force_figures(report: Mapping[str, Any], row: Mapping[str, Any], below: int
                 band=(24.0, 48.0),
                 band_label="deadline falls in here",
             ),
-            "Referred mandatory cases by the month their duty arose; cases not yet referred "
-            "(overdue) have no delay, so read this beside the overdue count.",
+            "Referred mandatory cases by the month their duty arose, to the whole hour; cases not "
+            "yet referred (overdue) have no delay, so read this beside the overdue count.",
         )
     )
-    path = row["timeliness_path"]
-    if path:
-        end = _when(report["as_of"])
+    states = public.cusum[code]
+    if states:
+        end = _when(public.as_of)
+        ends = _month_ends(public)
         figures.append(
             Figure(
                 "force-cusum",
@@ -386,16 +382,17 @@ def _force_figures(report: Mapping[str, Any], row: Mapping[str, Any], below: int
                     charts.CusumSpec(
                         f"cusum-{code}",
                         f"{code}: timeliness CUSUM",
-                        tuple(_when(p["deadline"]) for p in path),
-                        tuple(float(p["cusum"]) for p in path),
-                        tuple(bool(p["signal"]) for p in path),
-                        float(report["national"]["timeliness_h"]),
+                        tuple(ends[str(c["month"])] for c in states),
+                        tuple(float(str(c["cusum"])) for c in states),
+                        tuple(bool(c["signalled"]) for c in states),
+                        float(str(public.national["timeliness_h"])),
                         end - timedelta(days=RECENT_DAYS),
                         end,
                     )
                 ),
-                "The CUSUM climbs with each late or overdue case and falls a little with each "
-                "on-time one; at the threshold it signals and starts again from zero.",
+                "The CUSUM at each month end, to the whole unit: it climbs with each late or "
+                "overdue case and falls a little with each on-time one; ▼ marks a month in which "
+                "it reached the threshold, signalled and started again from zero.",
             )
         )
     return figures
@@ -411,63 +408,58 @@ def _environment() -> Environment:
     )
 
 
-def _context(report: Mapping[str, Any], below: int) -> dict[str, Any]:
-    national = report["national"]
-    window_start = _when(report["as_of"]) - timedelta(days=int(report["window_days"]))
+def _context(public: Public) -> dict[str, Any]:
+    window_start = _when(public.as_of) - timedelta(days=public.window_days)
     return {
-        "report": report,
-        "below": below,
-        "as_of": _local(report["as_of"]),
+        "report": public,
+        "below": public.below,
+        "as_of": _local(public.as_of),
         "window_from": _local(window_start.isoformat()),
-        "national": national,
-        "pct": lambda v: DASH if v is None else f"{100 * float(v):.1f}%",
+        "national": public.national,
+        "pct": percent_text,
+        "count": lambda v: count_text(v, public.below),
         "num": number_text,
         "status_words": STATUS_WORDS,
         "measures": MEASURES,
     }
 
 
-def _csv_files(
-    report: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], below: int
-) -> dict[str, str]:
-    monthly = [{"force": r["force"], **m} for r in rows for m in r["monthly"]]
-    path = [{"force": r["force"], **p} for r in rows for p in r["timeliness_path"]]
+def _csv_files(public: Public, rows: Sequence[Row]) -> dict[str, str]:
+    codes = [str(r["force"]) for r in rows]
+    names = {str(r["force"]): str(r["force_name"]) for r in rows}
+    monthly = [{"force": c, "force_name": names[c], **m} for c in codes for m in public.monthly[c]]
+    cusum = [{"force": c, "force_name": names[c], **m} for c in codes for m in public.cusum[c]]
     return {
-        "forces.csv": to_csv([flatten(r) for r in rows], below),
-        "monthly.csv": to_csv(monthly, below),
-        "cusum.csv": to_csv(path, below),
-        "national-monthly.csv": to_csv(list(report["national"]["monthly"]), below),
+        "forces.csv": to_csv(rows),
+        "monthly.csv": to_csv(monthly),
+        "cusum.csv": to_csv(cusum),
+        "national-monthly.csv": to_csv(public.national_months),
     }
 
 
-def render(report: Mapping[str, Any], below: int, force: str | None = None) -> dict[str, str]:
+def render(public: Public, force: str | None = None) -> dict[str, str]:
     """The bulletin's files: the national view, or with `force` that force's own."""
-    names = force_names()
-    rows = sorted(report["forces"], key=flag_order)
-    context = _context(report, below)
+    rows = sorted(public.forces, key=flag_order)
+    context = _context(public)
     env = _environment()
+    below = public.below
     if force is None:
-        files = _csv_files(report, rows, below)
+        files = _csv_files(public, rows)
         context |= {
             "flagged": [r for r in rows if is_flagged(r)],
-            "names": names,
-            "funnels": _funnels(report, None),
-            "trends": _national_trends(report, below),
-            "grids": _grids(report, rows, below),
+            "funnels": _funnels(public, None),
+            "trends": _national_trends(public),
+            "grids": _grids(public, rows),
             "forces_table": _table(
-                "Every force, flagged first",
-                force_columns(below, names),
-                rows,
-                "forces.csv",
-                is_flagged,
+                "Every force, flagged first", force_columns(below), rows, "forces.csv", is_flagged
             ),
             "month_tables": [
                 (
                     r,
                     _table(
-                        f"{names.get(r['force'], r['force'])}: by month",
+                        f"{r['force_name']}: by month",
                         month_columns(below, True),
-                        _months(r["monthly"]),
+                        public.monthly[str(r["force"])],
                         "monthly.csv",
                     ),
                 )
@@ -476,28 +468,25 @@ def render(report: Mapping[str, Any], below: int, force: str | None = None) -> d
             "national_months": _table(
                 "All forces together, by month",
                 month_columns(below, False),
-                _months(report["national"]["monthly"]),
+                public.national_months,
                 "national-monthly.csv",
             ),
             "status_fields": STATUS_FIELDS,
         }
         files["index.html"] = env.get_template("national.html.j2").render(context)
         return files
-    row = next(r for r in report["forces"] if r["force"] == force)
-    files = _csv_files(report, [row], below)
+    row = next(r for r in public.forces if r["force"] == force)
+    files = _csv_files(public, [row])
     context |= {
         "row": row,
-        "name": names.get(force, force),
+        "name": row["force_name"],
         "code": force,
-        "funnels": _funnels(report, force),
-        "figures": _force_figures(report, row, below),
-        "force_table": _table(
-            "This force's figures", force_columns(below, names), [row], "forces.csv"
-        ),
+        "funnels": _funnels(public, force),
+        "figures": _force_figures(public, row),
+        "force_table": _table("This force's figures", force_columns(below), [row], "forces.csv"),
         "month_table": _table(
-            "By month", month_columns(below, True), _months(row["monthly"]), "monthly.csv"
+            "By month", month_columns(below, True), public.monthly[force], "monthly.csv"
         ),
-        "signalled_at": _local(row.get("timeliness_signalled_at")),
     }
     files["index.html"] = env.get_template("force.html.j2").render(context)
     return files

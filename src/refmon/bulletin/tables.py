@@ -1,123 +1,82 @@
-"""The bulletin's tables and their CSV files, with small numbers suppressed.
+"""The bulletin's figures as text: CSV files for a spreadsheet, and cells for the page.
 
-A published cell never holds a count from 1 to N - 1 (N = `--suppress-below`,
-default 5): such a count is shown as "<N". A proportion whose denominator is
-from 1 to N - 1 is not shown either (blank in CSV, a dash on the page), since
-it would give its numerator away. Zero is shown. The statistics themselves
-(z-scores, statuses, limits) are the report's, made from the real counts.
-
-The CSV files keep the report's own field names as columns, nested objects
-flattened with a dot (`decisions.local`), so a CSV and the report it came from
-can be read side by side.
+Every value here is already a published one (`public.py`). In a CSV a
+withheld figure is an empty cell, so numeric columns stay numeric, and the
+row's `withheld` column names the columns left empty; on the page it reads
+"<N" (a count) or "[c]" (a rate or z-score).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED
+from refmon.bulletin.public import withheld
+
 DASH = "\N{EN DASH}"
-"""A figure not shown: none to show, or too few cases behind it."""
+"""A figure not shown: none to show."""
 
-SERIES = ("monthly", "timeliness_path")
-"""Lists in a force's row that are tables of their own, not columns."""
-
-DENOMINATORS = {
-    "compliance": "due",
-    "mandatory_share": "recorded",
-    "returned_share": "decided",
-    "referral_delay_median_hours": "referred",
-    "referral_delay_p90_hours": "referred",
-}
-"""Each proportion (or delay quantile) and the count of cases behind it."""
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list)."""
 
 
-def flatten(row: Mapping[str, Any], skip: Iterable[str] = SERIES) -> dict[str, Any]:
-    """A report object as one level of columns, in the report's order."""
-    skipped = set(skip)
-    flat: dict[str, Any] = {}
-    for key, value in row.items():
-        if key in skipped:
-            continue
-        if isinstance(value, Mapping):
-            for inner, v in value.items():
-                flat[f"{key}.{inner}"] = v
-        else:
-            flat[key] = value
-    return flat
+def neutral(text: str) -> str:
+    """A text cell that no spreadsheet runs: a leading formula character gets a quote."""
+    return "'" + text if text.startswith(_FORMULA) else text
 
 
-def is_count(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def small(value: object, below: int) -> bool:
-    return is_count(value) and 0 < int(str(value)) < below
-
-
-def hidden(key: str, row: Mapping[str, Any], below: int) -> bool:
-    """Whether a proportion is withheld because too few cases lie behind it."""
-    denominator = DENOMINATORS.get(key)
-    return denominator is not None and small(row.get(denominator), below)
-
-
-def csv_cell(key: str, value: Any, row: Mapping[str, Any], below: int) -> str:
-    if value is None or hidden(key, row, below):
+def csv_cell(value: Any) -> str:
+    if value is None or value in (SUPPRESSED, SECONDARY):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if small(value, below):
-        return f"<{below}"
-    return str(value)
+    if isinstance(value, int | float):
+        return str(value)
+    return neutral(str(value))
 
 
-def to_csv(
-    rows: Sequence[Mapping[str, Any]], below: int, lead: Mapping[str, str] | None = None
-) -> str:
-    """Rows of one report table as CSV: the columns are the rows' keys (after `lead`'s)."""
-    out = io.StringIO()
+def to_csv(rows: Sequence[Mapping[str, Any]], lead: Mapping[str, str] | None = None) -> str:
+    """Rows of one table as CSV: `lead`'s columns, the rows' keys, `withheld` (the columns
+    suppressed: counts from 1 to 7, rates and z-scores of them) and `secondary` (the columns
+    withheld so that those cannot be worked out; any value)."""
     if not rows:
         return ""
-    columns = [*(lead or {}), *rows[0]]
+    out = io.StringIO()
+    columns = [*(lead or {}), *rows[0], "withheld", "secondary"]
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        cells = [*(lead or {}).values()]
-        cells += [csv_cell(k, row.get(k), row, below) for k in rows[0]]
-        writer.writerow(cells)
+        cells = [neutral(v) for v in (lead or {}).values()]
+        cells += [csv_cell(row.get(k)) for k in rows[0]]
+        writer.writerow([*cells, withheld(dict(row)), withheld(dict(row), SECONDARY)])
     return out.getvalue()
 
 
-def visible(key: str, row: Mapping[str, Any], below: int) -> float | None:
-    """A proportion or delay as published: None when there is none or too few cases behind it."""
-    value = row.get(key)
-    return None if value is None or hidden(key, row, below) else float(value)
-
-
-def count_text(value: object, below: int) -> str:
-    """A count for people: suppressed when small, with thousands separators."""
+def count_text(value: Any, below: int) -> str:
+    """A published count for people, with thousands separators."""
     if value is None:
         return DASH
-    if small(value, below):
+    if value == SUPPRESSED:
         return f"<{below}"
-    return f"{int(str(value)):,}"
+    if value == SECONDARY:
+        return SECONDARY
+    return f"{int(value):,}"
 
 
-def percent_text(key: str, row: Mapping[str, Any], below: int) -> str:
-    value = row.get(key)
-    if value is None or hidden(key, row, below):
+def percent_text(value: Any) -> str:
+    if value is None:
         return DASH
-    return f"{100 * float(value):.1f}%"
+    if value in (SUPPRESSED, SECONDARY):
+        return str(value)
+    return f"{value}%"
 
 
-def hours_text(key: str, row: Mapping[str, Any], below: int) -> str:
-    value = row.get(key)
-    if value is None or hidden(key, row, below):
+def number_text(value: Any, digits: int = 1) -> str:
+    if value is None:
         return DASH
-    return f"{float(value):.1f}"
-
-
-def number_text(value: object, digits: int = 1) -> str:
-    return DASH if value is None else f"{float(str(value)):.{digits}f}"
+    if value in (SUPPRESSED, SECONDARY):
+        return str(value)
+    return f"{float(value):.{digits}f}"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from refmon.environment import Environment, ExitStatus, UsageError
+from refmon.report_model import ReportError, parse_report, printable
 
 COUNTS = (
     "recorded",
@@ -44,20 +45,26 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("report_a", metavar="REPORT_A", help="the report before (- for stdin)")
     p.add_argument("report_b", metavar="REPORT_B", help="the report after")
     p.add_argument("--json", action="store_true", help="machine-readable: {field: [A, B]}")
+    p.add_argument(
+        "--only-changed",
+        action="store_true",
+        help="only the forces whose status changed (not those whose figures alone moved)",
+    )
+    p.add_argument("--force", metavar="CODE", help="only this force")
     p.set_defaults(handler=diff_command)
 
 
 def _read(path: str, env: Environment) -> dict[str, Any]:
+    """A whole report, checked (`refmon.report_model`): a broken or hostile file is one line."""
     try:
         text = env.stdin.read().decode("utf-8") if path == "-" else Path(path).read_text("utf-8")
-        body = json.loads(text)
     except (OSError, UnicodeDecodeError) as err:
-        raise UsageError(f"cannot read {path}: {getattr(err, 'strerror', None) or err}") from None
-    except ValueError as err:
-        raise UsageError(f"{path}: not JSON: {err}") from None
-    if not isinstance(body, dict) or not isinstance(body.get("forces"), list):
-        raise UsageError(f"{path}: not a refmon report (no forces list)")
-    return body
+        reason = getattr(err, "strerror", None) or err
+        raise UsageError(f"cannot read {printable(path)}: {reason}") from None
+    try:
+        return parse_report(text).model_dump(by_alias=True)
+    except ReportError as err:
+        raise UsageError(f"{printable(path)}: {err}") from None
 
 
 def _fields(row: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
@@ -105,16 +112,29 @@ def _show(key: str, a: Any, b: Any) -> str:
         return f"{key} {pct(a)} -> {pct(b)}"
     if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool):
         return f"{key} {a} -> {b} ({b - a:+d})"
-    return f"{key} {a} -> {b}"
+    return printable(f"{key} {a} -> {b}", 200)
+
+
+def select(found: dict[str, Any], only_changed: bool, force: str | None) -> dict[str, Any]:
+    """Only the forces asked for: one (`--force`), or those whose status changed."""
+    forces = {
+        code: moved
+        for code, moved in found["forces"].items()
+        if (force is None or code == force)
+        and (not only_changed or any(k in STATUSES for k in moved))
+    }
+    return {**found, "forces": forces}
 
 
 def render(found: Mapping[str, Any], names: tuple[str, str]) -> str:
+    """The differences as lines of text. Everything read from a file is printed through
+    `printable`: a report cannot forge lines or send escapes to the terminal."""
     lines = []
     for side, name in zip(("a", "b"), names, strict=True):
         h = found[side]
         lines.append(
-            f"{side.upper()}: {name}: ruleset {h['ruleset']}, as of {h['as_of']}, "
-            f"window {h['window_days']} days"
+            f"{side.upper()}: {printable(name, 200)}: ruleset {printable(str(h['ruleset']))}, "
+            f"as of {printable(str(h['as_of']))}, window {h['window_days']} days"
         )
     national = found["national"]
     lines.append(
@@ -123,7 +143,7 @@ def render(found: Mapping[str, Any], names: tuple[str, str]) -> str:
     for force, moved in found["forces"].items():
         statuses = [_show(k, *v) for k, v in moved.items() if k in STATUSES]
         figures = [_show(k, *v) for k, v in moved.items() if k not in STATUSES]
-        lines.append(f"{force}: " + "; ".join([*statuses, *figures]))
+        lines.append(f"{printable(force)}: " + "; ".join([*statuses, *figures]))
     changed = sum(1 for m in found["forces"].values() if any(k in STATUSES for k in m))
     lines.append(f"{len(found['forces'])} force(s) with changes, {changed} with a changed status")
     return "\n".join(lines) + "\n"
@@ -132,7 +152,12 @@ def render(found: Mapping[str, Any], names: tuple[str, str]) -> str:
 def diff_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.report_a == "-" and args.report_b == "-":
         raise UsageError("only one of REPORT_A and REPORT_B can be -")
-    found = changes(_read(args.report_a, env), _read(args.report_b, env))
+    a, b = _read(args.report_a, env), _read(args.report_b, env)
+    if args.force is not None and all(
+        r["force"] != args.force for r in (*a["forces"], *b["forces"])
+    ):
+        raise UsageError(f"--force {printable(args.force)!r}: not a force in either report")
+    found = select(changes(a, b), args.only_changed, args.force)
     if args.json:
         env.stdout.write(json.dumps(found, indent=2, ensure_ascii=False) + "\n")
     else:

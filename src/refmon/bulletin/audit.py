@@ -1,0 +1,171 @@
+"""Secondary suppression: the published figures attacked as an outsider would, and fixed.
+
+Rounding to 5 leaves every published count a range, yet ranges can still close
+on one value: a total of 150 with parts 145, 10 and a suppressed one leaves
+the suppressed part at most 1 (152 - 143 - 8). So, before anything is
+published, `protect` reads the public view as an attacker would (each count an
+interval; each published relation, `total = sum of parts` or `rate = part /
+whole`, narrowing the intervals until nothing moves) and withholds one more
+figure of the relation that closed a suppressed cell, until none closes.
+
+Pure: intervals in, keys out. The adversary test attacks the files
+independently of this module.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED, Value
+
+__all__ = ["DisclosureError", "Ratio", "Relation", "interval", "pinned", "protect"]
+
+Key = tuple[str, ...]
+Interval = tuple[float, float]
+UNBOUNDED = 10.0**12
+
+
+class DisclosureError(Exception):
+    """The published figures would give a suppressed count away, and cannot be fixed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    whole: Key
+    parts: tuple[Key, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    numerator: Key
+    denominator: Key
+    rate: Key
+    """The published whole percent."""
+
+
+Constraint = Relation | Ratio
+
+
+def interval(value: Value, below: int, base: int) -> Interval:
+    """The true counts a published count can hide."""
+    if value == SUPPRESSED:
+        return (1, below - 1)
+    if value == SECONDARY or not isinstance(value, int):
+        return (0, UNBOUNDED)
+    if value == 0:
+        return (0, 0)
+    half = base // 2
+    return (max(below, value - half), value + half)
+
+
+def _narrow(bounds: dict[Key, Interval], key: Key, lo: float, hi: float) -> bool:
+    old_lo, old_hi = bounds[key]
+    new = (max(old_lo, math.ceil(lo - 1e-9)), min(old_hi, math.floor(hi + 1e-9)))
+    if new == (old_lo, old_hi) or new[0] > new[1]:
+        return False
+    bounds[key] = new
+    return True
+
+
+def _apply(c: Constraint, bounds: dict[Key, Interval], rates: Mapping[Key, Value]) -> list[Key]:
+    moved = []
+    if isinstance(c, Relation):
+        lows = sum(bounds[p][0] for p in c.parts)
+        highs = sum(bounds[p][1] for p in c.parts)
+        if _narrow(bounds, c.whole, lows, highs):
+            moved.append(c.whole)
+        w_lo, w_hi = bounds[c.whole]
+        for p in c.parts:
+            lo, hi = bounds[p]
+            if _narrow(bounds, p, w_lo - (highs - hi), w_hi - (lows - lo)):
+                moved.append(p)
+        return moved
+    pct = rates.get(c.rate)
+    if not isinstance(pct, int):
+        return moved
+    r_lo, r_hi = max(0.0, (pct - 0.5) / 100), min(1.0, (pct + 0.5) / 100)
+    n_lo, n_hi = bounds[c.denominator]
+    if _narrow(bounds, c.numerator, r_lo * n_lo, r_hi * n_hi):
+        moved.append(c.numerator)
+    x_lo, x_hi = bounds[c.numerator]
+    if r_lo > 0 and _narrow(bounds, c.denominator, x_lo / r_hi, x_hi / r_lo):
+        moved.append(c.denominator)
+    return moved
+
+
+def pinned(
+    counts: Mapping[Key, Value],
+    rates: Mapping[Key, Value],
+    constraints: Sequence[Constraint],
+    below: int,
+    base: int,
+    rounds: int = 60,
+) -> dict[Key, Constraint]:
+    """Counts whose range the constraints close on one value from 1 to below - 1, each with
+    the constraint that closed it."""
+    bounds = {k: interval(v, below, base) for k, v in counts.items()}
+    usable = [c for c in constraints if all(k in bounds for k in _keys(c))]
+    closed: dict[Key, Constraint] = {}
+    for _ in range(rounds):
+        moved = False
+        for c in usable:
+            for key in _apply(c, bounds, rates):
+                moved = True
+                lo, hi = bounds[key]
+                if lo == hi and 0 < lo < below:
+                    closed.setdefault(key, c)
+        if not moved:
+            break
+    return closed
+
+
+def _keys(c: Constraint) -> tuple[Key, ...]:
+    return (c.whole, *c.parts) if isinstance(c, Relation) else (c.numerator, c.denominator)
+
+
+def protect(
+    counts: dict[Key, Value],
+    rates: dict[Key, Value],
+    constraints: Sequence[Constraint],
+    below: int,
+    base: int,
+    on_withhold: Callable[[Key], None],
+) -> None:
+    """Withhold figures (SECONDARY) until no suppressed count can be worked out. Each round
+    withholds, per closed count, the largest figure still shown in the relation that closed
+    it (the rate itself for a rate): each round shows fewer figures, so it ends."""
+    touching: dict[Key, list[Constraint]] = {}
+    for c in constraints:
+        for key in _keys(c):
+            touching.setdefault(key, []).append(c)
+    while True:
+        closed = pinned(counts, rates, constraints, below, base)
+        victims: set[Key] = set()
+        for key, cause in closed.items():
+            # The relation that closed it, else any relation it is in (the range may have
+            # closed elsewhere first and only then reached this relation).
+            causes = [cause, *touching.get(key, [])]
+            victim = next((v for c in causes if (v := _victim(c, counts, rates))), None)
+            if victim is None:
+                raise DisclosureError(
+                    f"{len(closed)} suppressed count(s) could be worked out and nothing is "
+                    "left to withhold: no bulletin written"
+                )
+            victims.add(victim)
+        if not victims:
+            return
+        for key in victims:
+            if key in rates:
+                rates[key] = SECONDARY
+            else:
+                counts[key] = SECONDARY
+            on_withhold(key)
+
+
+def _victim(c: Constraint, counts: Mapping[Key, Value], rates: Mapping[Key, Value]) -> Key | None:
+    if isinstance(c, Ratio):
+        return c.rate if isinstance(rates.get(c.rate), int) else None
+    shown = [k for k in (c.whole, *c.parts) if isinstance(counts.get(k), int) and counts[k] != 0]
+    return max(shown, key=lambda k: int(str(counts[k])), default=None)
