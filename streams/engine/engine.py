@@ -27,7 +27,6 @@ from refmon.streams.engine.case import (
     duty_relinked,
 )
 from refmon.streams.engine.delays import DelayHistogram, delay_histogram
-from refmon.streams.engine.deterioration import deterioration_findings
 from refmon.streams.engine.findings import (
     Condition,
     Finding,
@@ -37,6 +36,7 @@ from refmon.streams.engine.findings import (
     open_conditions,
     same_finding,
 )
+from refmon.streams.engine.force_findings import force_findings
 from refmon.streams.engine.model import CaseFacts, Closed, Decision, Event, Received, Referred
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
 from refmon.streams.engine.retirement import Retired, can_retire
@@ -312,7 +312,8 @@ class Engine:
     def findings(self) -> Iterator[Finding]:
         """Every finding ever opened, in its final state, ordered by force, case, kind.
 
-        A force's own findings (`deterioration`) come first, as of the latest `report()`.
+        A force's own findings (`deterioration`, `volume_anomaly`) come first, as of the
+        latest `report()`.
         """
         for force in sorted(self._cases):
             yield from self._force_findings.get(force, ())
@@ -426,14 +427,15 @@ class Engine:
 
     def report(self, window_days: int, invalid: int = 0) -> Report:
         """The cross-force report as of the clock. The force-level findings it implies
-        (`deterioration`) become those `findings()` lists, replacing the previous report's."""
+        (`deterioration`, `volume_anomaly`) become those `findings()` lists, replacing the
+        previous report's."""
         counts = {
             force: count_force(cases.values(), self.clock, window_days, self.ruleset.zone)
             for force, cases in self._cases.items()
         }
         rows, national = cross_force(counts, self._open)
         self._force_findings = {}
-        for found in deterioration_findings(rows, self.ruleset.id, self.ruleset.zone):
+        for found in force_findings(rows, self.ruleset.id, self.ruleset.zone):
             self._force_findings.setdefault(found.force, []).append(found)
         return Report(
             as_of=self.clock,

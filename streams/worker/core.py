@@ -26,9 +26,9 @@ from refmon.streams.codec import Delivery, Source, encode_delivery
 from refmon.streams.decode import DeadLetter, decode
 from refmon.streams.encode import dumps_dead_letter, finding_json
 from refmon.streams.engine import Engine, Event, Finding, FindingChange, ForceRow, Ruleset
-from refmon.streams.engine.deterioration import deterioration_findings
 from refmon.streams.engine.engine import source_scope
 from refmon.streams.engine.findings import ChangeKind
+from refmon.streams.engine.force_findings import force_findings
 from refmon.streams.engine.report import ForceCounts
 from refmon.streams.kafka.state import (
     LATE_DUPLICATES,
@@ -359,7 +359,8 @@ class PartitionJudge:
 
 
 class ForceFindings:
-    """The force-level findings (`deterioration`) a worker announces, as they change.
+    """The force-level findings (`deterioration`, `volume_anomaly`) a worker announces,
+    as they change.
 
     They follow from the cross-force statistics, which every worker computes
     alike; each worker announces them for the forces it holds, so a change goes
@@ -373,7 +374,7 @@ class ForceFindings:
     def changes(self, rows: Iterable[ForceRow], held: Set[str]) -> list[FindingChange]:
         now = {
             f.finding_id: f
-            for f in deterioration_findings(rows, self._ruleset.id, self._ruleset.zone)
+            for f in force_findings(rows, self._ruleset.id, self._ruleset.zone)
             if f.force in held
         }
         found: list[FindingChange] = []
