@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import CollectorRegistry, generate_latest
 from refmon.streams.engine.counts import ForceCounts, MonthCounts
 from refmon.streams.engine.report import cross_force
 from refmon.streams.engine.volume import volume
 from refmon.streams.engine.volume_findings import volume_findings
+from refmon.streams.metrics import RefmonMetrics
 
 from refmon import bootstrap
 
@@ -73,3 +75,20 @@ def test_an_anomaly_is_an_open_force_level_finding_counted_in_the_row() -> None:
     )
     assert found.detected_at == 90
     assert "2025-09" in found.summary
+
+
+def test_the_status_and_limits_are_exported_by_force_and_absent_without_a_baseline() -> None:
+    counts = {
+        "DUR": ForceCounts(recorded=600, monthly=months(*BASELINE, 300, 41, 39)),
+        "MPS": ForceCounts(recorded=500, monthly=months(*BASELINE, 40, 41, 39)),
+        "KENT": ForceCounts(recorded=5, monthly=months(1, 2, 2)),
+    }
+    rows, national = cross_force(counts, {})
+    metrics = RefmonMetrics(CollectorRegistry())
+    metrics.sync_rows(rows, national)
+    text = generate_latest(metrics.registry).decode()
+    assert 'refmon_force_volume_anomaly{force="DUR"} 1.0' in text
+    assert 'refmon_force_volume_anomaly{force="MPS"} 0.0' in text
+    assert 'refmon_force_volume_anomaly{force="KENT"}' not in text
+    assert 'refmon_force_volume_limit_cases{bound="centre",force="MPS"} 40.875' in text
+    assert 'refmon_findings_open{force="DUR",kind="volume_anomaly"} 1.0' in text
