@@ -37,6 +37,12 @@ def test_the_inflated_force_alone_gets_the_volume_finding(tmp_path: Path) -> Non
     [finding] = [f for f in found if f["kind"] == "volume_anomaly"]
     assert (finding["force"], finding["status"], finding["case_id"]) == ("DUR", "open", None)
     assert finding["detected_at"] == "2026-01-01T00:00:00Z"
+    for force, noted in (("DUR", 1), ("MPS", 0)):
+        out = tmp_path / force
+        args = ["bulletin", "--report", str(tmp_path / "report.json"), "--force", force]
+        assert run_cli([*args, "--output", str(out), "-q"]).status == 0
+        page = (out / "index.html").read_text()
+        assert page.count("Data quality: the cases this force recorded in 2025-12") == noted
 
 
 def test_without_the_fabricated_cases_every_force_is_in_control(tmp_path: Path) -> None:
