@@ -9,6 +9,9 @@ version; a reader refuses a version it does not know rather than guess.
 A delivery is an event with where it came from: its input topic's source (a
 force code or the watchdog), partition and offset. The offset tells a delivery
 repeated after a crash (same source) from a real duplicate (another source).
+Format 2 adds when the input message was received (its broker time), which caps
+how far the event moves the clock (CONTRACT.md section 13); a delivery without
+it is still written, and read, as format 1.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from refmon.streams.engine import (
 )
 
 VERSION = 1
+VERSION_RECEIVED = 2
+READABLE = (VERSION, VERSION_RECEIVED)
 
 
 class CodecError(ValueError):
@@ -48,6 +53,8 @@ class Source(NamedTuple):
 class Delivery(NamedTuple):
     source: Source
     event: Event
+    received_at_us: int | None = None
+    """When the input message was received (its broker time); None in format 1."""
 
 
 def _payload_fields(payload: Payload) -> list[Any]:
@@ -92,10 +99,10 @@ def _payload(event_type: str, fields: list[Any]) -> Payload:
 
 
 def encode_delivery(delivery: Delivery) -> bytes:
-    source, e = delivery
+    source, e, received = delivery
     return json.dumps(
         [
-            VERSION,
+            VERSION if received is None else VERSION_RECEIVED,
             source.name,
             source.partition,
             source.offset,
@@ -105,6 +112,7 @@ def encode_delivery(delivery: Delivery) -> bytes:
             e.case_id,
             e.occurred_at_us,
             _payload_fields(e.payload),
+            *(() if received is None else (received,)),
         ],
         ensure_ascii=False,
         separators=(",", ":"),
@@ -117,11 +125,14 @@ def decode_delivery(data: bytes) -> Delivery:
         version = fields[0]
     except (ValueError, TypeError, IndexError, KeyError) as err:
         raise CodecError(f"not a refmon delivery: {err}") from None
-    if version != VERSION:
+    if version not in READABLE:
         raise CodecError(f"delivery format version {version!r} is not one this release reads")
     try:
+        received = fields.pop() if version == VERSION_RECEIVED else None
         _, name, partition, offset, event_id, event_type, force, case_id, at, payload = fields
+        if received is not None and type(received) is not int:
+            raise TypeError("received time is not an integer")
         event = Event(event_id, event_type, force, case_id, at, _payload(event_type, payload))
     except (ValueError, TypeError) as err:
         raise CodecError(f"malformed delivery: {err}") from None
-    return Delivery(Source(name, partition, offset), event)
+    return Delivery(Source(name, partition, offset), event, received)

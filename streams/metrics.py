@@ -200,6 +200,19 @@ class RefmonMetrics:
             ["force"],
             registry=registry,
         )
+        self.volume_anomaly = Gauge(
+            "refmon_force_volume_anomaly",
+            "1 while one of the force's latest three complete months of recorded cases lies "
+            "outside its own process limits (docs/volume.md), else 0; absent without a baseline.",
+            ["force"],
+            registry=registry,
+        )
+        self.volume_limit = Gauge(
+            "refmon_force_volume_limit_cases",
+            "The force's monthly recorded cases: its baseline centre and process limits.",
+            ["force", "bound"],
+            registry=registry,
+        )
         self.cusum_parameter = Gauge(
             "refmon_cusum_parameter",
             "Parameters of the timeliness CUSUM: p0 (national late share), p1 and h.",
@@ -320,6 +333,7 @@ class RefmonMetrics:
             _set_limits(self.share_limit, f, row.mandatory_share_limits)
             self._sync_outcomes(row)
             self._sync_timeliness(row)
+            self._sync_volume(row)
         for measure, ratio in (
             ("compliance", national.compliance),
             ("mandatory_share", national.mandatory_share),
@@ -378,6 +392,20 @@ class RefmonMetrics:
         # A force-level finding: every worker exports every force's row, so the
         # recording rule keeps one value per force for this kind (rules.yml).
         self.findings_open.labels(f, "deterioration").set(row.open_findings["deterioration"])
+
+    def _sync_volume(self, row: ForceRow) -> None:
+        f, judged = row.force, row.volume
+        charted = judged.status != "insufficient_data"
+        _set_or_clear(self.volume_anomaly, f, (judged.status == "anomaly") if charted else None)
+        for bound in ("centre", "lower", "upper"):
+            value = getattr(judged, bound)
+            if value is None:
+                with contextlib.suppress(KeyError):
+                    self.volume_limit.remove(f, bound)
+            else:
+                self.volume_limit.labels(f, bound).set(value)
+        # A force-level finding, like `deterioration`: one value per force (rules.yml).
+        self.findings_open.labels(f, "volume_anomaly").set(row.open_findings["volume_anomaly"])
 
 
 # The client's own formatting of `le`, so these buckets read like its Histogram's.

@@ -27,7 +27,6 @@ from refmon.streams.engine.case import (
     duty_relinked,
 )
 from refmon.streams.engine.delays import DelayHistogram, delay_histogram
-from refmon.streams.engine.deterioration import deterioration_findings
 from refmon.streams.engine.findings import (
     Condition,
     Finding,
@@ -37,6 +36,7 @@ from refmon.streams.engine.findings import (
     open_conditions,
     same_finding,
 )
+from refmon.streams.engine.force_findings import force_findings
 from refmon.streams.engine.model import CaseFacts, Closed, Decision, Event, Received, Referred
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
 from refmon.streams.engine.retirement import Retired, can_retire
@@ -93,6 +93,15 @@ class OutOfRangeError(ValueError):
     """
 
 
+def clock_at(event: Event, received_at_us: int | None) -> int:
+    """How far an event moves the clock: to its own time, but never past when it was
+    received (CONTRACT.md section 13). A maximum over events of this minimum does not
+    depend on their arrival order (section 7)."""
+    if received_at_us is None:
+        return event.occurred_at_us
+    return max(MIN_MICROS, min(event.occurred_at_us, received_at_us))
+
+
 def source_scope(event: Event) -> str:
     """Whose namespace an event id belongs to (docs/contract.md section 7)."""
     return WATCHDOG_SCOPE if event.event_type in WATCHDOG_EVENT_TYPES else event.force
@@ -121,8 +130,15 @@ class Engine:
 
     # -- applying events ---------------------------------------------------
 
-    def apply(self, event: Event) -> Applied:
-        """Apply one event. Raises (changing nothing) for a force or a time it cannot judge."""
+    def apply(self, event: Event, received_at_us: int | None = None) -> Applied:
+        """Apply one event. Raises (changing nothing) for a force or a time it cannot judge.
+
+        `received_at_us` is when refmon received the event (CONTRACT.md section 13):
+        the clock moves to the earlier of that and the event's own time, so a force
+        whose clock runs ahead cannot bring another force's deadlines forward. None:
+        the time is not known (a delivery stored by an earlier release), and the
+        event's own time stands, as it always did.
+        """
         if not MIN_MICROS <= event.occurred_at_us < MAX_MICROS:
             raise OutOfRangeError("occurred_at is outside the range the engine can judge")
         cases = self._cases.get(event.force)
@@ -142,19 +158,21 @@ class Engine:
             return _DUPLICATE
         if event.case_id in self._retired[event.force]:
             return _RETIRED
-        changes = self._apply_new(event, cases)
+        changes = self._apply_new(event, cases, clock_at(event, received_at_us))
         seen[event.event_id] = fingerprint
         self.valid += 1
         return Applied("applied", changes)
 
-    def _apply_new(self, event: Event, cases: dict[str, CaseState]) -> tuple[FindingChange, ...]:
+    def _apply_new(
+        self, event: Event, cases: dict[str, CaseState], clock_us: int
+    ) -> tuple[FindingChange, ...]:
         last = self._last_event.get(event.force)
         if last is None or event.occurred_at_us > last:
             self._last_event[event.force] = event.occurred_at_us
         if isinstance(event.payload, Decision):
             # The watchdog's decision changes no finding, only the force's referral
             # outcomes; time still passes up to it.
-            passed = self.advance(event.occurred_at_us)
+            passed = self.advance(clock_us)
             held = cases.get(event.case_id)
             if held is None:
                 held = cases[event.case_id] = CaseState()
@@ -165,7 +183,7 @@ class Engine:
             return passed
         # Time passes before the event happens, as it would have live: a deadline
         # that fell before this event's time is missed before the event is applied.
-        changes = list(self.advance(event.occurred_at_us))
+        changes = list(self.advance(clock_us))
         case = cases.get(event.case_id)
         if case is None:
             case = cases[event.case_id] = CaseState()
@@ -294,7 +312,8 @@ class Engine:
     def findings(self) -> Iterator[Finding]:
         """Every finding ever opened, in its final state, ordered by force, case, kind.
 
-        A force's own findings (`deterioration`) come first, as of the latest `report()`.
+        A force's own findings (`deterioration`, `volume_anomaly`) come first, as of the
+        latest `report()`.
         """
         for force in sorted(self._cases):
             yield from self._force_findings.get(force, ())
@@ -408,14 +427,15 @@ class Engine:
 
     def report(self, window_days: int, invalid: int = 0) -> Report:
         """The cross-force report as of the clock. The force-level findings it implies
-        (`deterioration`) become those `findings()` lists, replacing the previous report's."""
+        (`deterioration`, `volume_anomaly`) become those `findings()` lists, replacing the
+        previous report's."""
         counts = {
             force: count_force(cases.values(), self.clock, window_days, self.ruleset.zone)
             for force, cases in self._cases.items()
         }
         rows, national = cross_force(counts, self._open)
         self._force_findings = {}
-        for found in deterioration_findings(rows, self.ruleset.id, self.ruleset.zone):
+        for found in force_findings(rows, self.ruleset.id, self.ruleset.zone):
             self._force_findings.setdefault(found.force, []).append(found)
         return Report(
             as_of=self.clock,

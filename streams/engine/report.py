@@ -11,6 +11,7 @@ from refmon.streams.engine.counts import ForceCounts, MonthCounts, count_force
 from refmon.streams.engine.cusum import Parameters, Point, Timeliness, TimelinessStatus
 from refmon.streams.engine.funnel import Funnel, Limits, Status, funnel
 from refmon.streams.engine.vocabulary import CASE_FINDING_KINDS, FINDING_KINDS, FindingKind
+from refmon.streams.engine.volume import INSUFFICIENT, Volume, volume
 
 __all__ = [
     "ForceCounts",
@@ -47,6 +48,8 @@ class ForceRow:
     open_findings: Mapping[FindingKind, int]
     timeliness_path: tuple[Point, ...] = ()
     """The CUSUM after each step, in deadline order (empty for insufficient data)."""
+    volume: Volume = INSUFFICIENT
+    """The monthly recorded count against the force's own limits (volume.py)."""
 
 
 class NationalMonth(NamedTuple):
@@ -139,8 +142,8 @@ def cross_force(
 
     One pure call for every caller: the embedded runner has all forces at hand,
     a Kafka worker has the counts each worker publishes for the forces it holds.
-    `open_findings` counts the case findings; a force's `deterioration` count
-    comes from its own timeliness status here (any given for it is ignored).
+    `open_findings` counts the case findings; a force's `deterioration` and
+    `volume_anomaly` counts come from its own statuses here (any given are ignored).
     """
     forces = sorted(counts)
     totals = _totals(counts[f] for f in forces)
@@ -206,6 +209,8 @@ def _row(
     compliance, share, returned = (f.units[force] for f in funnels)
     found = {k: open_findings.get((force, k), 0) for k in CASE_FINDING_KINDS}
     found["deterioration"] = 1 if timeliness.status == "signal" else 0
+    judged = volume(c.monthly)
+    found["volume_anomaly"] = 1 if judged.status == "anomaly" else 0
     return ForceRow(
         force=force,
         counts=c,
@@ -227,6 +232,7 @@ def _row(
         returned_share_limits=returned.limits,
         open_findings={k: found[k] for k in FINDING_KINDS},
         timeliness_path=path,
+        volume=judged,
     )
 
 

@@ -48,6 +48,7 @@ FindingKind = Literal[
     "closed_without_referral",
     "unconfirmed_referral",
     "deterioration",
+    "volume_anomaly",
 ]
 
 WATCHDOG_EVENT_TYPES: Final = frozenset({"referral.received", "referral.decision"})
@@ -60,7 +61,7 @@ HARMS: Final = frozenset(get_args(Harm))
 CATEGORIES: Final = frozenset(get_args(Category))
 CRITERION_IDS: Final = frozenset(get_args(CriterionId))
 FINDING_KINDS: Final[tuple[FindingKind, ...]] = get_args(FindingKind)
-FORCE_FINDING_KINDS: Final[tuple[FindingKind, ...]] = ("deterioration",)
+FORCE_FINDING_KINDS: Final[tuple[FindingKind, ...]] = ("deterioration", "volume_anomaly")
 """Findings about a force as a whole (no case), derived from the cross-force report."""
 CASE_FINDING_KINDS: Final[tuple[FindingKind, ...]] = tuple(
     k for k in FINDING_KINDS if k not in FORCE_FINDING_KINDS

@@ -177,7 +177,7 @@ def held(records: Mapping[bytes, bytes | None], adapter: EventAdapter, topics: T
 
 def replay_order(delivery: Delivery) -> tuple[int, str, str, int, int]:
     """Event-time order, ties settled by id and source: any arrival order gives one replay."""
-    source, event = delivery
+    source, event = delivery.source, delivery.event
     return (event.occurred_at_us, event.event_id, source.name, source.partition, source.offset)
 
 
@@ -187,4 +187,4 @@ def rebuild(engine: Engine, stored: Held) -> None:
         engine.absorb(folded.retired, folded.ids, folded.valid, folded.duplicate)
     engine.duplicate += len(stored.late)
     for delivery in sorted(stored.deliveries, key=replay_order):
-        engine.apply(delivery.event)
+        engine.apply(delivery.event, delivery.received_at_us)

@@ -36,13 +36,15 @@ class RunStats:
 def judge(engine: Engine, event: Event, received_at_us: int) -> Applied | Rejection:
     """Apply one valid event, or say why it cannot be applied. Never raises.
 
-    Shared by both runners, so that a line and a Kafka message are judged alike.
+    Shared by both runners, so that a line and a Kafka message are judged alike:
+    `received_at_us` both bounds the event's time and caps how far it moves the
+    clock (CONTRACT.md section 13).
     """
     rejection = out_of_range("occurred_at", event.occurred_at_us, received_at_us)
     if rejection is not None:
         return rejection
     try:
-        applied = engine.apply(event)
+        applied = engine.apply(event, received_at_us)
     except Exception as err:  # one event must never stop a run or stall a partition
         return Rejection("internal_error", f"judging the event failed: {type(err).__name__}")
     if applied.outcome == "conflict":
@@ -69,8 +71,10 @@ def run_lines(
 ) -> RunStats:
     """Apply every line; a bad line becomes a dead letter and the run goes on.
 
-    `received_at_us` is when the input was received (the run's start), for the
-    future-timestamp rule.
+    `received_at_us` is when the input was received: the run's start, one instant
+    for every line, so that the run's results do not depend on how fast it reads.
+    It bounds each event's time and caps the clock (CONTRACT.md section 13); a
+    replay of past data is unaffected, its events all being older.
     """
     stats = RunStats()
     for line in lines:

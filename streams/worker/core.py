@@ -26,9 +26,9 @@ from refmon.streams.codec import Delivery, Source, encode_delivery
 from refmon.streams.decode import DeadLetter, decode
 from refmon.streams.encode import dumps_dead_letter, finding_json
 from refmon.streams.engine import Engine, Event, Finding, FindingChange, ForceRow, Ruleset
-from refmon.streams.engine.deterioration import deterioration_findings
 from refmon.streams.engine.engine import source_scope
 from refmon.streams.engine.findings import ChangeKind
+from refmon.streams.engine.force_findings import force_findings
 from refmon.streams.engine.report import ForceCounts
 from refmon.streams.kafka.state import (
     LATE_DUPLICATES,
@@ -183,7 +183,8 @@ class Intake:
                 return seen
             if seen is not None:
                 sends.append(seen)
-        body = encode_delivery(Delivery(Source(owner, partition, offset), event))
+        where = Source(owner, partition, offset)
+        body = encode_delivery(Delivery(where, event, received_ms * 1000))
         sends.append(Outbound(self._topics.by_force, event.force.encode(), body))
         return sends
 
@@ -244,7 +245,7 @@ class PartitionJudge:
         for n, delivery in enumerate(ordered, 1):
             self._note(delivery.source)
             self._keep(delivery)
-            self.engine.apply(delivery.event)
+            self.engine.apply(delivery.event, delivery.received_at_us)
             if n % RESTORE_CHUNK == 0:
                 yield n
 
@@ -304,11 +305,14 @@ class PartitionJudge:
         outputs: list[Outbound] = []
         refused: list[Refused] = []
         for delivery in deliveries:
-            source, event = delivery
+            source, event, received_us = delivery
             if source.offset <= self._applied.get((source.name, source.partition), -1):
                 continue  # forwarded or delivered again after a crash: applied already
-            # Intake checked the time; the judge's own clock plays no part here.
-            applied = judge(self.engine, event, event.occurred_at_us)
+            # Intake checked the time against when the input was received; that time
+            # also caps the clock (CONTRACT.md section 13). Unknown in a format-1
+            # delivery: then the event's own time stands, as it did before.
+            received = event.occurred_at_us if received_us is None else received_us
+            applied = judge(self.engine, event, received)
             if isinstance(applied, Rejection):
                 self._counts.rejected[applied.code] += 1
                 refused.append(Refused(source, applied))
@@ -355,7 +359,8 @@ class PartitionJudge:
 
 
 class ForceFindings:
-    """The force-level findings (`deterioration`) a worker announces, as they change.
+    """The force-level findings (`deterioration`, `volume_anomaly`) a worker announces,
+    as they change.
 
     They follow from the cross-force statistics, which every worker computes
     alike; each worker announces them for the forces it holds, so a change goes
@@ -369,7 +374,7 @@ class ForceFindings:
     def changes(self, rows: Iterable[ForceRow], held: Set[str]) -> list[FindingChange]:
         now = {
             f.finding_id: f
-            for f in deterioration_findings(rows, self._ruleset.id, self._ruleset.zone)
+            for f in force_findings(rows, self._ruleset.id, self._ruleset.zone)
             if f.force in held
         }
         found: list[FindingChange] = []

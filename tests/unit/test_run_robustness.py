@@ -99,10 +99,10 @@ def test_an_event_whose_judging_raises_is_a_dead_letter_and_the_run_goes_on(
     poison = recorded(DUTY, case="poison", **SERIOUS)
     real_apply = Engine.apply
 
-    def apply(self: Engine, event: Any) -> Any:
+    def apply(self: Engine, event: Any, received_at_us: int | None = None) -> Any:
         if event.case_id == "poison":
             raise OverflowError("date value out of range")
-        return real_apply(self, event)
+        return real_apply(self, event, received_at_us)
 
     monkeypatch.setattr(Engine, "apply", apply)
     report = run(tmp_path, [poison, recorded(DUTY, **SERIOUS), closed("2026-02-03T10:00:00Z")])

@@ -64,6 +64,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="forces that refer RATE of their non-mandatory cases anyway (weak referrals)",
     )
     p.add_argument(
+        "--inflate",
+        default="",
+        metavar="CODE:DATE:FACTOR,...",
+        help="forces whose feed records FACTOR (> 1) times their usual cases for 30 days "
+        "from DATE (YYYY-MM-DD), the extra ones fabricated and non-mandatory",
+    )
+    p.add_argument(
         "--duplicates", type=float, default=0.0, metavar="RATE", help="share of events sent twice"
     )
     p.add_argument(
@@ -129,6 +136,21 @@ def _dated_rates(option: str, text: str, known: set[str]) -> dict[str, tuple[dat
     return found
 
 
+def _inflations(option: str, text: str, known: set[str]) -> dict[str, tuple[date, float]]:
+    found: dict[str, tuple[date, float]] = {}
+    form = "CODE:YYYY-MM-DD:FACTOR"
+    for item in _items(text):
+        try:
+            code, day_text, factor_text = item.split(":")
+            day, factor = date.fromisoformat(day_text), float(factor_text)
+        except ValueError:
+            raise UsageError(f"{option}: {item!r} is not {form}") from None
+        if not 1 < factor <= 1000:
+            raise UsageError(f"{option}: factor {factor_text} is not above 1 (at most 1000)")
+        found[_force(option, code, known)] = (day, factor)
+    return found
+
+
 def build_config(args: argparse.Namespace) -> SimConfig:
     known = {f.code for f in load_forces()}
     try:
@@ -147,9 +169,11 @@ def build_config(args: argparse.Namespace) -> SimConfig:
     under_categorise = _rates("--under-categorise", args.under_categorise, known)
     over = _rates("--over-refer", args.over_refer, known)
     worse = _dated_rates("--deteriorate", args.deteriorate, known)
+    inflated = _inflations("--inflate", args.inflate, known)
     behaviour: dict[str, ForceBehaviour] = {}
-    for code in sorted(set().union(under, late, under_categorise, over, worse)):
+    for code in sorted(set().union(under, late, under_categorise, over, worse, inflated)):
         day, rate = worse.get(code, (None, 0.0))
+        inflate_from, inflate = inflated.get(code, (None, 1.0))
         behaviour[code] = ForceBehaviour(
             under_refer=under.get(code, 0.0),
             late=late.get(code, 0.0),
@@ -157,6 +181,8 @@ def build_config(args: argparse.Namespace) -> SimConfig:
             deteriorate_from=day,
             deteriorate=rate,
             over_refer=over.get(code, 0.0),
+            inflate_from=inflate_from,
+            inflate=inflate,
         )
     return SimConfig(
         start=start,

@@ -26,6 +26,13 @@ class ForceBehaviour:
     over_refer: float = 0.0
     """Share of its non-mandatory cases it refers anyway: weak referrals the watchdog
     mostly sends back or finds need no investigation."""
+    inflate_from: date | None = None
+    """For `INFLATE_DAYS` from this day, the force records `inflate` times its usual
+    number of cases: the extra ones fabricated, non-mandatory and never referred."""
+    inflate: float = 1.0
+
+
+INFLATE_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)

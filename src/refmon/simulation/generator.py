@@ -12,12 +12,17 @@ import math
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from refmon.schemas.forces import Force
-from refmon.simulation.config import NATIONAL_CASES_PER_YEAR, ForceBehaviour, SimConfig
+from refmon.simulation.config import (
+    INFLATE_DAYS,
+    NATIONAL_CASES_PER_YEAR,
+    ForceBehaviour,
+    SimConfig,
+)
 from refmon.simulation.noise import malformed
 from refmon.streams.engine.timeutil import end_of_following_day
 
@@ -123,6 +128,7 @@ class _Forces:
         self.rate = {f.code: per_day * f.approx_officers / total for f in forces}
         self.behaviour = {f.code: config.behaviour.get(f.code, ForceBehaviour()) for f in forces}
         self.seq = dict.fromkeys(self.rate, 0)
+        self.fabricated = dict.fromkeys(self.rate, 0)
         # Unix seconds from which each deteriorating force turns late.
         self.worse_from = {
             code: datetime.combine(b.deteriorate_from, datetime.min.time(), LONDON).timestamp()
@@ -285,6 +291,22 @@ class _Generator:
                 recorded_at + rng.uniform(20, 200) * DAY, force, case_id, "case.closed", n, {}
             )
 
+    def fabricated(self, force: str, recorded_at: float, rng: random.Random) -> None:
+        """A case a force's feed invents (issue 18 item 10): recorded, non-mandatory,
+        never referred nor closed. Its own generator and ids, so that every real case
+        and event of the stream is the one the same seed gives without it."""
+        self.stats.cases += 1
+        self.stats.by_force[force] = self.stats.by_force.get(force, 0) + 1
+        self.forces.fabricated[force] += 1
+        case_id = f"x{self.config.seed % 1000:03d}{self.forces.fabricated[force]:07d}"
+        payload = {
+            "case_kind": "complaint",
+            "harm": "none",
+            "allegations": [{"allegation_id": "a1", "category": rng.choice(BENIGN)}],
+            "force_assessment": {"mandatory": False, "criteria": []},
+        }
+        self.emit(recorded_at, force, case_id, "case.recorded", 0, payload)
+
     def referral(
         self, force: str, case_id: str, n: int, at: float, kind: str, facts: dict[str, Any]
     ) -> int:
@@ -334,17 +356,29 @@ def simulate(
     # so the same seed gives the same cases and events whatever noise is asked for.
     stream = _Stream(config, random.Random(f"{config.seed}/delivery"), write, stats)
     gen = _Generator(config, forces, stream, rng, stats)
+    inflating = random.Random(f"{config.seed}/inflate")
     start = datetime.combine(config.start, datetime.min.time(), tzinfo=UTC).timestamp()
     for day in range(config.days):
         day_start = start + day * DAY
         for code, rate in gen.forces.rate.items():
             for _ in range(_poisson(rng, rate)):
                 gen.case(code, day_start + rng.random() * DAY)
+            extra = _extra_rate(gen.forces.behaviour[code], config.start + timedelta(day), rate)
+            for _ in range(_poisson(inflating, extra)):
+                gen.fabricated(code, day_start + inflating.random() * DAY, inflating)
         stream.flush(day_start)
         if on_day is not None:
             on_day(day + 1)
     stream.flush(gen.end + (config.disorder_hours + 6) * HOUR + 1)
     return stats
+
+
+def _extra_rate(behaviour: ForceBehaviour, day: date, rate: float) -> float:
+    """Fabricated cases a day: (inflate - 1) times the usual rate, in the inflated days."""
+    since = behaviour.inflate_from
+    if since is None or not since <= day < since + timedelta(INFLATE_DAYS):
+        return 0.0
+    return rate * (behaviour.inflate - 1)
 
 
 __all__ = ["SimStats", "simulate"]

@@ -114,6 +114,16 @@ def force_dashboard() -> dash.Dashboard:
         )
         .with_panel(
             stat_panel(
+                "Volume anomaly",
+                f"force:refmon_force_volume_anomaly:max{F}",
+                "none",
+                "1 while one of the latest three complete months of recorded cases lies outside "
+                "the force's own process limits (an open volume_anomaly finding), else 0. "
+                "No value: fewer than 9 complete months.",
+            ).thresholds(thresholds((None, "green"), (1, "orange")))
+        )
+        .with_panel(
+            stat_panel(
                 "Returned share",
                 f"force:refmon_force_returned_share_ratio:max{F}",
                 "percentunit",
@@ -159,7 +169,8 @@ def force_dashboard() -> dash.Dashboard:
             timeseries_panel(
                 "Open findings by kind",
                 "Findings open now: missed and late referrals, unconfirmed referrals, "
-                "closed without referral, and the force-level deterioration finding.",
+                "closed without referral, and the force-level deterioration and "
+                "volume_anomaly findings.",
                 "none",
             ).with_target(query(f"force_kind:refmon_findings_open:sum{F}", "{{kind}}"))
         )
@@ -175,6 +186,21 @@ def force_dashboard() -> dash.Dashboard:
                     'force_bound:refmon_force_compliance_limit_ratio:max{force="$force",bound=~"lower.*"}',
                     "{{bound}}",
                     "B",
+                )
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Recorded volume: the force's own limits",
+                "The centre (mean of the baseline months) and the process limits (centre "
+                "plus or minus 2.66 mean moving ranges, at least 3 Poisson sigmas) of the "
+                "force's monthly recorded cases; a month outside them is a data-quality "
+                "finding (docs/volume.md).",
+                "none",
+            ).with_target(
+                query(
+                    'force_bound:refmon_force_volume_limit_cases:max{force="$force"}',
+                    "{{bound}}",
                 )
             )
         )

@@ -58,6 +58,7 @@ def force_table() -> table.Panel:
         "I": "force:refmon_force_returned_share_ratio:max",
         "J": "force:refmon_force_returned_share_zscore:max",
         "K": "force:refmon_force_decided_referrals:sum",
+        "L": "force:refmon_force_volume_anomaly:max",
     }
     names = {
         "Value #A": "Compliance",
@@ -71,6 +72,7 @@ def force_table() -> table.Panel:
         "Value #I": "Returned share",
         "Value #J": "Returned share z",
         "Value #K": "Decided",
+        "Value #L": "Volume anomaly",
     }
     panel = (
         table.Panel()
@@ -81,8 +83,9 @@ def force_table() -> table.Panel:
             "over-dispersion-adjusted funnel z-scores: orange below the 95 % limit, red "
             "below the 99.8 % limit. The returned share (decided referrals the watchdog "
             "sent back or found needed no investigation) is flagged above its limits "
-            "instead. The timeliness CUSUM turns red at its signal threshold. Empty cells "
-            "mean too little data (under 5)."
+            "instead. The timeliness CUSUM turns red at its signal threshold. Volume anomaly "
+            "is 1 (orange) when a recent month's recorded cases left the force's own limits: "
+            "its data may distort the pooled targets. Empty cells mean too little data."
         )
         .datasource(DATASOURCE)
         .targets([instant_table(expr, ref) for ref, expr in queries.items()])
@@ -104,6 +107,11 @@ def force_table() -> table.Panel:
             ("custom.cellOptions", {"type": "color-text"}),
             ("thresholds", cusum_thresholds().build()),
             ("decimals", 1),
+        ),
+        override(
+            "Volume anomaly",
+            ("custom.cellOptions", {"type": "color-text"}),
+            ("thresholds", thresholds((None, "green"), (1, "orange")).build()),
         ),
         override(
             "Missed referrals open",
@@ -278,6 +286,14 @@ def surveillance_stats() -> list[stat.Panel]:
             "none",
             "Forces whose returned share is above the upper 95 % funnel limit: possible "
             "over-referral.",
+        ).thresholds(thresholds((None, "green"), (1, "orange"))),
+        stat_panel(
+            "Forces with a volume anomaly",
+            "count(force:refmon_force_volume_anomaly:max == 1) or vector(0)",
+            "none",
+            "Forces whose recorded cases in one of the latest three complete months left their "
+            "own process limits (docs/volume.md): a data-quality question that also moves the "
+            "pooled national targets.",
         ).thresholds(thresholds((None, "green"), (1, "orange"))),
     ]
 
