@@ -10,7 +10,7 @@ A delivery is an event with where it came from: its input topic's source (a
 force code or the watchdog), partition and offset. The offset tells a delivery
 repeated after a crash (same source) from a real duplicate (another source).
 Format 2 adds when the input message was received (its broker time), which caps
-how far the event moves the clock (CONTRACT.md section 13); a delivery without
+how far the event moves the clock (docs/contract.md section 13); a delivery without
 it is still written, and read, as format 1.
 """
 

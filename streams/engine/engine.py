@@ -95,7 +95,7 @@ class OutOfRangeError(ValueError):
 
 def clock_at(event: Event, received_at_us: int | None) -> int:
     """How far an event moves the clock: to its own time, but never past when it was
-    received (CONTRACT.md section 13). A maximum over events of this minimum does not
+    received (docs/contract.md section 13). A maximum over events of this minimum does not
     depend on their arrival order (section 7)."""
     if received_at_us is None:
         return event.occurred_at_us
@@ -133,7 +133,7 @@ class Engine:
     def apply(self, event: Event, received_at_us: int | None = None) -> Applied:
         """Apply one event. Raises (changing nothing) for a force or a time it cannot judge.
 
-        `received_at_us` is when refmon received the event (CONTRACT.md section 13):
+        `received_at_us` is when refmon received the event (docs/contract.md section 13):
         the clock moves to the earlier of that and the event's own time, so a force
         whose clock runs ahead cannot bring another force's deadlines forward. None:
         the time is not known (a delivery stored by an earlier release), and the

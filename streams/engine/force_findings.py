@@ -12,7 +12,7 @@ from refmon.streams.engine.volume_findings import volume_findings
 
 
 def force_findings(rows: Iterable[ForceRow], ruleset_id: str, zone: tzinfo) -> tuple[Finding, ...]:
-    """`deterioration` (CONTRACT.md section 11) and `volume_anomaly` (docs/volume.md)."""
+    """`deterioration` (docs/contract.md section 11) and `volume_anomaly` (docs/volume.md)."""
     rows = tuple(rows)
     return (
         *deterioration_findings(rows, ruleset_id, zone),

@@ -28,6 +28,10 @@ RESOLVES: Final[Mapping[str, str]] = {
     "record of it, send the referral again",
     "deterioration": "referrals on time again: the finding resolves when the force's "
     "timeliness CUSUM has not signalled for 90 days",
+    "volume_anomaly": "nothing about a case: check that the force's recent months of "
+    "case.recorded events are complete and genuine (no duplicates, test data or backlog "
+    "loaded at once); the finding resolves when its monthly count is back within its own "
+    "limits",
     "outlier_overdue": "the action the outlier awaits (named in the summary), from whoever "
     "owes it, or the outlier's closing",
 }

@@ -1,6 +1,6 @@
 """A force's monthly recorded volume against its own process limits (docs/volume.md).
 
-The cross-force targets are pooled (CONTRACT.md section 9), so one force's
+The cross-force targets are pooled (docs/contract.md section 9), so one force's
 volume moves everyone's: 3,000 fabricated cases at one force shift the national
 mandatory share and with it every other force's status. The pooling is the
 method; what this module adds is to make such a volume visible, as a

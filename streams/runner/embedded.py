@@ -38,7 +38,7 @@ def judge(engine: Engine, event: Event, received_at_us: int) -> Applied | Reject
 
     Shared by both runners, so that a line and a Kafka message are judged alike:
     `received_at_us` both bounds the event's time and caps how far it moves the
-    clock (CONTRACT.md section 13).
+    clock (docs/contract.md section 13).
     """
     rejection = out_of_range("occurred_at", event.occurred_at_us, received_at_us)
     if rejection is not None:
@@ -73,7 +73,7 @@ def run_lines(
 
     `received_at_us` is when the input was received: the run's start, one instant
     for every line, so that the run's results do not depend on how fast it reads.
-    It bounds each event's time and caps the clock (CONTRACT.md section 13); a
+    It bounds each event's time and caps the clock (docs/contract.md section 13); a
     replay of past data is unaffected, its events all being older.
     """
     stats = RunStats()

@@ -309,7 +309,7 @@ class PartitionJudge:
             if source.offset <= self._applied.get((source.name, source.partition), -1):
                 continue  # forwarded or delivered again after a crash: applied already
             # Intake checked the time against when the input was received; that time
-            # also caps the clock (CONTRACT.md section 13). Unknown in a format-1
+            # also caps the clock (docs/contract.md section 13). Unknown in a format-1
             # delivery: then the event's own time stands, as it did before.
             received = event.occurred_at_us if received_us is None else received_us
             applied = judge(self.engine, event, received)

@@ -262,7 +262,7 @@ def test_the_same_attacks_on_the_unprotected_figures_do_recover_small_counts(
 
 
 def cusum_steps(p0: float, p1: float) -> tuple[float, float]:
-    """What one late case and one on-time case add to the CUSUM (CONTRACT.md section 11)."""
+    """What one late case and one on-time case add to the CUSUM (docs/contract.md section 11)."""
     return math.log(p1 / p0), math.log((1 - p1) / (1 - p0))
 
 

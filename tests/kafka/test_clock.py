@@ -1,4 +1,4 @@
-"""On Kafka a force's event dated ahead changes no other force's findings (CONTRACT.md
+"""On Kafka a force's event dated ahead changes no other force's findings (docs/contract.md
 section 13; issue 18 item 9): the clock moves no further than the input message's broker time."""
 
 from __future__ import annotations

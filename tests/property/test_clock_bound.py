@@ -1,5 +1,5 @@
 """An accepted event dated ahead moves the clock no further than when it was received
-(CONTRACT.md section 13), whatever the stream and wherever the event falls in it."""
+(docs/contract.md section 13), whatever the stream and wherever the event falls in it."""
 
 from __future__ import annotations
 

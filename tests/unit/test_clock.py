@@ -1,4 +1,4 @@
-"""The clock moves no further than the time an event was received (CONTRACT.md section 13):
+"""The clock moves no further than the time an event was received (docs/contract.md section 13):
 one force's clock running ahead brings no other force's deadline forward (issue 18, item 9)."""
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """On Kafka the clock moves no further than the broker time of the input message that
-brought an event (CONTRACT.md section 13; issue 18 item 9, issue 19): live and restored."""
+brought an event (docs/contract.md section 13; issue 18 item 9, issue 19): live and restored."""
 
 from __future__ import annotations
 

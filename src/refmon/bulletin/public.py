@@ -57,7 +57,7 @@ def _when(text: str) -> datetime:
 
 
 def month_end(moment: str) -> bool:
-    """Whether a time is a month end: 00:00 UK time on the 1st (CONTRACT.md section 14)."""
+    """Whether a time is a month end: 00:00 UK time on the 1st (docs/contract.md section 14)."""
     local = _when(moment).astimezone(LONDON)
     return (local.day, local.hour, local.minute, local.second, local.microsecond) == (1, 0, 0, 0, 0)
 
