@@ -163,7 +163,9 @@ def replication(deployment: Deployment) -> set[int]:
     admin = KafkaAdminClient(bootstrap_servers=deployment.broker.bootstrap)
     try:
         names = [n for n in admin.list_topics() if n.startswith(deployment.prefix)]
-        return {len(p["replica_nodes"]) for t in admin.describe_topics(names) for p in t["partitions"]}
+        return {
+            len(p["replica_nodes"]) for t in admin.describe_topics(names) for p in t["partitions"]
+        }
     finally:
         admin.close()
 
