@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import traceback
 from collections.abc import Sequence
 
-from refmon import __version__, logs
+from refmon import __version__, logs, termination
 from refmon.commands import (
     alerts,
     bulletin,
@@ -72,20 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class TerminatedError(Exception):
-    """SIGTERM, as a container runtime sends to stop us: exit as a signal would."""
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise TerminatedError
-
-
 def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
-    if env is None:
-        # As process 1 in a container nothing else would stop us on SIGTERM;
-        # in-process callers (tests) keep their own handlers.
-        signal.signal(signal.SIGTERM, _terminate)
-    env = env or Environment()
+    if env is not None:
+        # In-process callers (tests) keep their own handlers and their process.
+        return _main(argv, env)
+    # As process 1 in a container nothing else would stop us on SIGTERM.
+    termination.install()
+    status = _main(argv, Environment())
+    if status == ExitStatus.TERMINATED:
+        termination.exit_now(status)  # never blocks on a pipe nobody reads
+    return status
+
+
+def _main(argv: Sequence[str] | None, env: Environment) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -103,7 +101,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except KeyboardInterrupt:
         env.stderr.write("\n")
         return ExitStatus.INTERRUPTED
-    except TerminatedError:
+    except termination.TerminatedError:
         return ExitStatus.TERMINATED
     except BrokenPipeError:
         return ExitStatus.ERROR

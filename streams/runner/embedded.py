@@ -45,7 +45,9 @@ def judge(engine: Engine, event: Event, received_at_us: int) -> Applied | Reject
         return rejection
     try:
         applied = engine.apply(event, received_at_us)
-    except Exception as err:  # one event must never stop a run or stall a partition
+    # One event must never stop a run or stall a partition. Being stopped (SIGTERM,
+    # Ctrl-C) is a BaseException and passes: a valid event is never a dead letter for it.
+    except Exception as err:
         return Rejection("internal_error", f"judging the event failed: {type(err).__name__}")
     if applied.outcome == "conflict":
         return Rejection(

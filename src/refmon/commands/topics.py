@@ -48,7 +48,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument(
         "--partitions", type=int, default=6, metavar="N", help="of the shared topics (default 6)"
     )
-    create.add_argument("--replication-factor", type=int, default=1, metavar="N", help="default 1")
+    create.add_argument(
+        "--replication-factor",
+        type=int,
+        default=None,
+        metavar="N",
+        help="copies of each partition (default: 3, or every broker of a smaller cluster)",
+    )
     add_kafka_options(create)
     create.set_defaults(handler=create_command)
     acl = sub.add_parser(
@@ -83,18 +89,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def create_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from kafka.admin import KafkaAdminClient, NewTopic
 
+    if args.replication_factor is not None and args.replication_factor < 1:
+        raise UsageError("--replication-factor must be at least 1")
     settings = settings_from(args)
     admin = KafkaAdminClient(**settings.kafka_python())
     try:
+        brokers = len(admin.describe_cluster()["brokers"])
+        replicas = replication_factor(args.replication_factor, brokers)
         existing = set(admin.list_topics())
         every = topics_from(args).specs((f.code for f in load_forces()), args.partitions)
         wanted = [s for s in every if s.name not in existing]
         if wanted:
             response = admin.create_topics(
-                [
-                    NewTopic(s.name, s.partitions, args.replication_factor, topic_configs=s.config)
-                    for s in wanted
-                ]
+                [NewTopic(s.name, s.partitions, replicas, topic_configs=s.config) for s in wanted]
             )
             errors = [t for t in response["topics"] if t["error_code"] not in (0, 36)]  # 36: exists
             for topic in errors:
@@ -109,6 +116,12 @@ def create_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     finally:
         admin.close()
     return ExitStatus.OK
+
+
+def replication_factor(asked: int | None, brokers: int) -> int:
+    """What was asked for, else three copies (the most a write waits for is two, the
+    brokers' min.insync.replicas), or as many as a smaller cluster has brokers."""
+    return asked if asked is not None else max(1, min(3, brokers))
 
 
 def describe_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
