@@ -37,11 +37,11 @@ def test_sigterm_while_an_event_is_judged_never_makes_it_a_dead_letter(tmp_path:
         apply = Engine.apply
         calls = [0]
 
-        def stopped_on_the_second(self, event):
+        def stopped_on_the_second(self, event, *args, **kwargs):
             calls[0] += 1
             if calls[0] == 2:
                 os.kill(os.getpid(), signal.SIGTERM)
-            return apply(self, event)
+            return apply(self, event, *args, **kwargs)
 
         Engine.apply = stopped_on_the_second
         sys.exit(main(["run", "--input", {str(events)!r}, "--dead-letter", {str(dead)!r}]))
