@@ -34,6 +34,8 @@ REASON_CODES = (
     "retired_case",
     # Facts that would take a case past what one case may hold (streams/engine/links.py).
     "case_limit_exceeded",
+    # `refmon publish`: the credentials may not write the event's topic (another force's).
+    "not_authorized",
 )
 
 
