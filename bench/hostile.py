@@ -52,7 +52,7 @@ def _file(name: str, lines: Iterator[str]) -> Path:
 
 
 def _national(lines: int) -> Path:
-    source = stream(lines + lines // 10, fresh=False)
+    source = stream(lines * 3 // 2, fresh=False)  # the simulator's events a day vary
     with source.open(encoding="utf-8") as whole:
         return _file(f"national-{lines}", (x.rstrip("\n") for x in itertools.islice(whole, lines)))
 

@@ -88,3 +88,12 @@ def test_the_link_index_names_each_source_once_and_forgets_a_retired_one() -> No
     assert index.sources("y") == []
     index.drop_target("x")
     assert len(index) == 0
+
+
+def test_explain_says_which_facts_were_beyond_the_bound(tmp_path: Path) -> None:
+    rounds = MAX_LINKED_IDS // 100
+    stream = tmp_path / "events.jsonl"
+    stream.write_text("".join(json.dumps(e) + "\n" for e in _linking(rounds + 1)))
+    result = run_cli(["explain", "--input", str(stream), "--case", "DUR/hub"])
+    assert result.status == 0, result.stderr
+    assert result.stdout.count("rejected (case_limit_exceeded)") == 1

@@ -273,6 +273,8 @@ def _step_lines(step: Step, when: Any, labels: dict[int, str]) -> Iterator[str]:
             )
         if step.outcome == "duplicate":
             yield "    a repeat of an event already applied: ignored"
+        elif step.outcome == "limit":
+            yield "    beyond what one case may hold: rejected (case_limit_exceeded), not judged"
     elif step.kind == "linked":
         yield f"{when(step.at)}  linked case {step.linked_case} changed"
     else:
