@@ -47,7 +47,10 @@ def _file(name: str, lines: Iterator[str]) -> Path:
     path = CACHE / f"hostile-{name}.jsonl"
     if not path.exists():
         CACHE.mkdir(exist_ok=True)
-        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        # Line by line: on Linux a child's peak RSS starts from its parent's at the fork,
+        # so this process must stay small for the figures to be the command's own.
+        with path.open("w", encoding="utf-8") as out:
+            out.writelines(line + "\n" for line in lines)
     return path
 
 
