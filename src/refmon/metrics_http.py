@@ -87,7 +87,13 @@ class MetricsServer:
                 answer = _response("500 Internal Server Error", "text/plain", b"", False)
             writer.write(answer)
             await asyncio.wait_for(writer.drain(), WRITE_TIMEOUT_S)
-        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ValueError):
+        except (
+            TimeoutError,
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ValueError,
+        ):
             writer.transport.abort()  # silent, slow or malformed: drop it, nothing to say
         finally:
             self._clients -= 1

@@ -84,3 +84,15 @@ def test_a_head_request_and_an_openmetrics_scrape_are_answered() -> None:
         with urllib.request.urlopen(wanted, timeout=GUARD_S) as response:
             assert response.headers["Content-Type"].startswith("application/openmetrics-text")
             assert response.read().decode().endswith("# EOF\n")
+
+
+def test_an_endless_request_head_is_dropped_and_scrapes_go_on() -> None:
+    with _endpoint() as (host, port, url), socket.create_connection((host, port)) as conn:
+        conn.settimeout(GUARD_S)
+        try:
+            conn.sendall(b"GET / HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 20_000 + b"\r\n")
+            answer = conn.recv(1)
+        except ConnectionResetError:
+            answer = b""
+        assert answer == b""
+        assert _scrape(url)[0] == 200
