@@ -1,4 +1,4 @@
-"""Findings (CONTRACT.md section 8): which are open for a case at a clock time.
+"""Findings (docs/contract.md section 8): which are open for a case at a clock time.
 
 `detected_at` is the event-time moment the finding's condition first held
 (the deadline for a missed referral, the referral itself for a late one, ...),
@@ -11,6 +11,7 @@ import hashlib
 from typing import Literal, NamedTuple
 
 from refmon.streams.engine.case import CaseState, OwnDutyOf, latest_meets_since
+from refmon.streams.engine.resolves import resolves
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import local_label
 from refmon.streams.engine.vocabulary import FindingKind
@@ -31,12 +32,17 @@ class Finding(NamedTuple):
     deadline: int | None
     detected_at: int
     summary: str
-    # The evidence (CONTRACT.md section 8): what judged it, and the events to look up.
+    # The evidence (docs/contract.md section 8): what judged it, and the events to look up.
     ruleset: str
     duty_event_id: str | None
     """The fact version in force when the duty arose."""
     referral_event_id: str | None
     """The event giving the referral time (earliest receipt, else earliest claim), if any."""
+
+    @property
+    def resolves(self) -> str:
+        """What would resolve it: a function of the kind, so not stored (nor compared)."""
+        return resolves(self.kind)
 
 
 class FindingChange(NamedTuple):

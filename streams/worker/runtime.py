@@ -2,7 +2,7 @@
 
 Plain aiokafka clients, not Faust's streams: Faust's stream drops and
 acknowledges messages itself around rebalances and recovery, and left
-partitions paused after a broker restart (see the README's note on Faust).
+partitions paused after a broker restart (see docs/decisions.md).
 Here every record a consumer hands over is processed in offset order, what
 it produces is confirmed by the broker (acks=all, idempotent producer), and
 only then is its offset committed. A crash or a rebalance therefore repeats
@@ -129,6 +129,12 @@ class Worker:
     async def run(self) -> None:
         """Until stopped. A Kafka failure under a batch starts a new session from the
         committed offsets, with every partition restored: nothing for an operator to do."""
+        log.info(
+            "started: instance %s, topics %s.*, clock %s",
+            self.config.instance_id,
+            self.topics.prefix,
+            self.config.clock,
+        )
         try:
             while not self._stop.is_set():
                 try:
@@ -144,6 +150,7 @@ class Worker:
                         await asyncio.wait_for(self._stop.wait(), timeout=1)
         finally:
             await self._shared.close()
+            log.info("stopped")
 
     def _forget(self) -> None:
         """Drop what is held in memory: the next session restores it from Kafka."""
@@ -398,14 +405,14 @@ class Worker:
                     continue  # still ours, and nobody else moved it: keep the engine
                 self.judges.pop(tp.partition, None)
                 self._start_restore(loop, tp)
-            log.warning(
+            log.info(
                 "assigned by-force partitions %s (%d to restore)", sorted(mine), len(loop.restoring)
             )
         else:
             watchdog = TopicPartition(self.topics.input("watchdog"), 0)
             if watchdog in tps:
                 self._start_restore(loop, watchdog)
-            log.warning("assigned %d input partition(s)", len(tps))
+            log.info("assigned %d input partition(s)", len(tps))
         ready = [tp for tp in tps if tp not in loop.restoring]
         if ready:
             consumer.resume(*ready)
@@ -459,7 +466,7 @@ class Worker:
         consumer = loop.consumer
         if consumer is not None and tp in consumer.assignment():
             consumer.resume(tp)
-        log.warning(
+        log.info(
             "restored %s[%d]: %d records in %.2f s",
             tp.topic,
             tp.partition,
@@ -493,7 +500,7 @@ class Worker:
             [Outbound(topic, case_record_key(d), encode_delivery(d), partition) for d in held]
         )
         await self._send([Outbound(topic, key, None, partition) for key in legacy])
-        log.warning("migrated %d case entries of partition %d", len(legacy), partition)
+        log.info("migrated %d case entries of partition %d", len(legacy), partition)
 
     # -- time, statistics, health ----------------------------------------------------
 
@@ -508,7 +515,7 @@ class Worker:
                     await self._send(folded)
                     await self._send(deletions)
             if folded:
-                log.warning(
+                log.info(
                     "retired %d case(s) of partition %d (%d changelog records)",
                     len(folded),
                     judge.partition,

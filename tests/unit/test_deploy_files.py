@@ -18,18 +18,26 @@ def compose() -> dict[str, Any]:
     return doc
 
 
+def default_image(service: str) -> str:
+    """The service's image when deploy/.env names none: `${KAFKA_IMAGE:-apache/kafka:3.9.1}`."""
+    image = str(compose()["services"][service]["image"])
+    chosen = re.fullmatch(r"\$\{[A-Z_]+_IMAGE:-(.+)\}", image)
+    assert chosen is not None, image
+    return chosen.group(1)
+
+
 def test_kafka_is_the_version_the_tests_run() -> None:
     pom = (DEPLOY / "kafka-local" / "pom.xml").read_text()
     version = re.search(r"<kafka.version>(.+)</kafka.version>", pom)
     assert version is not None
-    assert compose()["services"]["kafka"]["image"] == f"apache/kafka:{version.group(1)}"
+    assert default_image("kafka") == f"apache/kafka:{version.group(1)}"
 
 
 def test_grafana_is_the_version_the_dashboards_are_built_for() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
     sdk = re.search(r'"grafana-foundation-sdk==\d+!([\d.]+)"', pyproject)
     assert sdk is not None
-    assert compose()["services"]["grafana"]["image"] == f"grafana/grafana:{sdk.group(1)}"
+    assert default_image("grafana") == f"grafana/grafana:{sdk.group(1)}"
 
 
 def test_long_running_services_have_health_checks_and_wait_for_their_dependencies() -> None:
@@ -58,6 +66,16 @@ def test_every_variable_the_stack_reads_is_in_the_example_settings() -> None:
     assert used == defined
 
 
+def test_the_example_settings_name_the_images_compose_defaults_to() -> None:
+    """compose-up.sh copies .env.example, so its images, not compose's defaults, are run."""
+    example = (DEPLOY / ".env.example").read_text()
+    images = dict(re.findall(r"^([A-Z]+)_IMAGE=(.+)$", example, re.MULTILINE))
+    del images["REFMON"]  # built from this repository
+    assert set(images) == {"KAFKA", "PROMETHEUS", "ALERTMANAGER", "GRAFANA"}
+    for name, image in images.items():
+        assert image == default_image(name.lower()), name
+
+
 def test_the_image_runs_refmon_as_an_unprivileged_user_with_a_health_check() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     final = dockerfile.split("\nFROM ")[-1]
@@ -84,10 +102,10 @@ def test_the_chart_defaults_to_sasl_with_separate_worker_and_topic_job_principal
 
 
 def test_the_compose_stack_says_it_is_for_a_laptop_and_publishes_on_loopback_only() -> None:
-    """Its Kafka has no authentication: the README and the file itself must say so."""
+    """Its Kafka has no authentication: docs/deploying.md and the file itself must say so."""
     assert "for a laptop only" in (DEPLOY / "compose.yaml").read_text().lower()
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### With compose", 1)[1].split("\n### ", 1)[0]
+    deploying = (ROOT / "docs" / "deploying.md").read_text()
+    section = deploying.split("## With compose", 1)[1].split("\n## ", 1)[0]
     assert "for a laptop only" in section.lower()
     for name, service in compose()["services"].items():
         for port in service.get("ports", []):

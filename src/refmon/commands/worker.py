@@ -202,9 +202,6 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         metrics_port=args.metrics_port if args.metrics_port is not None else _env_port(),
         test_drop=_drop_plan(args.test_drop),
     )
-    from refmon.streams.worker import logs
-
-    logs.configure()
     with locked(data_dir):
         metrics: WorkerMetrics | None = None
         if config.metrics_port is not None:
