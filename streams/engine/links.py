@@ -5,7 +5,7 @@ link to it and must be re-judged (the same-incident criterion). Most targets
 have one source, so a target maps to that source's id itself and only
 becomes a set at its second source: a set per link would cost several times
 the link's own text, and links are the one part of an event that can name
-many things the monitor has never seen (CONTRACT.md section 2 allows 100 an
+many things the monitor has never seen (docs/contract.md section 2 allows 100 an
 event).
 """
 
