@@ -32,6 +32,10 @@ REASON_CODES = (
     "internal_error",
     # A new event for a case a Kafka worker retired long ago (streams/engine/retirement.py).
     "retired_case",
+    # Facts that would take a case past what one case may hold (streams/engine/links.py).
+    "case_limit_exceeded",
+    # `refmon publish`: the credentials may not write the event's topic (another force's).
+    "not_authorized",
 )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 from refmon.endpoint import LOOPBACK, url
 from refmon.environment import UsageError
+from refmon.metrics_http import MetricsServer
 from refmon.streams.metrics import RefmonMetrics
 
 
@@ -15,9 +16,10 @@ def start_metrics(port: int, address: str = LOOPBACK) -> tuple[RefmonMetrics, st
     registry = CollectorRegistry()
     metrics = RefmonMetrics(registry)
     try:
-        server, _thread = start_http_server(port, addr=address, registry=registry)
+        server = MetricsServer(registry, address, port)
     except OSError as err:
         reason = err.strerror or str(err)
         raise UsageError(f"cannot serve metrics on {url(address, port)}: {reason}") from None
-    host, bound = server.server_address[:2]
-    return metrics, url(str(host), int(bound))
+    server.start()
+    host, bound = server.server_address
+    return metrics, url(host, bound)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from refmon.streams.engine import ForceRow, Report
 from refmon.streams.engine.timeutil import format_utc
+from refmon.terminal import safe_lines
 
 # A CUSUM signal ranks with a funnel alert: worth a look, short of an alarm.
 _RANK = {"alarm": 0, "alert": 1, "signal": 1, "ok": 2, "insufficient_data": 3}
@@ -120,4 +121,5 @@ def render(report: Report, pending_cases: int) -> str:
         lines.append(
             f"{pending_cases} case(s) have events but no case.recorded yet: held, not judged"
         )
-    return "\n".join(lines) + "\n"
+    # The ruleset id and force codes come from files: printed, never obeyed.
+    return safe_lines(lines) + "\n"

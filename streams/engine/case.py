@@ -80,6 +80,8 @@ class CaseState:
     findings: dict[FindingKind, Finding] | None = None
     touched_at: int | None = None
     """The latest event time of any event of this case (for retirement)."""
+    linked_count: int = 0
+    """Distinct linked case ids over all versions (bounded, see links.py)."""
 
     @property
     def recorded(self) -> bool:

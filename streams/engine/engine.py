@@ -37,6 +37,7 @@ from refmon.streams.engine.findings import (
     same_finding,
 )
 from refmon.streams.engine.force_findings import force_findings
+from refmon.streams.engine.links import MAX_FACT_VERSIONS, MAX_LINKED_IDS, LinkIndex
 from refmon.streams.engine.model import CaseFacts, Closed, Decision, Event, Received, Referred
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
 from refmon.streams.engine.retirement import Retired, can_retire
@@ -44,13 +45,14 @@ from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
 from refmon.streams.engine.vocabulary import WATCHDOG_EVENT_TYPES, WATCHDOG_SCOPE, FindingKind
 
-Outcome = Literal["applied", "duplicate", "conflict", "retired"]
+Outcome = Literal["applied", "duplicate", "conflict", "retired", "limit"]
 
 
 class Applied(NamedTuple):
     outcome: Outcome
     """`conflict`: the same id from the same source with other content (rejected);
-    `retired`: a new event for a case retired long ago (rejected, see retirement.py)."""
+    `retired`: a new event for a case retired long ago (rejected, see retirement.py);
+    `limit`: facts that would take the case past its bounds (rejected, see links.py)."""
     changes: tuple[FindingChange, ...]
 
     @property
@@ -61,6 +63,7 @@ class Applied(NamedTuple):
 _DUPLICATE = Applied("duplicate", ())
 _CONFLICT = Applied("conflict", ())
 _RETIRED = Applied("retired", ())
+_LIMIT = Applied("limit", ())
 _CONTENT_UNKNOWN = -1
 """The fingerprint of a retired case's event restored from a worker's changelog: its id
 is known, not its content. hash() never returns -1, so no event's content matches it."""
@@ -102,6 +105,12 @@ def clock_at(event: Event, received_at_us: int | None) -> int:
     return max(MIN_MICROS, min(event.occurred_at_us, received_at_us))
 
 
+def _linked(event: Event) -> tuple[str, ...]:
+    """The cases a facts event links to: distinct, sorted, never the case itself."""
+    assert isinstance(event.payload, CaseFacts)
+    return tuple(sorted(set(event.payload.linked_case_ids) - {event.case_id}))
+
+
 def source_scope(event: Event) -> str:
     """Whose namespace an event id belongs to (docs/contract.md section 7)."""
     return WATCHDOG_SCOPE if event.event_type in WATCHDOG_EVENT_TYPES else event.force
@@ -112,7 +121,7 @@ class Engine:
         self.ruleset = ruleset
         self._cases: dict[str, dict[str, CaseState]] = {f: {} for f in forces}
         # force -> linked case id -> the cases that declare a link to it
-        self._linked_from: dict[str, dict[str, set[str]]] = {f: {} for f in self._cases}
+        self._linked_from: dict[str, LinkIndex] = {f: LinkIndex() for f in self._cases}
         # force -> retired case id -> what it still contributes (retirement.py)
         self._retired: dict[str, dict[str, Retired]] = {f: {} for f in self._cases}
         self._lookups = {f: CaseLookup(cases, self._retired[f]) for f, cases in self._cases.items()}
@@ -158,10 +167,26 @@ class Engine:
             return _DUPLICATE
         if event.case_id in self._retired[event.force]:
             return _RETIRED
+        if isinstance(event.payload, CaseFacts) and self._over_limit(event, cases):
+            return _LIMIT
         changes = self._apply_new(event, cases, clock_at(event, received_at_us))
         seen[event.event_id] = fingerprint
         self.valid += 1
         return Applied("applied", changes)
+
+    def _over_limit(self, event: Event, cases: dict[str, CaseState]) -> bool:
+        """Whether these facts would take the case past what one case may hold (links.py).
+
+        Both bounds count what only grows (versions, distinct linked ids), so a set
+        of events within them is accepted whatever order it arrives in.
+        """
+        case = cases.get(event.case_id)
+        if case is None or case.versions is None:
+            return len(_linked(event)) > MAX_LINKED_IDS
+        if len(case.versions) >= MAX_FACT_VERSIONS:
+            return True
+        fresh = self._linked_from[event.force].new_targets(event.case_id, _linked(event))
+        return case.linked_count + fresh > MAX_LINKED_IDS
 
     def _apply_new(
         self, event: Event, cases: dict[str, CaseState], clock_us: int
@@ -193,7 +218,7 @@ class Engine:
         how: Rederive = "rescan" if case.recorded != recorded_before else inserted
         changes.extend(self._refresh(event.force, event.case_id, how))
         if case.own_duty_at != own_before:
-            for source in sorted(self._linked_from[event.force].get(event.case_id, ())):
+            for source in self._linked_from[event.force].sources(event.case_id):
                 changes.extend(self._refresh(event.force, source, "relinked"))
         return tuple(changes)
 
@@ -213,8 +238,15 @@ class Engine:
         payload = event.payload
         if isinstance(payload, CaseFacts):
             rank = RECORDED_RANK if event.event_type == "case.recorded" else UPDATED_RANK
-            linked = tuple(sorted(set(payload.linked_case_ids) - {event.case_id}))
-            index = case.add_version(
+            linked = _linked(event)
+            latest = case.latest
+            if latest is not None and latest.linked == linked:
+                linked = latest.linked  # one tuple for a case's unchanged links
+            linked_from = self._linked_from[event.force]
+            case.linked_count += linked_from.new_targets(event.case_id, linked)
+            for other in linked:
+                linked_from.add(event.case_id, other)
+            return case.add_version(
                 FactVersion(
                     event.occurred_at_us,
                     rank,
@@ -224,10 +256,6 @@ class Engine:
                     linked,
                 )
             )
-            linked_from = self._linked_from[event.force]
-            for other in linked:
-                linked_from.setdefault(other, set()).add(event.case_id)
-            return index
         if isinstance(payload, Referred):
             case.add_claim(event.occurred_at_us, event.event_id)
         elif isinstance(payload, Received):
@@ -379,14 +407,9 @@ class Engine:
         """Drop a case, keeping what it still contributes (its findings, its own duty)."""
         case = self._cases[force].pop(case_id)
         linked_from = self._linked_from[force]
-        linked_from.pop(case_id, None)  # it will never change again: nobody to tell
+        linked_from.drop_target(case_id)  # it will never change again: nobody to tell
         for version in case.versions or ():
-            for other in version.linked:
-                sources = linked_from.get(other)
-                if sources is not None:
-                    sources.discard(case_id)
-                    if not sources:
-                        del linked_from[other]
+            linked_from.drop_source(case_id, version.linked)
         found = case.findings or {}
         retired = Retired(force, case_id, case.own_duty_at, tuple(found[k] for k in sorted(found)))
         self._retired[force][case_id] = retired

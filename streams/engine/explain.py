@@ -12,7 +12,8 @@ step they cause says only which linked case, by its id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -136,7 +137,13 @@ def _linked_duties(engine: Engine, force: str, linked: Iterable[str], at: int) -
 def _through(engine: Engine, ruleset: Ruleset, force: str, case: CaseState) -> tuple[str, ...]:
     if case.duty_at is None or not case.duty_mask & ruleset.linked_bit:
         return ()
-    version = next((v for v in case.versions or () if v.event_id == case.duty_event_id), None)
+    versions = case.versions or []
+    # The version in force at the duty's moment: the last to start at or before it
+    # (found by bisection: a scan per step would make a long case's story quadratic).
+    where = bisect_right(versions, case.duty_at, key=lambda v: v.at_us) - 1
+    version = versions[where] if where >= 0 else None
+    if version is None or version.event_id != case.duty_event_id:
+        version = next((v for v in versions if v.event_id == case.duty_event_id), None)
     return () if version is None else _linked_duties(engine, force, version.linked, case.duty_at)
 
 
@@ -162,14 +169,14 @@ def explain(
     ruleset = engine.ruleset
     story = Explanation(force, case_id, ruleset.id, as_of)
     before = view(engine, ruleset, force, case_id)
-    ours = [(a, e) for a, e in events if e.case_id == case_id]
+    first_after = _first_arrival_after([(a, e) for a, e in events if e.case_id == case_id])
     for arrival, event in sorted(events, key=lambda ae: (ae[1].occurred_at_us, ae[0])):
         before = _time(story, engine, force, case_id, event.occurred_at_us, before)
         applied = engine.apply(event)
         after = view(engine, ruleset, force, case_id)
         mine = [c for c in applied.changes if c.finding.case_id == case_id]
         if event.case_id == case_id:
-            later = [a for a, e in ours if a < arrival and e.occurred_at_us > event.occurred_at_us]
+            later = first_after(event.occurred_at_us)
             story.steps.append(
                 Step(
                     "event",
@@ -179,7 +186,7 @@ def explain(
                     event,
                     arrival,
                     applied.outcome,
-                    min(later) if later else None,
+                    later if later is not None and later < arrival else None,
                 )
             )
         elif mine or after != before:
@@ -197,6 +204,26 @@ def explain(
         _time(story, engine, force, case_id, as_of, before)
     story.final = view(engine, ruleset, force, case_id)
     return story
+
+
+def _first_arrival_after(ours: list[tuple[int, Event]]) -> Callable[[int], int | None]:
+    """For a moment t, the first arrival among the case's events that happened after t.
+
+    An event arrived out of order when that arrival came before its own; one
+    sort and a suffix minimum answer it for every event in logarithmic time.
+    """
+    ordered = sorted((e.occurred_at_us, a) for a, e in ours)
+    times = [t for t, _ in ordered]
+    suffix: list[int | None] = [None] * (len(ordered) + 1)
+    for i in range(len(ordered) - 1, -1, -1):
+        following = suffix[i + 1]
+        arrival = ordered[i][1]
+        suffix[i] = arrival if following is None else min(arrival, following)
+
+    def first_after(moment: int) -> int | None:
+        return suffix[bisect_right(times, moment)]
+
+    return first_after
 
 
 def _time(

@@ -7,7 +7,9 @@ and small, so every criterion can be explained in words and checked on load.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import NamedTuple
@@ -43,6 +45,15 @@ def summarise(facts: CaseFacts) -> FactsSummary:
 Predicate = Callable[[FactsSummary], bool]
 
 LINKED_CONDITION = "linked_case_mandatory"
+
+RULESET_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+"""A ruleset id is copied into every finding and printed: restricted like an event id."""
+MAX_DEADLINE_DAYS_AFTER = 366
+MAX_UNCONFIRMED_AFTER_HOURS = 366 * 24
+MAX_SENTENCE_THRESHOLD_YEARS = 100
+"""The largest offence_max_sentence_years an event may carry (schemas/payloads.py)."""
+MAX_TEXT_CHARS = 1000
+"""Titles and explanations are printed whole; a bound keeps them to a few lines."""
 
 
 class RulesetError(ValueError):
@@ -103,12 +114,24 @@ class Ruleset:
         return names
 
 
+def _quote(value: str) -> str:
+    """A value from the file, for a message: cut short, control characters escaped."""
+    cut = value[:64]
+    if not cut.isprintable():
+        cut = "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut)
+    return cut + ("..." if len(value) > 64 else "")
+
+
+def _names(values: Iterable[object]) -> str:
+    return ", ".join(_quote(v) for v in sorted(str(v) for v in values))
+
+
 def _string_set(key: str, value: object, allowed: frozenset[str]) -> frozenset[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise RulesetError(f"{key} takes a non-empty list of strings")
     unknown = sorted(set(value) - allowed)
     if unknown:
-        raise RulesetError(f"{key}: unknown value(s) {', '.join(unknown)}")
+        raise RulesetError(f"{key}: unknown value(s) {_names(unknown)}")
     return frozenset(value)
 
 
@@ -140,14 +163,19 @@ def _compile_condition(key: str, value: object) -> tuple[str, Predicate]:
             lambda s: s.aggravated,
         )
     if key == "any_allegation_offence_max_sentence_years_at_least":
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise RulesetError(f"{key} takes a number >= 0")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or not 0 <= value <= MAX_SENTENCE_THRESHOLD_YEARS
+        ):
+            raise RulesetError(f"{key} takes a number >= 0 and <= {MAX_SENTENCE_THRESHOLD_YEARS}")
         years = float(value)
         return (
             f"an allegation has offence_max_sentence_years >= {value:g}",
             lambda s: s.max_sentence_years is not None and s.max_sentence_years >= years,
         )
-    raise RulesetError(f"unknown condition {key!r}")
+    raise RulesetError(f"unknown condition '{_quote(key)}'")
 
 
 def _all_of(predicates: Sequence[Predicate]) -> Predicate:
@@ -160,13 +188,24 @@ def _text(entry: Mapping[str, object], key: str, where: str) -> str:
     value = entry.get(key)
     if not isinstance(value, str) or not value.strip():
         raise RulesetError(f"{where}: {key} must be a non-empty string")
+    if len(value) > MAX_TEXT_CHARS:
+        raise RulesetError(f"{where}: {key} must be at most {MAX_TEXT_CHARS} characters")
     return value
 
 
-def _positive_int(data: Mapping[str, object], key: str) -> int:
+def _ruleset_id(data: Mapping[str, object]) -> str:
+    value = data.get("id")
+    # The value itself is never quoted: it may be huge or hold terminal escapes.
+    if not isinstance(value, str) or not RULESET_ID.fullmatch(value):
+        raise RulesetError("id must be 1-64 characters of [A-Za-z0-9._:-]")
+    return value
+
+
+def _bounded_int(data: Mapping[str, object], key: str, most: int) -> int:
+    """A whole number in [0, most]: deadlines derived from it must stay representable."""
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RulesetError(f"{key} must be a whole number >= 0")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+        raise RulesetError(f"{key} must be a whole number >= 0 and <= {most}")
     return value
 
 
@@ -176,12 +215,14 @@ def _parse_criterion(entry: object, index: int, seen: set[str]) -> Criterion:
         raise RulesetError(f"{where} must be a table")
     extra = set(entry) - {"id", "title", "legal_basis", "explanation", "when"}
     if extra:
-        raise RulesetError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+        raise RulesetError(f"{where}: unknown key(s) {_names(extra)}")
     criterion_id = _text(entry, "id", where)
     if criterion_id not in CRITERION_IDS:
-        raise RulesetError(f"{where}: {criterion_id!r} is not a criterion id of contract v1")
+        raise RulesetError(
+            f"{where}: '{_quote(criterion_id)}' is not a criterion id of contract v1"
+        )
     if criterion_id in seen:
-        raise RulesetError(f"{where}: criterion {criterion_id!r} is defined twice")
+        raise RulesetError(f"{where}: criterion '{_quote(criterion_id)}' is defined twice")
     seen.add(criterion_id)
     when = entry.get("when")
     if not isinstance(when, Mapping) or not when:
@@ -229,7 +270,7 @@ def parse_ruleset(data: Mapping[str, object], zone: Callable[[str], tzinfo]) -> 
         "criteria",
     }
     if extra:
-        raise RulesetError(f"unknown key(s) {', '.join(sorted(extra))}")
+        raise RulesetError(f"unknown key(s) {_names(extra)}")
     entries = data.get("criteria")
     if not isinstance(entries, list) or not entries:
         raise RulesetError("criteria must be a non-empty list of tables")
@@ -241,13 +282,16 @@ def parse_ruleset(data: Mapping[str, object], zone: Callable[[str], tzinfo]) -> 
     try:
         resolved = zone(zone_name)
     except Exception as err:  # the resolver's own error types vary
-        raise RulesetError(f"unknown deadline_timezone {zone_name!r}") from err
+        raise RulesetError(f"unknown deadline_timezone '{_quote(zone_name)}'") from err
     return Ruleset(
-        id=_text(data, "id", "ruleset"),
+        id=_ruleset_id(data),
         title=_text(data, "title", "ruleset"),
         zone=resolved,
-        deadline_days_after=_positive_int(data, "deadline_days_after"),
-        unconfirmed_after_us=_positive_int(data, "unconfirmed_after_hours") * 3_600_000_000,
+        deadline_days_after=_bounded_int(data, "deadline_days_after", MAX_DEADLINE_DAYS_AFTER),
+        unconfirmed_after_us=_bounded_int(
+            data, "unconfirmed_after_hours", MAX_UNCONFIRMED_AFTER_HOURS
+        )
+        * 3_600_000_000,
         criteria=criteria,
         linked_bit=next((c.bit for c in criteria if c.predicate is None), 0),
     )

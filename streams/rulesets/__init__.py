@@ -21,7 +21,7 @@ def available() -> tuple[str, ...]:
 
 def load_ruleset(ruleset_id: str = DEFAULT_RULESET) -> Ruleset:
     if ruleset_id not in available():
-        raise RulesetError(f"unknown ruleset {ruleset_id!r} (have: {', '.join(available())})")
+        raise RulesetError(f"unknown ruleset {ruleset_id[:64]!r} (have: {', '.join(available())})")
     text = files("refmon.streams.rulesets").joinpath(f"{ruleset_id}.toml").read_text("utf-8")
     try:
         data = tomllib.loads(text)

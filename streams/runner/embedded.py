@@ -11,6 +11,7 @@ from refmon.schemas.rejections import Rejection
 from refmon.streams.decode import DeadLetter, decode
 from refmon.streams.engine import Engine, Event
 from refmon.streams.engine.engine import Applied
+from refmon.streams.engine.links import MAX_FACT_VERSIONS, MAX_LINKED_IDS
 from refmon.streams.runner.lines import Line
 from refmon.streams.time_range import out_of_range
 from refmon.streams.wire import to_engine_event
@@ -58,6 +59,12 @@ def judge(engine: Engine, event: Event, received_at_us: int) -> Applied | Reject
         return Rejection(
             "retired_case",
             "case_id: the case was retired, quiet for longer than the statistics window",
+        )
+    if applied.outcome == "limit":
+        return Rejection(
+            "case_limit_exceeded",
+            f"case_id: a case holds at most {MAX_FACT_VERSIONS:,} case.recorded/case.updated "
+            f"events and {MAX_LINKED_IDS:,} distinct linked_case_ids",
         )
     return applied
 

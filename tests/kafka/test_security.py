@@ -327,26 +327,73 @@ def test_the_local_brokers_state_directory_is_private(broker: Broker) -> None:
     assert stat.S_IMODE((state / "tls" / "ca.key").stat().st_mode) & 0o077 == 0
 
 
+def client_args(secured: Deployment, tmp_path: Path, user: str) -> list[str]:
+    """A CLI's options to reach the broker as `user` over SASL_SSL."""
+    secret = tmp_path / f"{user}.password"
+    secret.write_text(f"{user}-secret\n")
+    return [
+        "--bootstrap-server",
+        secured.broker.sasl_bootstrap,
+        "--topic-prefix",
+        secured.prefix,
+        "--security-protocol",
+        "SASL_SSL",
+        "--username",
+        user,
+        "--password-file",
+        str(secret),
+        "--ca-file",
+        secured.broker.ca_file,
+    ]
+
+
+def test_publish_with_one_forces_credentials_dead_letters_other_forces_lines_and_goes_on(
+    secured: Deployment, tmp_path: Path
+) -> None:
+    events = [
+        recorded("2026-02-02T10:00:00Z", case="d1"),
+        recorded("2026-02-02T10:00:00Z", case="m1", force="MPS"),
+        recorded("2026-02-02T11:00:00Z", case="d2"),
+        recorded("2026-02-02T11:00:00Z", case="m2", force="MPS"),
+        recorded("2026-02-02T12:00:00Z", case="d3"),
+    ]
+    stream, dead = tmp_path / "mixed.jsonl", tmp_path / "dead.jsonl"
+    stream.write_text("".join(json.dumps(e) + "\n" for e in events))
+    args = ["--input", str(stream), "--dead-letter", str(dead), "-q"]
+    result = run_cli(["publish", *args, *client_args(secured, tmp_path, "force-DUR")])
+    assert result.status == 1, result.stderr
+    assert "published 3 event(s)" in result.stderr
+    letters = [json.loads(line) for line in dead.read_text().splitlines()]
+    assert [d["line"] for d in letters] == [2, 4]
+    assert {d["reason"] for d in letters} == {"not_authorized"}
+    assert Topics(secured.prefix).input("MPS") in letters[0]["message"]
+    # The fixture's own probe (`{}`) is in the topic too.
+    sent = [json.loads(v).get("case_id") for v in everything_in(secured, "DUR", wanted=4)]
+    assert sorted(c for c in sent if c is not None) == ["d1", "d2", "d3"]
+
+
+def everything_in(deployment: Deployment, force: str, wanted: int = 3) -> list[bytes]:
+    """Every record of the force's input topic, read by the broker's own super user."""
+    topic = Topics(deployment.prefix).input(force)
+    consumer = KafkaConsumer(bootstrap_servers=deployment.broker.bootstrap)
+    values: list[bytes] = []
+    try:
+        consumer.assign([TopicPartition(topic, p) for p in range(deployment.partitions)])
+        consumer.seek_to_beginning()
+        deadline = time.monotonic() + 30  # a guard against a hang, not a measure
+        while time.monotonic() < deadline and len(values) < wanted:
+            for records in consumer.poll(timeout_ms=500).values():
+                values.extend(r.value for r in records)
+    finally:
+        consumer.close()
+    return values
+
+
 def test_publish_and_worker_run_over_sasl_ssl_with_their_own_principals(
     secured: Deployment, tmp_path: Path
 ) -> None:
     def credentials(user: str) -> list[str]:
-        secret = tmp_path / f"{user}.password"
-        secret.write_text(f"{user}-secret\n")
-        return [
-            "--bootstrap-server",
-            secured.broker.sasl_bootstrap,
-            "--topic-prefix",
-            secured.prefix,
-            "--security-protocol",
-            "SASL_SSL",
-            "--username",
-            user,
-            "--password-file",
-            str(secret),
-            "--ca-file",
-            secured.broker.ca_file,
-        ]
+        return client_args(secured, tmp_path, user)
 
     stream = tmp_path / "dur.jsonl"
     stream.write_text(

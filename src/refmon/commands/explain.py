@@ -24,6 +24,7 @@ from refmon.streams.kafka.settings import ENV_BOOTSTRAP
 from refmon.streams.runner.lines import read_lines
 from refmon.streams.time_range import out_of_range
 from refmon.streams.wire import to_engine_event
+from refmon.terminal import safe, safe_lines
 from refmon.timestamps import parse_cli_timestamp
 
 TIMES = frozenset({"recorded_at", "duty_arose_at", "deadline", "referral_at", "closed_at"})
@@ -135,7 +136,7 @@ def explain_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         held, latest, labels = _changelog(args, wiring.adapter, force)
     mine = [e for _, e in held if e.case_id == case_id]
     if not mine:
-        raise UsageError(f"--case {args.case[:80]}: no valid event of this case in the input")
+        raise UsageError(f"--case {safe(args.case[:80])}: no valid event of this case in the input")
     linked = linked_ids(mine, case_id)
     chosen = [(n, e) for n, e in held if e.case_id == case_id or e.case_id in linked]
     clock = latest if as_of is None else max(as_of, latest or as_of)
@@ -275,6 +276,8 @@ def _step_lines(step: Step, when: Any, labels: dict[int, str]) -> Iterator[str]:
             )
         if step.outcome == "duplicate":
             yield "    a repeat of an event already applied: ignored"
+        elif step.outcome == "limit":
+            yield "    beyond what one case may hold: rejected (case_limit_exceeded), not judged"
     elif step.kind == "linked":
         yield f"{when(step.at)}  linked case {step.linked_case} changed"
     else:
@@ -308,4 +311,5 @@ def as_text(story: Explanation, zone: Any, labels: dict[int, str]) -> str:
             lines.append(f"    what resolves it: {entry['resolves']}")
     if not history:
         lines.append("  none")
-    return "\n".join(lines) + "\n"
+    # Ids, labels and the ruleset id come from files: printed, never obeyed.
+    return safe_lines(lines) + "\n"

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +60,16 @@ MAX_QUEUED_BATCHES = 64
 """Full batches waiting to be sent, at most: reading runs ahead of the broker, not away."""
 
 
+Reject = Callable[[Line, Rejection], None]
+
+
+def _not_authorized(topic: str) -> Rejection:
+    return Rejection(
+        "not_authorized",
+        f"these credentials may not write topic {topic} (another force's events?)",
+    )
+
+
 class Batches:
     """One open batch per topic partition, sent whole when full: the per-message cost of a
     send is paid once per batch, which is what lets a national year go out in seconds.
@@ -69,22 +79,40 @@ class Batches:
     reading and validating go on meanwhile.
     """
 
-    def __init__(self, producer: Any, tally: Tally) -> None:
+    def __init__(self, producer: Any, tally: Tally, reject: Reject) -> None:
         from aiokafka.partitioner import DefaultPartitioner
 
         self._producer = producer
         self._tally = tally
+        self._reject = reject
+        self._refused: set[str] = set()
+        # The lines in each open batch: a batch the broker refuses goes to the dead letters.
+        self._lines: dict[tuple[str, int], list[Line]] = {}
         self._partitioner = DefaultPartitioner()
         self._open: dict[tuple[str, int], Any] = {}
         self._partitions: dict[str, list[int]] = {}
         self._tails: dict[tuple[str, int], asyncio.Task[Any]] = {}
         self._queued: list[asyncio.Task[Any]] = []
-        self._pending: list[asyncio.Future[Any]] = []
+        self._pending: list[Awaitable[None]] = []
 
-    async def add(self, topic: str, key: bytes, value: bytes) -> None:
+    async def add(self, topic: str, key: bytes, line: Line) -> None:
+        """Queue the line for its topic; a line for a topic these credentials may not write
+        is a dead letter, and the other topics' lines carry on."""
+        from aiokafka.errors import TopicAuthorizationFailedError
+
+        value = line.data
+        assert value is not None
+        if topic in self._refused:
+            self._refuse(line, topic)
+            return
         partitions = self._partitions.get(topic)
         if partitions is None:
-            partitions = sorted(await self._producer.partitions_for(topic))
+            try:
+                partitions = sorted(await self._producer.partitions_for(topic))
+            except TopicAuthorizationFailedError:
+                self._refused.add(topic)
+                self._refuse(line, topic)
+                return
             self._partitions[topic] = partitions
         partition = self._partitioner(key, partitions, partitions)
         batch = self._open.get((topic, partition))
@@ -94,19 +122,30 @@ class Batches:
             await self._send(topic, partition)
             batch = self._open[(topic, partition)] = self._producer.create_batch()
             batch.append(key=key, value=value, timestamp=None)
+        self._lines.setdefault((topic, partition), []).append(line)
         self._tally.sent[topic] += 1
+
+    def _refuse(self, line: Line, topic: str) -> None:
+        self._tally.rejected += 1
+        self._reject(line, _not_authorized(topic))
 
     async def _send(self, topic: str, partition: int) -> None:
         batch = self._open.pop((topic, partition))
+        lines = self._lines.pop((topic, partition), [])
         previous = self._tails.get((topic, partition))
-        task = asyncio.create_task(self._in_turn(previous, batch, topic, partition))
+        task = asyncio.create_task(self._in_turn(previous, batch, lines, topic, partition))
         self._tails[(topic, partition)] = task
         self._queued.append(task)
         if len(self._queued) > MAX_QUEUED_BATCHES:
             await self._queued.pop(0)
 
     async def _in_turn(
-        self, previous: asyncio.Task[Any] | None, batch: Any, topic: str, partition: int
+        self,
+        previous: asyncio.Task[Any] | None,
+        batch: Any,
+        lines: list[Line],
+        topic: str,
+        partition: int,
     ) -> None:
         if previous is not None:
             await previous  # never raises: failures are tallied where they happen
@@ -115,7 +154,18 @@ class Batches:
         except Exception as err:  # the client's own refusal (closed, timed out queueing)
             self._tally.failed.append(err)
         else:
-            self._pending.append(sent)
+            self._pending.append(self._delivered(sent, lines, topic))
+
+    async def _delivered(self, sent: asyncio.Future[Any], lines: list[Line], topic: str) -> None:
+        """Wait for the broker's answer; a refused batch's lines become dead letters."""
+        from aiokafka.errors import TopicAuthorizationFailedError
+
+        try:
+            await sent
+        except TopicAuthorizationFailedError:
+            self._tally.sent[topic] -= len(lines)
+            for line in lines:
+                self._refuse(line, topic)
 
     async def flush(self) -> None:
         for topic, partition in list(self._open):
@@ -146,7 +196,7 @@ async def _publish(
     names: Topics,
     lines: Iterator[Line],
     now_us: int,
-    reject: Callable[[Line, Rejection], None],
+    reject: Reject,
     progress: Callable[[Line], None],
 ) -> Tally:
     from aiokafka import AIOKafkaProducer
@@ -166,7 +216,7 @@ async def _publish(
     )
     await producer.start()
     try:
-        batches = Batches(producer, tally)
+        batches = Batches(producer, tally, reject)
         for line in lines:
             verdict = _verdict(adapter, names, line, now_us)
             if isinstance(verdict, Rejection):
@@ -174,8 +224,7 @@ async def _publish(
                 reject(line, verdict)
             else:
                 topic, key = verdict
-                assert line.data is not None
-                await batches.add(topic, key, line.data)
+                await batches.add(topic, key, line)
             if line.number % PROGRESS_EVERY == 0:
                 progress(line)
         await batches.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from refmon import bootstrap
+from refmon.commands.run import check_window_days
 from refmon.environment import Environment, ExitStatus
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.outputs import check_outputs
@@ -37,6 +38,7 @@ def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from refmon.streams.kafka.changelog import read_to_end
     from refmon.streams.kafka.state import held, rebuild
 
+    check_window_days(args.window_days)
     as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
     outputs = check_outputs({"--report": args.report, "--findings": args.findings})
     settings = settings_from(args)

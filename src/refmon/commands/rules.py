@@ -6,6 +6,7 @@ import argparse
 
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.streams.rulesets import DEFAULT_RULESET, load_ruleset
+from refmon.terminal import safe, safe_lines
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,12 +22,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     explain.set_defaults(handler=explain_command)
 
 
+def _print(env: Environment, lines: list[str]) -> None:
+    # A ruleset's words come from a file: printed, never obeyed by the terminal.
+    env.stdout.write(safe_lines(lines) + "\n")
+
+
 def list_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     ruleset = load_ruleset(args.ruleset)
-    print(f"{ruleset.id}: {ruleset.title}", file=env.stdout)
     width = max(len(c.id) for c in ruleset.criteria)
-    for criterion in ruleset.criteria:
-        print(f"  {criterion.id.ljust(width)}  {criterion.title}", file=env.stdout)
+    _print(
+        env,
+        [f"{ruleset.id}: {ruleset.title}"]
+        + [f"  {c.id.ljust(width)}  {c.title}" for c in ruleset.criteria],
+    )
     return ExitStatus.OK
 
 
@@ -37,18 +45,18 @@ def explain_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     except KeyError:
         known = ", ".join(c.id for c in ruleset.criteria)
         raise UsageError(
-            f"no criterion {args.criterion!r} in {ruleset.id} (have: {known})"
+            f"no criterion {safe(args.criterion[:64])!r} in {ruleset.id} (have: {known})"
         ) from None
-    out = env.stdout
-    print(f"{criterion.id} ({ruleset.id}): {criterion.title}", file=out)
-    print("holds when:", file=out)
-    for condition in criterion.conditions:
-        print(f"  - {condition}", file=out)
-    print(f"legal basis: {criterion.legal_basis}", file=out)
-    print(criterion.explanation, file=out)
-    print(
-        "Judged on the facts as alleged. The referral is due by the end of the day following "
-        f"the day the duty arose ({ruleset.zone} local time).",
-        file=out,
+    _print(
+        env,
+        [
+            f"{criterion.id} ({ruleset.id}): {criterion.title}",
+            "holds when:",
+            *(f"  - {condition}" for condition in criterion.conditions),
+            f"legal basis: {criterion.legal_basis}",
+            criterion.explanation,
+            "Judged on the facts as alleged. The referral is due by the end of the day following "
+            f"the day the duty arose ({ruleset.zone} local time).",
+        ],
     )
     return ExitStatus.OK

@@ -24,6 +24,8 @@ from refmon.streams.runner.lines import DEFAULT_MAX_LINE_BYTES, Line, read_lines
 from refmon.timestamps import parse_cli_timestamp
 
 REPORT_REFRESH_SECONDS = 5.0
+MAX_WINDOW_DAYS = 36_525
+"""A century: every window start stays a date datetime can hold, whatever the as-of."""
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -99,9 +101,13 @@ def open_input(path: str, env: Environment) -> tuple[BinaryIO, int | None]:
     return handle, os.path.getsize(path) if os.path.isfile(path) else None
 
 
+def check_window_days(days: int) -> None:
+    if not 1 <= days <= MAX_WINDOW_DAYS:
+        raise UsageError(f"--window-days must be between 1 and {MAX_WINDOW_DAYS:,}")
+
+
 def _check(args: argparse.Namespace, env: Environment, now_us: int) -> tuple[int | None, Outputs]:
-    if args.window_days < 1:
-        raise UsageError("--window-days must be at least 1")
+    check_window_days(args.window_days)
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         raise UsageError("--metrics-port must be between 0 and 65535")
     if args.keep_serving and args.metrics_port is None:
