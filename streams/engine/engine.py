@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal, NamedTuple
 
 from refmon.streams.engine.case import (
@@ -37,9 +38,20 @@ from refmon.streams.engine.findings import (
     open_conditions,
     same_finding,
 )
-from refmon.streams.engine.model import CaseFacts, Closed, Decision, Event, Received, Referred
+from refmon.streams.engine.model import (
+    CaseFacts,
+    Closed,
+    Decision,
+    Event,
+    OutlierStep,
+    Received,
+    Referred,
+)
+from refmon.streams.engine.outliers import Action, Outlier, open_outliers, overdue_findings
+from refmon.streams.engine.peers import PeerGroups, compare, one_year_before
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
 from refmon.streams.engine.retirement import Retired, can_retire
+from refmon.streams.engine.review import review_counts, review_points, review_rows
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
 from refmon.streams.engine.vocabulary import WATCHDOG_EVENT_TYPES, WATCHDOG_SCOPE, FindingKind
@@ -99,8 +111,21 @@ def source_scope(event: Event) -> str:
 
 
 class Engine:
-    def __init__(self, ruleset: Ruleset, forces: Iterable[str]) -> None:
+    def __init__(
+        self,
+        ruleset: Ruleset,
+        forces: Iterable[str],
+        holidays: Set[date] = frozenset(),
+        peer_groups: PeerGroups | None = None,
+    ) -> None:
+        """`holidays`: the bank holidays outlier deadlines skip (section 14), as data;
+        `peer_groups`: the groups the report compares forces within (section 15)."""
         self.ruleset = ruleset
+        self.holidays = holidays
+        self.peer_groups = peer_groups or PeerGroups({})
+        # (force, outlier id) -> its actions, whether or not it has opened (section 14)
+        self._actions: dict[tuple[str, str], list[Action]] = {}
+        self._first_event: int | None = None
         self._cases: dict[str, dict[str, CaseState]] = {f: {} for f in forces}
         # force -> linked case id -> the cases that declare a link to it
         self._linked_from: dict[str, dict[str, set[str]]] = {f: {} for f in self._cases}
@@ -140,12 +165,23 @@ class Engine:
                 return _CONFLICT
             self.duplicate += 1
             return _DUPLICATE
-        if event.case_id in self._retired[event.force]:
+        if isinstance(event.payload, OutlierStep):
+            changes = self._apply_action(event, event.payload)
+        elif event.case_id in self._retired[event.force]:
             return _RETIRED
-        changes = self._apply_new(event, cases)
+        else:
+            changes = self._apply_new(event, cases)
+        if self._first_event is None or event.occurred_at_us < self._first_event:
+            self._first_event = event.occurred_at_us
         seen[event.event_id] = fingerprint
         self.valid += 1
         return Applied("applied", changes)
+
+    def _apply_action(self, event: Event, step: OutlierStep) -> tuple[FindingChange, ...]:
+        """Keep an outlier action: the outliers are judged with the report (section 14)."""
+        action = Action(event.occurred_at_us, event.event_id, event.event_type, step.detail)
+        self._actions.setdefault((event.force, event.case_id), []).append(action)
+        return self.advance(event.occurred_at_us)
 
     def _apply_new(self, event: Event, cases: dict[str, CaseState]) -> tuple[FindingChange, ...]:
         last = self._last_event.get(event.force)
@@ -406,17 +442,66 @@ class Engine:
             if cases
         }
 
-    def report(self, window_days: int, invalid: int = 0) -> Report:
-        """The cross-force report as of the clock. The force-level findings it implies
-        (`deterioration`) become those `findings()` lists, replacing the previous report's."""
+    # -- outliers and review points (CONTRACT.md section 14) --------------------
+
+    @property
+    def first_event(self) -> int | None:
+        """The event time of the earliest valid event: review points start after it."""
+        return self._first_event
+
+    def review_points(self) -> tuple[int, ...]:
+        return review_points(self._first_event, self.clock, self.ruleset.zone)
+
+    def held_review_counts(
+        self, points: tuple[int, ...], window_days: int
+    ) -> dict[str, tuple[ForceCounts, ...]]:
+        """Per force held, its counts as of each review point (for `review_rows`)."""
+        return {
+            force: review_counts(cases.values(), points, window_days)
+            for force, cases in self._cases.items()
+            if cases
+        }
+
+    def held_actions(self) -> dict[tuple[str, str], list[Action]]:
+        """The outlier actions held, by (force, outlier id), opened or not."""
+        return {key: list(found) for key, found in self._actions.items()}
+
+    def outliers(self, window_days: int) -> tuple[Outlier, ...]:
+        """Every outlier opened at the review points up to the clock, worked through."""
+        if self.clock is None:
+            return ()
+        points = self.review_points()
         counts = {
-            force: count_force(cases.values(), self.clock, window_days, self.ruleset.zone)
+            force: review_counts(cases.values(), points, window_days)
             for force, cases in self._cases.items()
         }
-        rows, national = cross_force(counts, self._open)
+        rows_at = review_rows(points, counts)
+        return open_outliers(
+            points, rows_at, self._actions, self.clock, self.ruleset.zone, self.holidays
+        )
+
+    def report(self, window_days: int, invalid: int = 0) -> Report:
+        """The cross-force report as of the clock. The force-level findings it implies
+        (`deterioration`, `outlier_overdue`) become those `findings()` lists, replacing the
+        previous report's."""
+        zone = self.ruleset.zone
+        counts = {
+            force: count_force(cases.values(), self.clock, window_days, zone)
+            for force, cases in self._cases.items()
+        }
+        outliers = self.outliers(window_days)
+        overdue = overdue_findings(outliers, self.ruleset.id, zone)
+        open_found = Counter(self._open)
+        open_found.update((f.force, f.kind) for f in overdue if f.status == "open")
+        rows, national = cross_force(counts, open_found)
         self._force_findings = {}
-        for found in deterioration_findings(rows, self.ruleset.id, self.ruleset.zone):
+        for found in (*deterioration_findings(rows, self.ruleset.id, zone), *overdue):
             self._force_findings.setdefault(found.force, []).append(found)
+        last_year = None if self.clock is None else one_year_before(self.clock, zone)
+        before = {
+            force: count_force(cases.values(), last_year, window_days, zone)
+            for force, cases in self._cases.items()
+        }
         return Report(
             as_of=self.clock,
             window_days=window_days,
@@ -426,6 +511,9 @@ class Engine:
             duplicate=self.duplicate,
             national=national,
             forces=rows,
+            outliers=outliers,
+            comparisons=compare(counts, before, self.peer_groups),
+            peer_groups=self.peer_groups,
         )
 
 
