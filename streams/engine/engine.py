@@ -126,6 +126,9 @@ class Engine:
         # (force, outlier id) -> its actions, whether or not it has opened (section 14)
         self._actions: dict[tuple[str, str], list[Action]] = {}
         self._first_event: int | None = None
+        # force -> case id -> every decision, for the few cases with more than one: a
+        # review point before the latest must see the one known then (review.py)
+        self._decided: dict[str, dict[str, list[DecisionRecord]]] = {}
         self._cases: dict[str, dict[str, CaseState]] = {f: {} for f in forces}
         # force -> linked case id -> the cases that declare a link to it
         self._linked_from: dict[str, dict[str, set[str]]] = {f: {} for f in self._cases}
@@ -140,6 +143,7 @@ class Engine:
         # Force-level findings as of the latest report (they need the cross-force view).
         self._force_findings: dict[str, list[Finding]] = {}
         self._deadlines = Deadlines(ruleset.zone, ruleset.deadline_days_after)
+        self._decided = {f: {} for f in self._cases}
         self.clock: int | None = None
         self.valid = 0
         self.duplicate = 0
@@ -194,9 +198,11 @@ class Engine:
             held = cases.get(event.case_id)
             if held is None:
                 held = cases[event.case_id] = CaseState()
-            held.add_decision(
-                DecisionRecord(event.occurred_at_us, event.event_id, event.payload.decision)
-            )
+            record = DecisionRecord(event.occurred_at_us, event.event_id, event.payload.decision)
+            if held.decision is not None:
+                history = self._decided[event.force].setdefault(event.case_id, [held.decision])
+                history.append(record)
+            held.add_decision(record)
             held.touch(event.occurred_at_us)
             return passed
         # Time passes before the event happens, as it would have live: a deadline
@@ -395,6 +401,7 @@ class Engine:
     def retire(self, force: str, case_id: str) -> Retired:
         """Drop a case, keeping what it still contributes (its findings, its own duty)."""
         case = self._cases[force].pop(case_id)
+        self._decided[force].pop(case_id, None)
         linked_from = self._linked_from[force]
         linked_from.pop(case_id, None)  # it will never change again: nobody to tell
         for version in case.versions or ():
@@ -457,7 +464,7 @@ class Engine:
     ) -> dict[str, tuple[ForceCounts, ...]]:
         """Per force held, its counts as of each review point (for `review_rows`)."""
         return {
-            force: review_counts(cases.values(), points, window_days)
+            force: review_counts(cases, points, window_days, self._decided[force])
             for force, cases in self._cases.items()
             if cases
         }
@@ -472,7 +479,7 @@ class Engine:
             return ()
         points = self.review_points()
         counts = {
-            force: review_counts(cases.values(), points, window_days)
+            force: review_counts(cases, points, window_days, self._decided[force])
             for force, cases in self._cases.items()
         }
         rows_at = review_rows(points, counts)

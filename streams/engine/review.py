@@ -13,10 +13,10 @@ the forces it holds and publishes them; anyone combines every force's with
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, tzinfo
 
-from refmon.streams.engine.case import CaseState
+from refmon.streams.engine.case import CaseState, DecisionRecord
 from refmon.streams.engine.counts import ForceCounts
 from refmon.streams.engine.cusum import Step
 from refmon.streams.engine.report import ForceRow, cross_force
@@ -54,9 +54,17 @@ def _first(*times: int | None) -> int | None:
 
 
 def review_counts(
-    cases: Iterable[CaseState], points: Sequence[int], window_days: int
+    cases: Mapping[str, CaseState],
+    points: Sequence[int],
+    window_days: int,
+    decided: Mapping[str, Sequence[DecisionRecord]] | None = None,
 ) -> tuple[ForceCounts, ...]:
-    """One force's section 9/11/12 counts as of each review point (no monthly series)."""
+    """One force's section 9/11/12 counts as of each review point (no monthly series).
+
+    `cases` by case id; `decided` holds every decision of the cases that had more
+    than one (a case holds only its latest, which a review point may not know yet).
+    """
+    decided = decided or {}
     window = window_days * MICROS_PER_DAY
     size = len(points)
     # Range counts go to difference arrays: +1 where a case starts counting, -1 after.
@@ -70,7 +78,7 @@ def review_counts(
             into[lo] += 1
             into[hi] -= 1
 
-    for case in cases:
+    for case_id, case in cases.items():
         recorded_at = case.recorded_at
         if recorded_at is None:
             continue
@@ -85,7 +93,7 @@ def review_counts(
                 max(recorded_at, referred), end if duty_at is None else min(end, duty_at), voluntary
             )
         if case.decision is not None and referred is not None:
-            _decisions(case, points, counts, window, referred)
+            _decisions(case, decided.get(case_id, ()), points, counts, window, referred)
         if duty_at is not None and deadline is not None:
             _due(case, points, counts, steps, window, duty_at, deadline, recorded_at)
     running = [0, 0, 0]
@@ -98,19 +106,35 @@ def review_counts(
     return tuple(counts)
 
 
+def _decision_as_of(
+    latest: DecisionRecord, history: Sequence[DecisionRecord], at: int
+) -> DecisionRecord | None:
+    """Section 12's decision on what was known at `at`: the latest made by then."""
+    if latest.at_us <= at:
+        return latest
+    known = [d for d in history if d.at_us <= at]
+    return max(known) if known else None
+
+
 def _decisions(
-    case: CaseState, points: Sequence[int], counts: list[ForceCounts], window: int, referred: int
+    case: CaseState,
+    history: Sequence[DecisionRecord],
+    points: Sequence[int],
+    counts: list[ForceCounts],
+    window: int,
+    referred: int,
 ) -> None:
-    # Only the latest decision is held: as of R it is the case's decision if made by R.
-    decision = case.decision
-    assert decision is not None
+    latest = case.decision
+    assert latest is not None
+    first = min((d.at_us for d in history), default=latest.at_us)
     last = max(t for t in (case.received_at, case.claim_at) if t is not None)
-    for index in range(bisect_left(points, max(decision.at_us, referred)), len(points)):
+    for index in range(bisect_left(points, max(first, referred)), len(points)):
         point = points[index]
         if point >= last + window:
             break
         referral = _referral_as_of(case, point)
-        if referral is not None and point - window < referral:
+        decision = _decision_as_of(latest, history, point)
+        if decision is not None and referral is not None and point - window < referral:
             counts[index].decisions[decision.decision] += 1
 
 
