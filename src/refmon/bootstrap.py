@@ -45,5 +45,7 @@ def new_engine(
     )
 
 
-def build(ruleset: str | Ruleset = DEFAULT_RULESET) -> Wiring:
-    return Wiring(new_engine(ruleset), event_adapter())
+def build(
+    ruleset: str | Ruleset = DEFAULT_RULESET, peer_groups: PeerGroups | None = None
+) -> Wiring:
+    return Wiring(new_engine(ruleset, peer_groups), event_adapter())

@@ -15,6 +15,8 @@ from refmon.commands import (
     explain,
     generate,
     healthcheck,
+    outlier,
+    outliers,
     publish,
     report,
     rules,
@@ -51,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         explain,
         generate,
         healthcheck,
+        outliers,
+        outlier,
     ):
         module.add_parser(commands)
     return parser

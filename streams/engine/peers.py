@@ -114,10 +114,14 @@ def compare(
         for measure in COMPARED:
             value, previous = _value(counts, measure), _value(before, measure)
             z = change_z(fraction(counts, measure), fraction(before, measure))
+            # "M_last_year, M_change and M_change_z ... all three are null when either
+            # denominator is under 5 or p is 0 or 1": read literally, with
+            # M_change_significant null too, as it has no z to judge by.
+            comparable = z is not None and value is not None and previous is not None
             measures[measure] = Comparison(
                 group=None if group is None else means.get((group, measure)),
-                last_year=previous,
-                change=None if value is None or previous is None else value - previous,
+                last_year=previous if comparable else None,
+                change=value - previous if comparable else None,  # type: ignore[operator]
                 change_z=z,
                 change_significant=None if z is None else abs(z) > Z_95,
             )
