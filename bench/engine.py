@@ -4,6 +4,10 @@ Prints, side by side in one run: the baseline (the same file merely parsed line
 by line with the standard json module), the whole `refmon run`, and the memory
 held per case. Each command runs in its own process, so peak memory (max RSS)
 is that command's alone. Usage: python bench/engine.py [--events N] [--fresh]
+
+`--years 5` runs on five years at national volume instead (what outlier review
+points cost: one review point a month end); `--before PYTHON` also times the
+same run with another installed refmon (say, main's checkout), side by side.
 """
 
 from __future__ import annotations
@@ -49,6 +53,21 @@ def stream(events: int, fresh: bool) -> Path:
             ],
             check=True,
         )
+    return path
+
+
+def years_stream(years: int, fresh: bool) -> Path:
+    """`years` at national volume, ending before now (2021 onwards)."""
+    days = round(365.25 * years)
+    path = CACHE / f"national-{days}d-x1-from2021.jsonl"
+    if fresh or not path.exists():
+        CACHE.mkdir(exist_ok=True)
+        print(f"simulating {days} days at national volume -> {path}", file=sys.stderr)
+        subprocess.run(
+            [*REFMON, "simulate", "--start", "2021-01-01", "--days", str(days), "--seed", "1",
+             "--output", str(path)],
+            check=True,
+        )  # fmt: skip
     return path
 
 
@@ -108,8 +127,12 @@ def main() -> None:
         "--memory-events", type=int, default=300_000, help="events for the per-case figure"
     )
     parser.add_argument("--no-shapes", action="store_true", help="skip the adversarial shapes")
+    parser.add_argument("--years", type=int, help="N years at national volume instead of --events")
+    parser.add_argument(
+        "--before", metavar="PYTHON", help="also time `refmon run` with this interpreter's refmon"
+    )
     args = parser.parse_args()
-    path = stream(args.events, args.fresh)
+    path = years_stream(args.years, args.fresh) if args.years else stream(args.events, args.fresh)
     with path.open("rb") as f:
         events = sum(1 for _ in f)
     size = path.stat().st_size
@@ -141,6 +164,12 @@ def main() -> None:
             "-q",
         ]
     )
+    before = None
+    if args.before:
+        before = measure(
+            [args.before, "-m", "refmon.cli", "run", "--input", str(path),
+             "--report", os.devnull, "--findings", os.devnull, "-q"]
+        )  # fmt: skip
     idle_s, idle_rss = measure(
         [*REFMON, "run", "--input", os.devnull, "--report", os.devnull, "-q"]
     )
@@ -152,6 +181,8 @@ def main() -> None:
         ("refmon run --metrics-port 0", metrics_s, events / metrics_s, metrics_rss),
         ("refmon run on empty input", idle_s, None, idle_rss),
     ]
+    if before is not None:
+        rows.insert(2, ("before: refmon run (--before)", before[0], events / before[0], before[1]))
     print()
     print(f"{'':34}{'seconds':>9}{'events/s':>12}{'peak RSS':>11}")
     for name, seconds, rate, rss in rows:
@@ -159,6 +190,8 @@ def main() -> None:
         print(f"{name:34}{seconds:9.2f}{shown:>12}{rss / mib:8.0f} MB")
     print()
     print(f"refmon run / baseline time: {run_s / base_s:.2f}x")
+    if before is not None:
+        print(f"refmon run / before time: {run_s / before[0]:.2f}x")
     print(
         f"engine state per case held: {per_case:,.0f} bytes (tracemalloc, {cases:,} cases "
         f"from the first {args.memory_events:,} events; includes the event-id set)"
