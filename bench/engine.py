@@ -73,13 +73,20 @@ def years_stream(years: int, fresh: bool) -> Path:
 
 def measure(argv: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one command, run alone."""
+    elapsed, _, rss = measure_cpu(argv)
+    return elapsed, rss
+
+
+def measure_cpu(argv: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system: steadier than wall time on a shared
+    machine) and peak RSS (bytes) of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"{argv} failed with status {status}")
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
 BASELINE = "import json, sys\nfor line in open(sys.argv[1], 'rb'):\n    json.loads(line)\n"
@@ -138,7 +145,7 @@ def main() -> None:
     size = path.stat().st_size
     print(f"stream: {events:,} events, {size / 1e6:.0f} MB, {path.name}")
     base_s, base_rss = measure([PY, "-c", BASELINE, str(path)])
-    run_s, run_rss = measure(
+    run_s, run_cpu, run_rss = measure_cpu(
         [
             *REFMON,
             "run",
@@ -166,7 +173,7 @@ def main() -> None:
     )
     before = None
     if args.before:
-        before = measure(
+        before = measure_cpu(
             [args.before, "-m", "refmon.cli", "run", "--input", str(path),
              "--report", os.devnull, "--findings", os.devnull, "-q"]
         )  # fmt: skip
@@ -182,7 +189,7 @@ def main() -> None:
         ("refmon run on empty input", idle_s, None, idle_rss),
     ]
     if before is not None:
-        rows.insert(2, ("before: refmon run (--before)", before[0], events / before[0], before[1]))
+        rows.insert(2, ("before: refmon run (--before)", before[0], events / before[0], before[2]))
     print()
     print(f"{'':34}{'seconds':>9}{'events/s':>12}{'peak RSS':>11}")
     for name, seconds, rate, rss in rows:
@@ -191,7 +198,10 @@ def main() -> None:
     print()
     print(f"refmon run / baseline time: {run_s / base_s:.2f}x")
     if before is not None:
-        print(f"refmon run / before time: {run_s / before[0]:.2f}x")
+        print(
+            f"refmon run / before: wall {run_s / before[0]:.2f}x, CPU {run_cpu / before[1]:.2f}x "
+            f"({run_cpu:.1f} s / {before[1]:.1f} s user+system)"
+        )
     print(
         f"engine state per case held: {per_case:,.0f} bytes (tracemalloc, {cases:,} cases "
         f"from the first {args.memory_events:,} events; includes the event-id set)"
