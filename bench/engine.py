@@ -134,6 +134,11 @@ def main() -> None:
         "--memory-events", type=int, default=300_000, help="events for the per-case figure"
     )
     parser.add_argument("--no-shapes", action="store_true", help="skip the adversarial shapes")
+    parser.add_argument(
+        "--runs-only",
+        action="store_true",
+        help="only the baseline and the run(s): no metrics run, memory figure or shapes",
+    )
     parser.add_argument("--years", type=int, help="N years at national volume instead of --events")
     parser.add_argument(
         "--before", metavar="PYTHON", help="also time `refmon run` with this interpreter's refmon"
@@ -158,6 +163,21 @@ def main() -> None:
             "-q",
         ]
     )
+    if args.runs_only:
+        before_cpu = measure_cpu(
+            [args.before, "-m", "refmon.cli", "run", "--input", str(path),
+             "--report", os.devnull, "--findings", os.devnull, "-q"]
+        ) if args.before else None  # fmt: skip
+        print(f"{'':34}{'wall s':>9}{'CPU s':>9}{'events/s (CPU)':>16}{'peak RSS':>11}")
+        print(f"{'baseline: json.loads per line':34}{base_s:9.2f}")
+        for name, (wall, cpu, rss) in (
+            ("refmon run", (run_s, run_cpu, run_rss)),
+            *((("before: refmon run", before_cpu),) if before_cpu else ()),
+        ):
+            print(f"{name:34}{wall:9.2f}{cpu:9.2f}{events / cpu:16,.0f}{rss / 2**20:8.0f} MB")
+        if before_cpu:
+            print(f"refmon run / before, CPU: {run_cpu / before_cpu[1]:.3f}x")
+        return
     metrics_s, metrics_rss = measure(
         [
             *REFMON,

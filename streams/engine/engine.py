@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from typing import Literal, NamedTuple
 
 from refmon.streams.engine.case import (
@@ -144,6 +145,9 @@ class Engine:
         self._force_findings: dict[str, list[Finding]] = {}
         self._deadlines = Deadlines(ruleset.zone, ruleset.deadline_days_after)
         self._decided = {f: {} for f in self._cases}
+        # force -> retired case id -> the times its review counts still need: a review
+        # point a window back still counts it (section 14), though no figure now does
+        self._retired_review: dict[str, dict[str, CaseState]] = {f: {} for f in self._cases}
         self.clock: int | None = None
         self.valid = 0
         self.duplicate = 0
@@ -401,7 +405,14 @@ class Engine:
     def retire(self, force: str, case_id: str) -> Retired:
         """Drop a case, keeping what it still contributes (its findings, its own duty)."""
         case = self._cases[force].pop(case_id)
-        self._decided[force].pop(case_id, None)
+        self._retired_review[force][case_id] = CaseState(
+            recorded_at=case.recorded_at,
+            claim_at=case.claim_at,
+            received_at=case.received_at,
+            decision=case.decision,
+            duty_at=case.duty_at,
+            deadline_at=case.deadline_at,
+        )
         linked_from = self._linked_from[force]
         linked_from.pop(case_id, None)  # it will never change again: nobody to tell
         for version in case.versions or ():
@@ -464,9 +475,11 @@ class Engine:
     ) -> dict[str, tuple[ForceCounts, ...]]:
         """Per force held, its counts as of each review point (for `review_rows`)."""
         return {
-            force: review_counts(cases, points, window_days, self._decided[force])
+            force: review_counts(
+                cases, points, window_days, self._decided[force], self._retired_review[force]
+            )
             for force, cases in self._cases.items()
-            if cases
+            if cases or self._retired_review[force]
         }
 
     def held_actions(self) -> dict[tuple[str, str], list[Action]]:
@@ -479,7 +492,9 @@ class Engine:
             return ()
         points = self.review_points()
         counts = {
-            force: review_counts(cases, points, window_days, self._decided[force])
+            force: review_counts(
+                cases, points, window_days, self._decided[force], self._retired_review[force]
+            )
             for force, cases in self._cases.items()
         }
         rows_at = review_rows(points, counts)
@@ -505,8 +520,14 @@ class Engine:
         for found in (*deterioration_findings(rows, self.ruleset.id, zone), *overdue):
             self._force_findings.setdefault(found.force, []).append(found)
         last_year = None if self.clock is None else one_year_before(self.clock, zone)
+        # Last year's window lies mostly before what retirement keeps: retired cases count.
         before = {
-            force: count_force(cases.values(), last_year, window_days, zone)
+            force: count_force(
+                chain(cases.values(), self._retired_review[force].values()),
+                last_year,
+                window_days,
+                zone,
+            )
             for force, cases in self._cases.items()
         }
         return Report(

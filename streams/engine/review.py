@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, tzinfo
+from itertools import chain
 
 from refmon.streams.engine.case import CaseState, DecisionRecord
 from refmon.streams.engine.counts import ForceCounts
@@ -58,11 +59,13 @@ def review_counts(
     points: Sequence[int],
     window_days: int,
     decided: Mapping[str, Sequence[DecisionRecord]] | None = None,
+    retired: Mapping[str, CaseState] | None = None,
 ) -> tuple[ForceCounts, ...]:
     """One force's section 9/11/12 counts as of each review point (no monthly series).
 
     `cases` by case id; `decided` holds every decision of the cases that had more
-    than one (a case holds only its latest, which a review point may not know yet).
+    than one (a case holds only its latest, which a review point may not know yet);
+    `retired`: what retired cases still hold of the times above (the engine keeps it).
     """
     decided = decided or {}
     window = window_days * MICROS_PER_DAY
@@ -78,7 +81,7 @@ def review_counts(
             into[lo] += 1
             into[hi] -= 1
 
-    for case_id, case in cases.items():
+    for case_id, case in chain(cases.items(), (retired or {}).items()):
         recorded_at = case.recorded_at
         if recorded_at is None:
             continue
