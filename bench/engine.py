@@ -4,6 +4,10 @@ Prints, side by side in one run: the baseline (the same file merely parsed line
 by line with the standard json module), the whole `refmon run`, and the memory
 held per case. Each command runs in its own process, so peak memory (max RSS)
 is that command's alone. Usage: python bench/engine.py [--events N] [--fresh]
+
+`--years 5` runs on five years at national volume instead (what outlier review
+points cost: one review point a month end); `--before PYTHON` also times the
+same run with another installed refmon (say, main's checkout), side by side.
 """
 
 from __future__ import annotations
@@ -52,15 +56,37 @@ def stream(events: int, fresh: bool) -> Path:
     return path
 
 
+def years_stream(years: int, fresh: bool) -> Path:
+    """`years` at national volume, ending before now (2021 onwards)."""
+    days = round(365.25 * years)
+    path = CACHE / f"national-{days}d-x1-from2021.jsonl"
+    if fresh or not path.exists():
+        CACHE.mkdir(exist_ok=True)
+        print(f"simulating {days} days at national volume -> {path}", file=sys.stderr)
+        subprocess.run(
+            [*REFMON, "simulate", "--start", "2021-01-01", "--days", str(days), "--seed", "1",
+             "--output", str(path)],
+            check=True,
+        )  # fmt: skip
+    return path
+
+
 def measure(argv: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one command, run alone."""
+    elapsed, _, rss = measure_cpu(argv)
+    return elapsed, rss
+
+
+def measure_cpu(argv: list[str]) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user + system: steadier than wall time on a shared
+    machine) and peak RSS (bytes) of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     if status != 0:
         raise SystemExit(f"{argv} failed with status {status}")
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
 BASELINE = "import json, sys\nfor line in open(sys.argv[1], 'rb'):\n    json.loads(line)\n"
@@ -108,14 +134,23 @@ def main() -> None:
         "--memory-events", type=int, default=300_000, help="events for the per-case figure"
     )
     parser.add_argument("--no-shapes", action="store_true", help="skip the adversarial shapes")
+    parser.add_argument(
+        "--runs-only",
+        action="store_true",
+        help="only the baseline and the run(s): no metrics run, memory figure or shapes",
+    )
+    parser.add_argument("--years", type=int, help="N years at national volume instead of --events")
+    parser.add_argument(
+        "--before", metavar="PYTHON", help="also time `refmon run` with this interpreter's refmon"
+    )
     args = parser.parse_args()
-    path = stream(args.events, args.fresh)
+    path = years_stream(args.years, args.fresh) if args.years else stream(args.events, args.fresh)
     with path.open("rb") as f:
         events = sum(1 for _ in f)
     size = path.stat().st_size
     print(f"stream: {events:,} events, {size / 1e6:.0f} MB, {path.name}")
     base_s, base_rss = measure([PY, "-c", BASELINE, str(path)])
-    run_s, run_rss = measure(
+    run_s, run_cpu, run_rss = measure_cpu(
         [
             *REFMON,
             "run",
@@ -128,6 +163,21 @@ def main() -> None:
             "-q",
         ]
     )
+    if args.runs_only:
+        before_cpu = measure_cpu(
+            [args.before, "-m", "refmon.cli", "run", "--input", str(path),
+             "--report", os.devnull, "--findings", os.devnull, "-q"]
+        ) if args.before else None  # fmt: skip
+        print(f"{'':34}{'wall s':>9}{'CPU s':>9}{'events/s (CPU)':>16}{'peak RSS':>11}")
+        print(f"{'baseline: json.loads per line':34}{base_s:9.2f}")
+        for name, (wall, cpu, rss) in (
+            ("refmon run", (run_s, run_cpu, run_rss)),
+            *((("before: refmon run", before_cpu),) if before_cpu else ()),
+        ):
+            print(f"{name:34}{wall:9.2f}{cpu:9.2f}{events / cpu:16,.0f}{rss / 2**20:8.0f} MB")
+        if before_cpu:
+            print(f"refmon run / before, CPU: {run_cpu / before_cpu[1]:.3f}x")
+        return
     metrics_s, metrics_rss = measure(
         [
             *REFMON,
@@ -141,6 +191,12 @@ def main() -> None:
             "-q",
         ]
     )
+    before = None
+    if args.before:
+        before = measure_cpu(
+            [args.before, "-m", "refmon.cli", "run", "--input", str(path),
+             "--report", os.devnull, "--findings", os.devnull, "-q"]
+        )  # fmt: skip
     idle_s, idle_rss = measure(
         [*REFMON, "run", "--input", os.devnull, "--report", os.devnull, "-q"]
     )
@@ -152,6 +208,8 @@ def main() -> None:
         ("refmon run --metrics-port 0", metrics_s, events / metrics_s, metrics_rss),
         ("refmon run on empty input", idle_s, None, idle_rss),
     ]
+    if before is not None:
+        rows.insert(2, ("before: refmon run (--before)", before[0], events / before[0], before[2]))
     print()
     print(f"{'':34}{'seconds':>9}{'events/s':>12}{'peak RSS':>11}")
     for name, seconds, rate, rss in rows:
@@ -159,6 +217,11 @@ def main() -> None:
         print(f"{name:34}{seconds:9.2f}{shown:>12}{rss / mib:8.0f} MB")
     print()
     print(f"refmon run / baseline time: {run_s / base_s:.2f}x")
+    if before is not None:
+        print(
+            f"refmon run / before: wall {run_s / before[0]:.2f}x, CPU {run_cpu / before[1]:.2f}x "
+            f"({run_cpu:.1f} s / {before[1]:.1f} s user+system)"
+        )
     print(
         f"engine state per case held: {per_case:,.0f} bytes (tracemalloc, {cases:,} cases "
         f"from the first {args.memory_events:,} events; includes the event-id set)"

@@ -9,6 +9,9 @@ from refmon.schemas.payloads import (
     CaseFactsPayload,
     DecisionPayload,
     EmptyPayload,
+    OutlierCheckedPayload,
+    OutlierClosedPayload,
+    OutlierReviewedPayload,
     ReferredPayload,
     Strict,
 )
@@ -53,6 +56,48 @@ class CaseClosed(Envelope):
     payload: EmptyPayload
 
 
+class OutlierChecked(Envelope):
+    """The watchdog checked an outlier's data (docs/contract.md section 14); `case_id` is the
+    outlier's id, as for every outlier action."""
+
+    event_type: Literal["outlier.checked"]
+    payload: OutlierCheckedPayload
+
+
+class OutlierNotified(Envelope):
+    event_type: Literal["outlier.notified"]
+    payload: EmptyPayload
+
+
+class OutlierResponded(Envelope):
+    event_type: Literal["outlier.responded"]
+    payload: EmptyPayload
+
+
+class OutlierReviewed(Envelope):
+    event_type: Literal["outlier.reviewed"]
+    payload: OutlierReviewedPayload
+
+
+class OutlierActionPlan(Envelope):
+    event_type: Literal["outlier.action_plan"]
+    payload: EmptyPayload
+
+
+class OutlierClosed(Envelope):
+    event_type: Literal["outlier.closed"]
+    payload: OutlierClosedPayload
+
+
+OUTLIER_MODELS = (
+    OutlierChecked,
+    OutlierNotified,
+    OutlierResponded,
+    OutlierReviewed,
+    OutlierActionPlan,
+    OutlierClosed,
+)
+
 EVENT_MODELS = (
     CaseRecorded,
     CaseUpdated,
@@ -60,10 +105,22 @@ EVENT_MODELS = (
     ReferralReceived,
     ReferralDecision,
     CaseClosed,
+    *OUTLIER_MODELS,
 )
 
 AnyEvent = Annotated[
-    CaseRecorded | CaseUpdated | CaseReferred | ReferralReceived | ReferralDecision | CaseClosed,
+    CaseRecorded
+    | CaseUpdated
+    | CaseReferred
+    | ReferralReceived
+    | ReferralDecision
+    | CaseClosed
+    | OutlierChecked
+    | OutlierNotified
+    | OutlierResponded
+    | OutlierReviewed
+    | OutlierActionPlan
+    | OutlierClosed,
     Field(discriminator="event_type"),
 ]
 

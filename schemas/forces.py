@@ -15,6 +15,8 @@ class Force:
     name: str
     country: str
     approx_officers: int
+    region: str = ""
+    """The police region (England's eight, and Wales): refmon's default peer groups."""
 
 
 @cache
@@ -22,7 +24,13 @@ def load_forces() -> tuple[Force, ...]:
     """The forces in file order; read once, on first use, never at import."""
     text = files("refmon.schemas").joinpath("forces.csv").read_text(encoding="utf-8")
     return tuple(
-        Force(row["code"], row["name"], row["country"], int(row["approx_officers"]))
+        Force(
+            row["code"],
+            row["name"],
+            row["country"],
+            int(row["approx_officers"]),
+            row.get("region") or "",
+        )
         for row in csv.DictReader(io.StringIO(text))
     )
 

@@ -12,6 +12,9 @@ from refmon.streams.engine.vocabulary import (
     CriterionId,
     DecisionKind,
     Harm,
+    OutlierCheck,
+    OutlierCloseReason,
+    OutlierReview,
     ReferralKind,
 )
 
@@ -69,3 +72,15 @@ class EmptyPayload(Strict):
 
 class DecisionPayload(Strict):
     decision: DecisionKind
+
+
+class OutlierCheckedPayload(Strict):
+    outcome: OutlierCheck
+
+
+class OutlierReviewedPayload(Strict):
+    outcome: OutlierReview
+
+
+class OutlierClosedPayload(Strict):
+    reason: OutlierCloseReason

@@ -11,13 +11,14 @@ from collections.abc import Iterable
 from typing import Any
 
 from refmon.streams.decode import DeadLetter
+from refmon.streams.encode_oversight import oversight_json, with_comparisons
 from refmon.streams.engine.counts import MonthCounts
 from refmon.streams.engine.cusum import Point
 from refmon.streams.engine.findings import Finding
 from refmon.streams.engine.report import ForceRow, NationalMonth, Report
 from refmon.streams.engine.timeutil import MICROS_PER_HOUR, format_utc
 
-SERIES_KEYS = frozenset({"monthly", "timeliness_path"})
+SERIES_KEYS = frozenset({"monthly", "timeliness_path", "history"})
 """Lists written one item a line: a year of months or CUSUM steps stays readable."""
 
 
@@ -151,7 +152,8 @@ def report_json(report: Report) -> dict[str, Any]:
             "returned_share_tau2": n.returned_share_tau2,
             "monthly": [_month_json(m) for m in n.monthly],
         },
-        "forces": [_row_json(row) for row in report.forces],
+        "forces": with_comparisons([_row_json(row) for row in report.forces], report.comparisons),
+        **oversight_json(report.outliers, report.peer_groups),
     }
 
 

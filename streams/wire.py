@@ -12,6 +12,9 @@ from refmon.schemas.events import (
     CaseRecorded,
     CaseReferred,
     CaseUpdated,
+    OutlierChecked,
+    OutlierClosed,
+    OutlierReviewed,
     ReferralDecision,
     ReferralReceived,
 )
@@ -22,6 +25,7 @@ from refmon.streams.engine import (
     Closed,
     Decision,
     Event,
+    OutlierStep,
     Payload,
     Received,
     Referred,
@@ -60,6 +64,12 @@ def _payload(event: AnyEvent) -> Payload:
         return Decision(event.payload.decision)
     if isinstance(event, CaseClosed):
         return Closed()
+    if isinstance(event, OutlierChecked | OutlierReviewed):
+        return OutlierStep(event.payload.outcome)
+    if isinstance(event, OutlierClosed):
+        return OutlierStep(event.payload.reason)
+    if event.event_type.startswith("outlier."):
+        return OutlierStep()
     raise TypeError(f"no translation for {type(event).__name__}")
 
 

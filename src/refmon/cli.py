@@ -16,6 +16,8 @@ from refmon.commands import (
     findings,
     generate,
     healthcheck,
+    outlier,
+    outliers,
     publish,
     report,
     rules,
@@ -66,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
         healthcheck,
         alerts,
         findings,
+        outliers,
+        outlier,
     ):
         module.add_parser(commands)
     return parser

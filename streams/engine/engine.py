@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
+from datetime import date
+from itertools import chain
 from typing import Literal, NamedTuple
 
 from refmon.streams.engine.case import (
@@ -38,9 +40,20 @@ from refmon.streams.engine.findings import (
 )
 from refmon.streams.engine.force_findings import force_findings
 from refmon.streams.engine.links import MAX_FACT_VERSIONS, MAX_LINKED_IDS, LinkIndex
-from refmon.streams.engine.model import CaseFacts, Closed, Decision, Event, Received, Referred
+from refmon.streams.engine.model import (
+    CaseFacts,
+    Closed,
+    Decision,
+    Event,
+    OutlierStep,
+    Received,
+    Referred,
+)
+from refmon.streams.engine.outliers import Action, Outlier, open_outliers, overdue_findings
+from refmon.streams.engine.peers import PeerGroups, compare, one_year_before
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
 from refmon.streams.engine.retirement import Retired, can_retire
+from refmon.streams.engine.review import review_counts, review_points, review_rows
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
 from refmon.streams.engine.vocabulary import WATCHDOG_EVENT_TYPES, WATCHDOG_SCOPE, FindingKind
@@ -117,8 +130,24 @@ def source_scope(event: Event) -> str:
 
 
 class Engine:
-    def __init__(self, ruleset: Ruleset, forces: Iterable[str]) -> None:
+    def __init__(
+        self,
+        ruleset: Ruleset,
+        forces: Iterable[str],
+        holidays: Set[date] = frozenset(),
+        peer_groups: PeerGroups | None = None,
+    ) -> None:
+        """`holidays`: the bank holidays outlier deadlines skip (section 14), as data;
+        `peer_groups`: the groups the report compares forces within (section 15)."""
         self.ruleset = ruleset
+        self.holidays = holidays
+        self.peer_groups = peer_groups or PeerGroups({})
+        # (force, outlier id) -> its actions, whether or not it has opened (section 14)
+        self._actions: dict[tuple[str, str], list[Action]] = {}
+        self._first_event: int | None = None
+        # force -> case id -> every decision, for the few cases with more than one: a
+        # review point before the latest must see the one known then (review.py)
+        self._decided: dict[str, dict[str, list[DecisionRecord]]] = {}
         self._cases: dict[str, dict[str, CaseState]] = {f: {} for f in forces}
         # force -> linked case id -> the cases that declare a link to it
         self._linked_from: dict[str, LinkIndex] = {f: LinkIndex() for f in self._cases}
@@ -133,6 +162,10 @@ class Engine:
         # Force-level findings as of the latest report (they need the cross-force view).
         self._force_findings: dict[str, list[Finding]] = {}
         self._deadlines = Deadlines(ruleset.zone, ruleset.deadline_days_after)
+        self._decided = {f: {} for f in self._cases}
+        # force -> retired case id -> the times its review counts still need: a review
+        # point a window back still counts it (section 14), though no figure now does
+        self._retired_review: dict[str, dict[str, CaseState]] = {f: {} for f in self._cases}
         self.clock: int | None = None
         self.valid = 0
         self.duplicate = 0
@@ -165,11 +198,16 @@ class Engine:
                 return _CONFLICT
             self.duplicate += 1
             return _DUPLICATE
-        if event.case_id in self._retired[event.force]:
+        if isinstance(event.payload, OutlierStep):
+            changes = self._apply_action(event, event.payload, clock_at(event, received_at_us))
+        elif event.case_id in self._retired[event.force]:
             return _RETIRED
-        if isinstance(event.payload, CaseFacts) and self._over_limit(event, cases):
+        elif isinstance(event.payload, CaseFacts) and self._over_limit(event, cases):
             return _LIMIT
-        changes = self._apply_new(event, cases, clock_at(event, received_at_us))
+        else:
+            changes = self._apply_new(event, cases, clock_at(event, received_at_us))
+        if self._first_event is None or event.occurred_at_us < self._first_event:
+            self._first_event = event.occurred_at_us
         seen[event.event_id] = fingerprint
         self.valid += 1
         return Applied("applied", changes)
@@ -188,6 +226,14 @@ class Engine:
         fresh = self._linked_from[event.force].new_targets(event.case_id, _linked(event))
         return case.linked_count + fresh > MAX_LINKED_IDS
 
+    def _apply_action(
+        self, event: Event, step: OutlierStep, clock_us: int
+    ) -> tuple[FindingChange, ...]:
+        """Keep an outlier action: the outliers are judged with the report (section 14)."""
+        action = Action(event.occurred_at_us, event.event_id, event.event_type, step.detail)
+        self._actions.setdefault((event.force, event.case_id), []).append(action)
+        return self.advance(clock_us)
+
     def _apply_new(
         self, event: Event, cases: dict[str, CaseState], clock_us: int
     ) -> tuple[FindingChange, ...]:
@@ -201,9 +247,11 @@ class Engine:
             held = cases.get(event.case_id)
             if held is None:
                 held = cases[event.case_id] = CaseState()
-            held.add_decision(
-                DecisionRecord(event.occurred_at_us, event.event_id, event.payload.decision)
-            )
+            record = DecisionRecord(event.occurred_at_us, event.event_id, event.payload.decision)
+            if held.decision is not None:
+                history = self._decided[event.force].setdefault(event.case_id, [held.decision])
+                history.append(record)
+            held.add_decision(record)
             held.touch(event.occurred_at_us)
             return passed
         # Time passes before the event happens, as it would have live: a deadline
@@ -406,6 +454,14 @@ class Engine:
     def retire(self, force: str, case_id: str) -> Retired:
         """Drop a case, keeping what it still contributes (its findings, its own duty)."""
         case = self._cases[force].pop(case_id)
+        self._retired_review[force][case_id] = CaseState(
+            recorded_at=case.recorded_at,
+            claim_at=case.claim_at,
+            received_at=case.received_at,
+            decision=case.decision,
+            duty_at=case.duty_at,
+            deadline_at=case.deadline_at,
+        )
         linked_from = self._linked_from[force]
         linked_from.drop_target(case_id)  # it will never change again: nobody to tell
         for version in case.versions or ():
@@ -448,18 +504,76 @@ class Engine:
             if cases
         }
 
-    def report(self, window_days: int, invalid: int = 0) -> Report:
-        """The cross-force report as of the clock. The force-level findings it implies
-        (`deterioration`, `volume_anomaly`) become those `findings()` lists, replacing the
-        previous report's."""
+    # -- outliers and review points (docs/contract.md section 14) --------------------
+
+    @property
+    def first_event(self) -> int | None:
+        """The event time of the earliest valid event: review points start after it."""
+        return self._first_event
+
+    def review_points(self) -> tuple[int, ...]:
+        return review_points(self._first_event, self.clock, self.ruleset.zone)
+
+    def held_review_counts(
+        self, points: tuple[int, ...], window_days: int
+    ) -> dict[str, tuple[ForceCounts, ...]]:
+        """Per force held, its counts as of each review point (for `review_rows`)."""
+        return {
+            force: review_counts(
+                cases, points, window_days, self._decided[force], self._retired_review[force]
+            )
+            for force, cases in self._cases.items()
+            if cases or self._retired_review[force]
+        }
+
+    def held_actions(self) -> dict[tuple[str, str], list[Action]]:
+        """The outlier actions held, by (force, outlier id), opened or not."""
+        return {key: list(found) for key, found in self._actions.items()}
+
+    def outliers(self, window_days: int) -> tuple[Outlier, ...]:
+        """Every outlier opened at the review points up to the clock, worked through."""
+        if self.clock is None:
+            return ()
+        points = self.review_points()
         counts = {
-            force: count_force(cases.values(), self.clock, window_days, self.ruleset.zone)
+            force: review_counts(
+                cases, points, window_days, self._decided[force], self._retired_review[force]
+            )
             for force, cases in self._cases.items()
         }
-        rows, national = cross_force(counts, self._open)
+        rows_at = review_rows(points, counts)
+        return open_outliers(
+            points, rows_at, self._actions, self.clock, self.ruleset.zone, self.holidays
+        )
+
+    def report(self, window_days: int, invalid: int = 0) -> Report:
+        """The cross-force report as of the clock. The force-level findings it implies
+        (`deterioration`, `volume_anomaly`, `outlier_overdue`) become those `findings()`
+        lists, replacing the previous report's."""
+        zone = self.ruleset.zone
+        counts = {
+            force: count_force(cases.values(), self.clock, window_days, zone)
+            for force, cases in self._cases.items()
+        }
+        outliers = self.outliers(window_days)
+        overdue = overdue_findings(outliers, self.ruleset.id, zone)
+        open_found = Counter(self._open)
+        open_found.update((f.force, f.kind) for f in overdue if f.status == "open")
+        rows, national = cross_force(counts, open_found)
         self._force_findings = {}
-        for found in force_findings(rows, self.ruleset.id, self.ruleset.zone):
+        for found in (*force_findings(rows, self.ruleset.id, zone), *overdue):
             self._force_findings.setdefault(found.force, []).append(found)
+        last_year = None if self.clock is None else one_year_before(self.clock, zone)
+        # Last year's window lies mostly before what retirement keeps: retired cases count.
+        before = {
+            force: count_force(
+                chain(cases.values(), self._retired_review[force].values()),
+                last_year,
+                window_days,
+                zone,
+            )
+            for force, cases in self._cases.items()
+        }
         return Report(
             as_of=self.clock,
             window_days=window_days,
@@ -469,6 +583,9 @@ class Engine:
             duplicate=self.duplicate,
             national=national,
             forces=rows,
+            outliers=outliers,
+            comparisons=compare(counts, before, self.peer_groups),
+            peer_groups=self.peer_groups,
         )
 
 

@@ -17,6 +17,12 @@ EventType = Literal[
     "referral.received",
     "referral.decision",
     "case.closed",
+    "outlier.checked",
+    "outlier.notified",
+    "outlier.responded",
+    "outlier.reviewed",
+    "outlier.action_plan",
+    "outlier.closed",
 ]
 
 
@@ -56,7 +62,13 @@ class Closed(NamedTuple):
     """The force closed the case."""
 
 
-Payload = CaseFacts | Referred | Received | Decision | Closed
+class OutlierStep(NamedTuple):
+    """An outlier action (docs/contract.md section 14): its `outcome` or `reason`, if it has one."""
+
+    detail: str | None = None
+
+
+Payload = CaseFacts | Referred | Received | Decision | Closed | OutlierStep
 
 
 class Event(NamedTuple):

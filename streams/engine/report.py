@@ -4,14 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from refmon.streams.engine import cusum
 from refmon.streams.engine.counts import ForceCounts, MonthCounts, count_force
 from refmon.streams.engine.cusum import Parameters, Point, Timeliness, TimelinessStatus
 from refmon.streams.engine.funnel import Funnel, Limits, Status, funnel
-from refmon.streams.engine.vocabulary import CASE_FINDING_KINDS, FINDING_KINDS, FindingKind
+from refmon.streams.engine.vocabulary import (
+    CASE_FINDING_KINDS,
+    FINDING_KINDS,
+    OUTLIER_FINDING_KINDS,
+    FindingKind,
+)
 from refmon.streams.engine.volume import INSUFFICIENT, Volume, volume
+
+if TYPE_CHECKING:
+    from refmon.streams.engine.outliers import Outlier
+    from refmon.streams.engine.peers import ForceComparison, PeerGroups
 
 __all__ = [
     "ForceCounts",
@@ -106,6 +115,11 @@ class Report:
     duplicate: int
     national: National
     forces: tuple[ForceRow, ...] = field(default_factory=tuple)
+    outliers: tuple[Outlier, ...] = ()
+    """Section 14: every outlier opened, sorted by force, opened_at, measure."""
+    comparisons: Mapping[str, ForceComparison] = field(default_factory=dict)
+    """Section 15, per force: its group's means and its own last year."""
+    peer_groups: PeerGroups | None = None
 
 
 def _ratio(numerator: int, denominator: int) -> float | None:
@@ -207,7 +221,9 @@ def _row(
     path: tuple[Point, ...],
 ) -> ForceRow:
     compliance, share, returned = (f.units[force] for f in funnels)
-    found = {k: open_findings.get((force, k), 0) for k in CASE_FINDING_KINDS}
+    found = {
+        k: open_findings.get((force, k), 0) for k in (*CASE_FINDING_KINDS, *OUTLIER_FINDING_KINDS)
+    }
     found["deterioration"] = 1 if timeliness.status == "signal" else 0
     judged = volume(c.monthly)
     found["volume_anomaly"] = 1 if judged.status == "anomaly" else 0

@@ -49,9 +49,22 @@ FindingKind = Literal[
     "unconfirmed_referral",
     "deterioration",
     "volume_anomaly",
+    "outlier_overdue",
 ]
+OutlierCheck = Literal["confirmed", "data_error"]
+OutlierReview = Literal["explained", "confirmed"]
+OutlierCloseReason = Literal["satisfied", "back_within_limits", "escalated", "withdrawn"]
 
-WATCHDOG_EVENT_TYPES: Final = frozenset({"referral.received", "referral.decision"})
+WATCHDOG_EVENT_TYPES: Final = frozenset(
+    {
+        "referral.received",
+        "referral.decision",
+        "outlier.checked",
+        "outlier.notified",
+        "outlier.reviewed",
+        "outlier.closed",
+    }
+)
 """The watchdog sends these; forces send every other type."""
 WATCHDOG_SCOPE: Final = "watchdog"
 """The watchdog's event-id namespace (force codes are upper case, so never this)."""
@@ -63,10 +76,24 @@ CRITERION_IDS: Final = frozenset(get_args(CriterionId))
 FINDING_KINDS: Final[tuple[FindingKind, ...]] = get_args(FindingKind)
 FORCE_FINDING_KINDS: Final[tuple[FindingKind, ...]] = ("deterioration", "volume_anomaly")
 """Findings about a force as a whole (no case), derived from the cross-force report."""
+OUTLIER_FINDING_KINDS: Final[tuple[FindingKind, ...]] = ("outlier_overdue",)
+"""Findings about an outlier (docs/contract.md section 14): `case_id` is the outlier's id;
+derived from the review points with the report, as force findings are."""
 CASE_FINDING_KINDS: Final[tuple[FindingKind, ...]] = tuple(
-    k for k in FINDING_KINDS if k not in FORCE_FINDING_KINDS
+    k for k in FINDING_KINDS if k not in FORCE_FINDING_KINDS + OUTLIER_FINDING_KINDS
 )
 """Findings about one case, opened and resolved as its events arrive."""
 DECISION_KINDS: Final[tuple[DecisionKind, ...]] = get_args(DecisionKind)
 RETURNED_DECISIONS: Final = frozenset({"referred_back", "no_investigation"})
 """Decisions that say the watchdog did not need the referral (docs/contract.md section 12)."""
+OUTLIER_EVENT_TYPES: Final = frozenset(
+    {
+        "outlier.checked",
+        "outlier.notified",
+        "outlier.responded",
+        "outlier.reviewed",
+        "outlier.action_plan",
+        "outlier.closed",
+    }
+)
+"""Outlier actions (docs/contract.md section 14): `case_id` names an outlier, not a case."""

@@ -46,7 +46,7 @@ def test_schema_check_fails_on_a_stale_folder_and_export_fixes_it(tmp_path: Path
     assert run_cli(["schema", "check", "--output", str(tmp_path)]).status == 1
     assert run_cli(["schema", "export", "--output", str(tmp_path)]).status == 0
     assert run_cli(["schema", "check", "--output", str(tmp_path)]).status == 0
-    assert len(list(tmp_path.glob("*.schema.json"))) == 7
+    assert len(list(tmp_path.glob("*.schema.json"))) == 13  # 12 event types, and any
 
 
 SIM = ["simulate", "--days", "20", "--scale", "0.3", "-q"]

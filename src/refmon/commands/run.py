@@ -15,9 +15,12 @@ from refmon.endpoint import add_address_option
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.outputs import Outputs, check_outputs
 from refmon.progress import Progress
+from refmon.schemas.forces import force_codes
 from refmon.streams.decode import DeadLetter
 from refmon.streams.encode import dumps_dead_letter, dumps_finding, dumps_report
 from refmon.streams.engine import Report, Ruleset, RulesetError
+from refmon.streams.engine.peers import PeerGroups
+from refmon.streams.peer_groups import PeerGroupsError, read_peer_groups
 from refmon.streams.rulesets import DEFAULT_RULESET, load_ruleset_file
 from refmon.streams.runner.embedded import RunStats, run_lines
 from refmon.streams.runner.lines import DEFAULT_MAX_LINE_BYTES, Line, read_lines
@@ -68,6 +71,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=int,
         metavar="N",
         help="serve Prometheus metrics on this port (0: any free)",
+    )
+    p.add_argument(
+        "--peer-groups",
+        metavar="FILE",
+        help="compare each force with these groups (CSV `force,group`; default: the police "
+        "regions)",
     )
     add_address_option(p)
     p.add_argument(
@@ -145,10 +154,21 @@ def _ruleset(path: str | None) -> str | Ruleset:
         raise UsageError(f"--ruleset {err}") from None
 
 
+def peer_groups_option(path: str | None) -> PeerGroups | None:
+    """`--peer-groups FILE`, read before anything is written (a bad file: exit 2)."""
+    if path is None:
+        return None
+    try:
+        return read_peer_groups(Path(path), force_codes())
+    except PeerGroupsError as err:
+        raise UsageError(f"--peer-groups {err}") from None
+
+
 def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     received_at_us = env.now_us()
     as_of, outputs = _check(args, env, received_at_us)
-    wiring = bootstrap.build(_ruleset(args.ruleset))
+    groups = peer_groups_option(args.peer_groups)
+    wiring = bootstrap.build(_ruleset(args.ruleset), groups)
     bootstrap.tune_gc()
     engine = wiring.engine
     with ExitStack() as stack:

@@ -88,6 +88,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="emit events up to H hours after they occur",
     )
     p.add_argument(
+        "--oversight",
+        action="store_true",
+        help="also write the watchdog's and forces' actions on the outliers that open",
+    )
+    p.add_argument(
         "--output", "-o", default="-", metavar="PATH|-", help="where to write (default: stdout)"
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
@@ -203,9 +208,17 @@ def simulate_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         out = files.binary("--output")
         assert out is not None  # --output has a default
 
+        oversight = None
+        if args.oversight:
+            from refmon.simulation.oversight import OversightSim
+
+            oversight = OversightSim(config.seed)
+
         def write(line: str) -> None:
             # Malformed-input noise may carry lone surrogates: they become invalid UTF-8 bytes.
             out.write(line.encode("utf-8", "surrogateescape"))
+            if oversight is not None:
+                oversight.feed(line)
 
         with Progress(
             config.days,
@@ -214,12 +227,21 @@ def simulate_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
             what="days",
         ) as bar:
             stats = simulate(config, load_forces(), write, lambda day: bar.update(day, day))
+        actions = 0
+        if oversight is not None:
+            from refmon.simulation.oversight import lines
+
+            found = oversight.actions()
+            for line in lines(found):
+                out.write(line.encode())
+            actions = len(found)
         out.flush()
         files.commit()
     if not args.quiet:
         print(
             f"refmon: simulated {stats.cases} cases ({stats.mandatory} mandatory), "
-            f"{stats.events} events, {stats.lines} lines",
+            f"{stats.events + actions} events, {stats.lines + actions} lines"
+            + (f" ({actions} outlier actions)" if args.oversight else ""),
             file=env.stderr,
         )
     return ExitStatus.OK
