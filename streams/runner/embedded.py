@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from refmon.schemas.events import EventAdapter
 from refmon.schemas.rejections import Rejection
 from refmon.streams.decode import DeadLetter, decode
-from refmon.streams.engine import Engine, Event
-from refmon.streams.engine.engine import Applied
+from refmon.streams.engine import Engine
+from refmon.streams.judging import judge
 from refmon.streams.runner.lines import Line
-from refmon.streams.time_range import out_of_range
 from refmon.streams.wire import to_engine_event
 
 BATCH_LINES = 2048
@@ -31,31 +30,6 @@ class RunStats:
     @property
     def invalid(self) -> int:
         return sum(self.rejected.values())
-
-
-def judge(engine: Engine, event: Event, received_at_us: int) -> Applied | Rejection:
-    """Apply one valid event, or say why it cannot be applied. Never raises.
-
-    Shared by both runners, so that a line and a Kafka message are judged alike.
-    """
-    rejection = out_of_range("occurred_at", event.occurred_at_us, received_at_us)
-    if rejection is not None:
-        return rejection
-    try:
-        applied = engine.apply(event)
-    except Exception as err:  # one event must never stop a run or stall a partition
-        return Rejection("internal_error", f"judging the event failed: {type(err).__name__}")
-    if applied.outcome == "conflict":
-        return Rejection(
-            "conflicting_duplicate",
-            "event_id: already used by this source for an event with other content",
-        )
-    if applied.outcome == "retired":
-        return Rejection(
-            "retired_case",
-            "case_id: the case was retired, quiet for longer than the statistics window",
-        )
-    return applied
 
 
 def run_lines(

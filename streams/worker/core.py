@@ -30,6 +30,7 @@ from refmon.streams.engine.deterioration import deterioration_findings
 from refmon.streams.engine.engine import source_scope
 from refmon.streams.engine.findings import ChangeKind
 from refmon.streams.engine.report import ForceCounts
+from refmon.streams.judging import judge
 from refmon.streams.kafka.state import (
     LATE_DUPLICATES,
     Folded,
@@ -39,7 +40,6 @@ from refmon.streams.kafka.state import (
     replay_order,
 )
 from refmon.streams.kafka.topics import WATCHDOG, Topics, expected_source
-from refmon.streams.runner.embedded import judge
 from refmon.streams.time_range import out_of_range
 from refmon.streams.wire import to_engine_event
 

@@ -555,7 +555,14 @@ class Worker:
             stalled |= loop.stalls.stalled()
             restart = restart or loop.stalls.restart_needed
         if self._metrics is not None:
-            self._metrics.sync(self, statistics, lags, stalled, self.config.window_days)
+            self._metrics.sync(
+                [j.engine for j in self.judges.values()],
+                self.counts,
+                statistics,
+                lags,
+                stalled,
+                self.config.window_days,
+            )
         if restart:
             log.error("partitions stayed stalled after a resume; starting new consumers")
             for loop in (self._intake, self._judging):

@@ -10,18 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from refmon.streams.engine import ForceRow
+from refmon.streams.engine import Engine, ForceRow
 from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.report import ForceCounts, National
 from refmon.streams.metrics import Activity, RefmonMetrics
 from refmon.streams.worker.config import WorkerConfig
-from refmon.streams.worker.core import Outbound
-
-if TYPE_CHECKING:
-    from refmon.streams.worker.runtime import Worker
+from refmon.streams.worker.core import Counts, Outbound
 
 
 class SharedCounts:
@@ -75,14 +72,14 @@ class WorkerMetrics:
 
     def sync(
         self,
-        worker: Worker,
+        engines: list[Engine],
+        counts: Counts,
         statistics: tuple[tuple[ForceRow, ...], National],
         lags: Mapping[Any, int],
         stalled: Iterable[Any],
         window_days: int,
     ) -> None:
-        engines = [j.engine for j in worker.judges.values()]
-        activity = Activity.of(engines, worker.counts.events, worker.counts.rejected, self.forces)
+        activity = Activity.of(engines, counts.events, counts.rejected, self.forces)
         self.metrics.sync_activity(activity)
         rows, national = statistics
         delays: dict[str, DelayHistogram] = {}
