@@ -1,7 +1,7 @@
 """The case changelog: what the workers keep on Kafka, and how an engine is rebuilt from it.
 
 One record per delivery, keyed `FORCE/case_id@source`, in the compact encoding
-(`refmon.streams.codec`): appending an event is one small write, and a record
+(`refmon.streams.wire.delivery`): appending an event is one small write, and a record
 written twice (a crash between a write and its commit) is the same record.
 The topic is compacted and read as its latest value per key.
 
@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 from refmon.schemas.events import EventAdapter
-from refmon.streams.codec import Delivery, Source, decode_delivery
 from refmon.streams.engine import Engine, Finding
 from refmon.streams.engine.retirement import Retired
 from refmon.streams.kafka.topics import Topics
-from refmon.streams.wire import to_engine_event
+from refmon.streams.wire.delivery import Delivery, Source, decode_delivery
+from refmon.streams.wire.translate import to_engine_event
 
 log = logging.getLogger("refmon.changelog")
 

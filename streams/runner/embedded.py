@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 
 from refmon.schemas.events import EventAdapter
 from refmon.schemas.rejections import Rejection
-from refmon.streams.decode import DeadLetter, decode
 from refmon.streams.engine import Engine
 from refmon.streams.judging import judge
 from refmon.streams.runner.lines import Line
-from refmon.streams.wire import to_engine_event
+from refmon.streams.wire.dead_letters import DeadLetter
+from refmon.streams.wire.decode import decode
+from refmon.streams.wire.translate import to_engine_event
 
 BATCH_LINES = 2048
 
@@ -75,4 +76,4 @@ def _reject(
     stats: RunStats, dead_letter: Callable[[DeadLetter], None], line: Line, why: Rejection
 ) -> None:
     stats.rejected[why.code] += 1
-    dead_letter(DeadLetter({"line": line.number}, why, line.data, line.size))
+    dead_letter(DeadLetter.of_line(line.number, why, line.data, line.size))

@@ -22,9 +22,6 @@ from typing import NamedTuple
 
 from refmon.schemas.events import EventAdapter
 from refmon.schemas.rejections import Rejection
-from refmon.streams.codec import Delivery, Source, encode_delivery
-from refmon.streams.decode import DeadLetter, decode
-from refmon.streams.encode import dumps_dead_letter, finding_json
 from refmon.streams.engine import Engine, Event, Finding, FindingChange, ForceRow, Ruleset
 from refmon.streams.engine.deterioration import deterioration_findings
 from refmon.streams.engine.engine import source_scope
@@ -41,7 +38,11 @@ from refmon.streams.kafka.state import (
 )
 from refmon.streams.kafka.topics import WATCHDOG, Topics, expected_source
 from refmon.streams.time_range import out_of_range
-from refmon.streams.wire import to_engine_event
+from refmon.streams.wire.dead_letters import DeadLetter, dumps_dead_letter
+from refmon.streams.wire.decode import decode
+from refmon.streams.wire.delivery import Delivery, Source, encode_delivery
+from refmon.streams.wire.encode import finding_json
+from refmon.streams.wire.translate import to_engine_event
 
 RESTORE_CHUNK = 2_000
 """Events applied between yields to the event loop while a partition is restored:
@@ -64,15 +65,9 @@ class Counts:
     rejected: Counter[str] = field(default_factory=Counter)
 
 
-def location(topic: str, partition: int, offset: int) -> str:
-    """Where an input message is: the dead letters' key, so a repeat is one letter."""
-    return f"{topic}:{partition}:{offset}"
-
-
 def dead_letter(topics: Topics, letter: DeadLetter) -> Outbound:
-    where = letter.source
-    key = location(str(where["topic"]), int(where["partition"]), int(where["offset"]))
-    return Outbound(topics.dead_letter, key.encode(), dumps_dead_letter(letter).encode())
+    """A dead letter as the dead-letter topic's record, keyed by where its input is."""
+    return Outbound(topics.dead_letter, letter.key.encode(), dumps_dead_letter(letter).encode())
 
 
 def case_record_key(delivery: Delivery) -> bytes:
@@ -153,8 +148,8 @@ class Intake:
             verdict = Rejection("internal_error", f"intake failed: {type(err).__name__}")
         if isinstance(verdict, Rejection):
             self._counts.rejected[verdict.code] += 1
-            where = {"topic": topic, "partition": partition, "offset": offset}
-            return [dead_letter(self._topics, DeadLetter(where, verdict, raw, len(raw)))]
+            letter = DeadLetter.of_message(topic, partition, offset, verdict, raw)
+            return [dead_letter(self._topics, letter)]
         return verdict
 
     def _verdict(

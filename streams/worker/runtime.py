@@ -31,13 +31,13 @@ from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.coordinator.assignors.sticky.sticky_assignor import StickyPartitionAssignor
 from aiokafka.errors import CommitFailedError, KafkaError
 from refmon.schemas.events import EventAdapter
-from refmon.streams.codec import CodecError, Delivery, decode_delivery, encode_delivery
-from refmon.streams.decode import DeadLetter
 from refmon.streams.engine import Engine
 from refmon.streams.engine.report import cross_force
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.engine.vocabulary import FindingKind
 from refmon.streams.kafka.state import held, is_legacy_key, migrate_forward
+from refmon.streams.wire.dead_letters import DeadLetter
+from refmon.streams.wire.delivery import CodecError, Delivery, decode_delivery, encode_delivery
 from refmon.streams.worker.config import WorkerConfig
 from refmon.streams.worker.core import (
     Counts,
@@ -327,9 +327,8 @@ class Worker:
             topic = self.topics.input(source.name)
             raw = await read_records(self.config.kafka, topic, source.partition, source.offset, 1)
             body = raw[0].value if raw else None
-            where = {"topic": topic, "partition": source.partition, "offset": source.offset}
-            size = len(body) if body is not None else 0
-            letters.append(dead_letter(self.topics, DeadLetter(where, rejection, body, size)))
+            letter = DeadLetter.of_message(topic, source.partition, source.offset, rejection, body)
+            letters.append(dead_letter(self.topics, letter))
         return letters
 
     async def _refetch(self, tp: TopicPartition, first: int, last: int) -> Records:

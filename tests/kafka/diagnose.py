@@ -13,11 +13,11 @@ from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
-from refmon.streams.codec import decode_delivery
 from refmon.streams.kafka.changelog import read_records
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.state import LATE_DUPLICATES, RETIRED_SUFFIX, decode_folded, decode_late
 from refmon.streams.kafka.topics import Topics
+from refmon.streams.wire.delivery import decode_delivery
 
 
 def _all_records(bootstrap: str, topic: str) -> list[Any]:

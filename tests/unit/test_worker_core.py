@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from refmon.schemas import event_adapter
-from refmon.streams.codec import Delivery, decode_delivery
 from refmon.streams.kafka.state import Held
 from refmon.streams.kafka.topics import Topics
+from refmon.streams.wire.delivery import Delivery, decode_delivery
 from refmon.streams.worker.core import (
     Counts,
     Intake,

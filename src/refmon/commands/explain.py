@@ -15,7 +15,6 @@ from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.schemas import EventAdapter
 from refmon.schemas.rejections import Rejection
-from refmon.streams.decode import decode
 from refmon.streams.engine import Event
 from refmon.streams.engine.engine import source_scope
 from refmon.streams.engine.explain import CaseView, Explanation, Step, explain, linked_ids
@@ -23,7 +22,8 @@ from refmon.streams.engine.timeutil import format_utc, local_label
 from refmon.streams.kafka.settings import ENV_BOOTSTRAP
 from refmon.streams.runner.lines import read_lines
 from refmon.streams.time_range import out_of_range
-from refmon.streams.wire import to_engine_event
+from refmon.streams.wire.decode import decode
+from refmon.streams.wire.translate import to_engine_event
 from refmon.timestamps import parse_cli_timestamp
 
 TIMES = frozenset({"recorded_at", "duty_arose_at", "deadline", "referral_at", "closed_at"})

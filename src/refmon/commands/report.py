@@ -13,7 +13,7 @@ from refmon import bootstrap
 from refmon.environment import Environment, ExitStatus
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.outputs import check_outputs
-from refmon.streams.encode import dumps_finding, dumps_report
+from refmon.streams.wire.encode import dumps_finding, dumps_report
 from refmon.timestamps import parse_cli_timestamp
 
 
