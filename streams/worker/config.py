@@ -6,7 +6,7 @@ import hashlib
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.topics import Topics
@@ -23,29 +23,6 @@ def default_instance_id(data_dir: Path) -> str:
     """
     where = hashlib.sha1(str(data_dir.resolve()).encode()).hexdigest()[:8]
     return f"refmon-{socket.gethostname()}-{where}"
-
-
-@dataclass(frozen=True, slots=True)
-class DropPlan:
-    """A test's fault injection: records the consumer hands over once and the worker must not see.
-
-    Stands in for Faust's dropped messages, so that the test can show the gap is
-    noticed and the records fetched and judged anyway.
-    """
-
-    topic: str
-    partition: int
-    first: int
-    last: int
-
-    def apply(self, tp: Any, records: list[Any]) -> list[Any]:
-        if tp.topic != self.topic or tp.partition != self.partition:
-            return records
-        kept = [r for r in records if not self.first <= r.offset <= self.last]
-        if len(kept) != len(records):
-            object.__setattr__(self, "first", -1)  # once only: a re-read gets them all
-            object.__setattr__(self, "last", -1)
-        return kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +51,6 @@ class WorkerConfig:
     clock_speed: float = 1.0
     """...and runs this many times faster."""
     metrics_port: int | None = None
-    test_drop: DropPlan | None = None
 
     @property
     def forces(self) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.report import ForceCounts, National
 from refmon.streams.metrics import Activity, RefmonMetrics
 from refmon.streams.worker.config import WorkerConfig
-from refmon.streams.worker.core import Counts, Outbound
+from refmon.streams.worker.messages import Counts, Outbound
 
 
 class SharedCounts:

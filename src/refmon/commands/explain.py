@@ -97,12 +97,11 @@ def _changelog(
     Each is labelled by where it entered (`DUR[0]@41`). Arrival order across
     sources is not kept there, so no event is marked as out of order.
     """
-    from refmon.streams.kafka.changelog import read_to_end
-    from refmon.streams.kafka.state import held as changelog_contents
     from refmon.streams.kafka.state import replay_order
+    from refmon.streams.worker.recovery import stored_state
 
     settings, names = settings_from(args), topics_from(args)
-    stored = changelog_contents(read_to_end(settings, names.cases_changelog), adapter, names)
+    stored = stored_state(settings, names, adapter)
     retired = {(f.retired.force, f.retired.case_id) for f in stored.folded}
     if (force, args.case.split("/", 1)[-1]) in retired:
         raise UsageError(

@@ -34,18 +34,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from refmon.streams.kafka.changelog import read_to_end
-    from refmon.streams.kafka.state import held, rebuild
+    from refmon.streams.kafka.state import replay
+    from refmon.streams.worker import reader, recovery
 
     as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
     outputs = check_outputs({"--report": args.report, "--findings": args.findings})
     settings = settings_from(args)
     names = topics_from(args)
     wiring = bootstrap.build()
-    stored = held(read_to_end(settings, names.cases_changelog), wiring.adapter, names)
+    stored = recovery.stored_state(settings, names, wiring.adapter)
     # Dead letters are keyed by where the input came from: a re-delivery is one.
-    invalid = len(read_to_end(settings, names.dead_letter))
-    rebuild(wiring.engine, stored)
+    invalid = len(reader.read_topic(settings, names.dead_letter))
+    for _ in replay(wiring.engine, stored):
+        pass
     if as_of is not None:
         wiring.engine.advance(as_of)
     report = wiring.engine.report(args.window_days, invalid)

@@ -20,7 +20,7 @@ from refmon.timestamps import parse_cli_timestamp
 
 if TYPE_CHECKING:
     from refmon.schemas.events import EventAdapter
-    from refmon.streams.worker.config import DropPlan, WorkerConfig
+    from refmon.streams.worker.config import WorkerConfig
     from refmon.streams.worker.statistics import WorkerMetrics
 
 
@@ -99,7 +99,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--stats-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
     p.add_argument("--test-clock-start", metavar="RFC3339", help=argparse.SUPPRESS)
     p.add_argument("--test-clock-speed", type=float, default=1.0, help=argparse.SUPPRESS)
-    p.add_argument("--test-drop", metavar="TOPIC:PARTITION:FIRST-LAST", help=argparse.SUPPRESS)
     add_kafka_options(p)
     p.set_defaults(handler=worker_command)
 
@@ -148,19 +147,6 @@ def _wall_clock(start_us: int | None, speed: float) -> Callable[[], int]:
     return lambda: origin + int((time.time() - started) * speed * 1_000_000)
 
 
-def _drop_plan(text: str | None) -> DropPlan | None:
-    from refmon.streams.worker.config import DropPlan
-
-    if text is None:
-        return None
-    try:
-        topic, partition, span = text.rsplit(":", 2)
-        first, last = span.split("-")
-        return DropPlan(topic, int(partition), int(first), int(last))
-    except ValueError:
-        raise UsageError("--test-drop takes TOPIC:PARTITION:FIRST-LAST") from None
-
-
 def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     try:
         import aiokafka  # noqa: F401
@@ -200,7 +186,6 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         else parse_cli_timestamp("--test-clock-start", args.test_clock_start),
         clock_speed=args.test_clock_speed,
         metrics_port=args.metrics_port if args.metrics_port is not None else _env_port(),
-        test_drop=_drop_plan(args.test_drop),
     )
     from refmon.streams.worker import logs
 
@@ -226,7 +211,7 @@ async def _serve(
     env: Environment,
 ) -> ExitStatus:
     from refmon import bootstrap
-    from refmon.streams.worker.runtime import Worker
+    from refmon.streams.worker.app import Worker
 
     worker = Worker(
         config,
