@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from refmon.streams.kafka.settings import KafkaSettings
 
 STALL_SECONDS = 60.0
@@ -84,11 +85,13 @@ async def read_records(
 
 
 async def _read_topic(settings: KafkaSettings, topic: str) -> dict[bytes, bytes | None]:
-    consumer = AIOKafkaConsumer(enable_auto_commit=False, **settings.aiokafka())
-    await consumer.start()
+    # Subscribed (without a group) only so that starting fetches the topic's metadata.
+    consumer = AIOKafkaConsumer(topic, enable_auto_commit=False, **settings.aiokafka())
     try:
-        await consumer.topics()  # fetches the cluster's metadata
+        await consumer.start()
         partitions = consumer.partitions_for_topic(topic)
+    except KafkaError:
+        partitions = None
     finally:
         await consumer.stop()
     if not partitions:
