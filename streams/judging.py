@@ -1,7 +1,7 @@
 """The one judging step both runners call: a valid event applied, or why it cannot be.
 
 Owned by neither runner: `refmon run` (streams/runner/embedded.py) and the Kafka
-worker's partition judge (streams/worker/core.py) both import it from here, so a
+worker's partition judge (streams/worker/judge.py) both import it from here, so a
 line and a Kafka message are judged alike and neither runner depends on the other.
 """
 

@@ -25,13 +25,13 @@ from refmon.schemas.events import EventAdapter
 from refmon.streams.engine import Engine
 from refmon.streams.worker import clients
 from refmon.streams.worker.checkpoint import Checkpoint, Sender
-from refmon.streams.worker.config import WorkerConfig
 from refmon.streams.worker.force_findings import ForceFindings
 from refmon.streams.worker.housekeeping import Housekeeping
 from refmon.streams.worker.intake_loop import IntakeLoop
 from refmon.streams.worker.judging_loop import JudgingLoop
 from refmon.streams.worker.loop import ConsumerLoop
 from refmon.streams.worker.messages import Counts
+from refmon.streams.worker.settings import WorkerSettings
 from refmon.streams.worker.statistics import SharedCounts, WorkerMetrics
 
 log = logging.getLogger("refmon.worker")
@@ -40,7 +40,7 @@ log = logging.getLogger("refmon.worker")
 class Worker:
     def __init__(
         self,
-        config: WorkerConfig,
+        config: WorkerSettings,
         build_engine: Callable[[], Engine],
         adapter: EventAdapter,
         metrics: WorkerMetrics | None,
@@ -146,8 +146,8 @@ class Worker:
         consumer = clients.group_consumer(
             self.config.kafka,
             group,
-            f"{self.config.instance_id}-{suffix}",
-            self.config.session_timeout_s,
+            f"{self.config.member_id}-{suffix}",
+            self.config.session_timeout,
             topics,
             loop,
         )

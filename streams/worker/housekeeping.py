@@ -21,11 +21,11 @@ from aiokafka.errors import KafkaError
 from refmon.streams.engine.report import cross_force
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.engine.vocabulary import FindingKind
-from refmon.streams.worker.config import WorkerConfig
 from refmon.streams.worker.force_findings import ForceFindings
 from refmon.streams.worker.judging_loop import JudgingLoop
 from refmon.streams.worker.loop import ConsumerLoop
 from refmon.streams.worker.messages import Counts, Outbound, finding_messages
+from refmon.streams.worker.settings import WorkerSettings
 from refmon.streams.worker.statistics import SharedCounts, WorkerMetrics
 
 log = logging.getLogger("refmon.worker")
@@ -36,7 +36,7 @@ Send = Callable[[Iterable[Outbound]], Awaitable[None]]
 class Housekeeping:
     def __init__(
         self,
-        config: WorkerConfig,
+        config: WorkerSettings,
         judging: JudgingLoop,
         loops: tuple[ConsumerLoop, ...],
         shared: SharedCounts,

@@ -17,12 +17,12 @@ from refmon.streams.engine import Engine, ForceRow
 from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.report import ForceCounts, National
 from refmon.streams.metrics import Activity, RefmonMetrics
-from refmon.streams.worker.config import WorkerConfig
 from refmon.streams.worker.messages import Counts, Outbound
+from refmon.streams.worker.settings import WorkerSettings
 
 
 class SharedCounts:
-    def __init__(self, config: WorkerConfig) -> None:
+    def __init__(self, config: WorkerSettings) -> None:
         self._config = config
         self._consumer: AIOKafkaConsumer | None = None
         self.values: dict[str, dict[str, Any]] = {}

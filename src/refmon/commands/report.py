@@ -29,6 +29,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--report", default="-", metavar="PATH|-", help="default: stdout")
     p.add_argument("--findings", metavar="PATH|-", help="every finding's state (JSON Lines)")
+    # Accepted like every command's -q: the report shows no progress to silence.
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output (there is none)")
     add_kafka_options(p)
     p.set_defaults(handler=report_command)
 
