@@ -125,3 +125,26 @@ def test_neither_runner_imports_the_other() -> None:
             assert not {t for t in targets if t.startswith("refmon.streams.runner")}, name
         if name.startswith("refmon.streams.runner"):
             assert not {t for t in targets if t.startswith("refmon.streams.worker")}, name
+
+
+WORKER = ROOT / "streams" / "worker"
+
+
+def test_each_worker_module_is_small_enough_to_read_in_one_sitting() -> None:
+    for path in WORKER.glob("*.py"):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        assert lines <= 300, f"{path.name}: {lines} lines"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert size <= 200, f"{path.name}: class {node.name} is {size} lines"
+
+
+def test_the_upgrade_from_0_1_is_imported_only_where_it_is_applied() -> None:
+    """So that deleting it is one commit: the module and these call sites."""
+    users = {n for n, targets in graph().items() if "refmon.streams.worker.upgrade" in targets}
+    assert users == {
+        "refmon.streams.worker.intake_loop",
+        "refmon.streams.worker.judging_loop",
+        "refmon.streams.worker.recovery",
+    }
