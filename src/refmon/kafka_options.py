@@ -66,13 +66,8 @@ def kafka_given(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def flag_names() -> dict[str, str]:
-    """Settings fields (as pydantic locates them) and the flags that set them."""
-    return (
-        {"topic_prefix": "--topic-prefix"}
-        | {f"kafka.{k}": v for k, v in KAFKA_FLAGS.items()}
-        | KAFKA_FLAGS
-    )
+FLAGS = {"topic_prefix": "--topic-prefix", **KAFKA_FLAGS}
+"""Settings fields, as pydantic locates an error, and the flags that set them."""
 
 
 def command_settings(args: argparse.Namespace) -> KafkaCommandSettings:
@@ -82,7 +77,7 @@ def command_settings(args: argparse.Namespace) -> KafkaCommandSettings:
             return KafkaCommandSettings(kafka=kafka)
         return KafkaCommandSettings(kafka=kafka, topic_prefix=args.topic_prefix)
     except ValidationError as err:
-        raise UsageError(one_line(err, flag_names())) from None
+        raise UsageError(one_line(err, FLAGS)) from None
 
 
 def topics_from(args: argparse.Namespace) -> Topics:

@@ -84,10 +84,6 @@ class KafkaSettings(BaseSettings):
             raise ValueError(f"CA file {self.ca_file} does not exist")
         return self
 
-    @property
-    def protocol(self) -> Protocol:
-        return self.security_protocol
-
     def _common(self) -> dict[str, Any]:
         servers = (self.bootstrap or "").split(",")
         if self.security_protocol == "PLAINTEXT":

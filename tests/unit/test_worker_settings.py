@@ -158,3 +158,19 @@ def test_a_bad_setting_is_one_line_and_exit_status_2(
 def test_report_accepts_quiet() -> None:
     parsed = build_parser().parse_args(["report", "-q", *BOOTSTRAP])
     assert parsed.quiet is True
+
+
+def test_the_connection_reads_the_password_from_a_file_and_never_shows_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    secret, ca = tmp_path / "password", tmp_path / "ca.pem"
+    secret.write_text("s3cret\n")
+    ca.write_text("pem\n")
+    monkeypatch.setenv("REFMON_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("REFMON_KAFKA_USERNAME", "worker")
+    monkeypatch.setenv("REFMON_KAFKA_PASSWORD_FILE", str(secret))
+    monkeypatch.setenv("REFMON_KAFKA_CA_FILE", str(ca))
+    settings = KafkaSettings("broker:9093")
+    assert settings.kafka_python()["sasl_plain_password"] == "s3cret"
+    assert "s3cret" not in repr(settings)
+    assert "s3cret" not in json.dumps(settings.model_dump(mode="json"))
