@@ -1,7 +1,7 @@
 """How often the timeliness CUSUM signals by chance, and how often it catches a change.
 
-For the README's table (CONTRACT.md section 11): a force in control refers late
-at exactly the national rate p0; how often is its `timeliness_status` `signal`
+For the table in docs/reading-the-report.md (docs/contract.md section 11): a force in
+control refers late at exactly the national rate p0; how often is its `timeliness_status` `signal`
 by chance at a given report, and how many signals does a 365-day window hold?
 And if its odds of a late referral double for the last 90 days, how often does
 it show `signal` at the end?

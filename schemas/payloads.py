@@ -1,4 +1,4 @@
-"""Payloads of each event type (CONTRACT.md section 2)."""
+"""Payloads of each event type (docs/contract.md section 2)."""
 
 from __future__ import annotations
 

@@ -23,9 +23,9 @@ REASON_CODES = (
     "force_mismatch",
     # A key repeated within one JSON object (parsers differ on which one wins).
     "duplicate_key",
-    # The same id from the same source with different content (CONTRACT section 7).
+    # The same id from the same source with different content (docs/contract.md section 7).
     "conflicting_duplicate",
-    # occurred_at out of range (CONTRACT section 13).
+    # occurred_at out of range (docs/contract.md section 13).
     "future_timestamp",
     "implausible_timestamp",
     # Judging the event raised: the event is kept, the run goes on.

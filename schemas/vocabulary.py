@@ -1,4 +1,4 @@
-"""The closed vocabularies of event contract v1 (CONTRACT.md sections 2 and 3).
+"""The closed vocabularies of event contract v1 (docs/contract.md sections 2 and 3).
 
 The contract owns its words: nothing here comes from the processor. The engine
 keeps the same lists for itself (standard library only, streams/engine/vocabulary.py);

@@ -9,7 +9,7 @@
 #               the image's, on the same or an older glibc; then the build installs
 #               from those wheels only (PACKAGES=wheels) with networking off. The wheels step
 #               needs PyPI (or PIP_INDEX_URL); where the build host has neither, make the
-#               wheels elsewhere and build by hand (the README, "The image").
+#               wheels elsewhere and build by hand (docs/deploying.md, "The image").
 #   --base      the Python base image, the Dockerfile's PYTHON_IMAGE (default: the
 #               Dockerfile's python:3.11-slim); scripts/image-base.sh makes one locally.
 #   --tag       default refmon:local

@@ -1,4 +1,4 @@
-"""Timestamps out of range (CONTRACT.md section 13), checked before the engine sees an event.
+"""Timestamps out of range (docs/contract.md section 13), checked before the engine sees an event.
 
 One force's bad clock must never move the monitor's clock, and with it every
 other force's deadlines: an event from more than a day in the future, or from

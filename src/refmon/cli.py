@@ -8,11 +8,13 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from refmon import __version__
+from refmon import __version__, logs
 from refmon.commands import (
+    alerts,
     bulletin,
     diff,
     explain,
+    findings,
     generate,
     healthcheck,
     publish,
@@ -36,6 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"refmon {__version__}")
     parser.add_argument("--traceback", action="store_true", help="print a traceback on errors")
+    parser.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=logs.LEVELS,
+        help=f"refmon's log lines from this level up (default {logs.DEFAULT_LEVEL}, "
+        f"or {logs.ENV_LEVEL}); the Kafka clients' from WARNING unless DEBUG",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        help=f"text (default) or json, one object a line (or {logs.ENV_FORMAT})",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (
         run,
@@ -51,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         explain,
         generate,
         healthcheck,
+        alerts,
+        findings,
     ):
         module.add_parser(commands)
     return parser
@@ -76,6 +92,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     except SystemExit as exit_:
         return int(exit_.code or 0)
     try:
+        logs.configure(*logs.choose(args.log_level, args.log_format), env.stderr)
         return int(args.handler(args, env))
     except UsageError as err:
         env.error(str(err))

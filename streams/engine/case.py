@@ -1,4 +1,4 @@
-"""Per-case state, and when the duty to refer arose (CONTRACT.md sections 5 and 6).
+"""Per-case state, and when the duty to refer arose (docs/contract.md sections 5 and 6).
 
 Everything a finding depends on is either a minimum over events (earliest
 referral, earliest closure) or derived from the fact versions sorted by event
@@ -52,7 +52,7 @@ def _before(at: int, event_id: str, current_at: int | None, current_id: str | No
 
 
 class DecisionRecord(NamedTuple):
-    """The watchdog's decision on a referral (CONTRACT.md section 12)."""
+    """The watchdog's decision on a referral (docs/contract.md section 12)."""
 
     at_us: int
     event_id: str
@@ -66,7 +66,7 @@ class CaseState:
     claim_at: int | None = None
     received_at: int | None = None
     closed_at: int | None = None
-    # The events behind the referral time (CONTRACT.md section 8's evidence).
+    # The events behind the referral time (docs/contract.md section 8's evidence).
     claim_id: str | None = None
     received_id: str | None = None
     decision: DecisionRecord | None = None

@@ -1,4 +1,4 @@
-"""What one force contributes to the cross-force view (CONTRACT.md sections 9, 11, 12).
+"""What one force contributes to the cross-force view (docs/contract.md sections 9, 11, 12).
 
 Everything `cross_force` needs from a force is here and nowhere else: a Kafka
 worker publishes the counts of the forces it holds (`to_json`), and every

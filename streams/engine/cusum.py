@@ -1,4 +1,4 @@
-"""Timeliness over time: a Bernoulli CUSUM per force (CONTRACT.md section 11).
+"""Timeliness over time: a Bernoulli CUSUM per force (docs/contract.md section 11).
 
 The funnel compares forces over a whole window, so a force whose timeliness
 collapsed in its last few months can still look in line there. A CUSUM
@@ -17,7 +17,8 @@ from refmon.streams.engine.timeutil import MICROS_PER_DAY
 
 H = 6.0
 """The decision threshold: high enough that a force in control rarely signals
-(README: how often, by simulation), low enough that a doubling shows within months."""
+(docs/reading-the-report.md: how often, by simulation), low enough that a doubling shows
+within months."""
 ODDS_RATIO = 2.0
 """The change the chart is tuned to detect: the odds of a late referral doubling."""
 RECENT_DAYS = 90

@@ -1,4 +1,4 @@
-"""The force-level `deterioration` finding (CONTRACT.md section 11), from the report's rows.
+"""The force-level `deterioration` finding (docs/contract.md section 11), from the report's rows.
 
 It depends on the national rate, so it cannot be judged event by event as case
 findings are: it is a pure function of the cross-force rows, derived whenever a

@@ -2,7 +2,7 @@
 
 At-least-once delivery is expected: an event seen before is a duplicate and
 changes nothing, so a replay after a crash never counts twice. Event ids are
-scoped by source (CONTRACT.md section 7): a force's own events by force and id,
+scoped by source (docs/contract.md section 7): a force's own events by force and id,
 the watchdog's by id, so one source's ids can never hide another's events.
 """
 
@@ -88,13 +88,13 @@ class UnknownForceError(KeyError):
 class OutOfRangeError(ValueError):
     """A time the engine cannot judge: its deadlines and labels would not be representable.
 
-    Adapters reject implausible times long before this (CONTRACT.md section 13);
+    Adapters reject implausible times long before this (docs/contract.md section 13);
     this keeps the engine itself from ever failing half-way through an event.
     """
 
 
 def source_scope(event: Event) -> str:
-    """Whose namespace an event id belongs to (CONTRACT.md section 7)."""
+    """Whose namespace an event id belongs to (docs/contract.md section 7)."""
     return WATCHDOG_SCOPE if event.event_type in WATCHDOG_EVENT_TYPES else event.force
 
 

@@ -1,4 +1,4 @@
-"""Findings (CONTRACT.md section 8): which are open for a case at a clock time.
+"""Findings (docs/contract.md section 8): which are open for a case at a clock time.
 
 `detected_at` is the event-time moment the finding's condition first held
 (the deadline for a missed referral, the referral itself for a late one, ...),

@@ -1,4 +1,4 @@
-"""Funnel-plot limits for proportions with over-dispersion (CONTRACT.md section 9).
+"""Funnel-plot limits for proportions with over-dispersion (docs/contract.md section 9).
 
 Spiegelhalter (2005), additive random effects on the arcsine scale, computed
 as the FunnelPlotR package does for proportions: z-scores winsorised at the

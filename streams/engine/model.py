@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
+from refmon.streams.engine.resolves import resolves
 from refmon.streams.engine.vocabulary import FindingKind
 
 EventType = Literal[
@@ -85,9 +86,14 @@ class Finding(NamedTuple):
     deadline: int | None
     detected_at: int
     summary: str
-    # The evidence (CONTRACT.md section 8): what judged it, and the events to look up.
+    # The evidence (docs/contract.md section 8): what judged it, and the events to look up.
     ruleset: str
     duty_event_id: str | None
     """The fact version in force when the duty arose."""
     referral_event_id: str | None
     """The event giving the referral time (earliest receipt, else earliest claim), if any."""
+
+    @property
+    def resolves(self) -> str:
+        """What would resolve it: a function of the kind, so not stored (nor compared)."""
+        return resolves(self.kind)

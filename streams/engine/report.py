@@ -1,4 +1,4 @@
-"""The cross-force view (CONTRACT.md sections 9, 11 and 12): one pure call over every force."""
+"""The cross-force view (docs/contract.md sections 9, 11 and 12): one pure call over every force."""
 
 from __future__ import annotations
 

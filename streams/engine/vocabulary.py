@@ -1,4 +1,4 @@
-"""The closed vocabularies of event contract v1 (CONTRACT.md sections 2 and 3).
+"""The closed vocabularies of event contract v1 (docs/contract.md sections 2 and 3).
 
 Kept here, in the standard-library-only engine, so that the wire schemas and the
 ruleset validator draw on one list.
@@ -68,4 +68,4 @@ CASE_FINDING_KINDS: Final[tuple[FindingKind, ...]] = tuple(
 """Findings about one case, opened and resolved as its events arrive."""
 DECISION_KINDS: Final[tuple[DecisionKind, ...]] = get_args(DecisionKind)
 RETURNED_DECISIONS: Final = frozenset({"referred_back", "no_investigation"})
-"""Decisions that say the watchdog did not need the referral (CONTRACT.md section 12)."""
+"""Decisions that say the watchdog did not need the referral (docs/contract.md section 12)."""

@@ -3,7 +3,7 @@
 Built here and only here, for every path: a line of `refmon run` or
 `refmon publish`, an input message the worker's intake refuses, and a delivery
 its judge refuses. One shape and one encoder, so the same input makes a
-byte-identical letter whichever path refused it (CONTRACT.md section 9).
+byte-identical letter whichever path refused it (docs/contract.md section 9).
 """
 
 from __future__ import annotations

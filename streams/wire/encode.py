@@ -1,4 +1,4 @@
-"""The report and findings as JSON (CONTRACT.md sections 8 and 10).
+"""The report and findings as JSON (docs/contract.md sections 8 and 10).
 
 One encoder for every output path, so that `refmon run` and the Kafka path
 write byte-identical files for the same events.
@@ -39,6 +39,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "ruleset": finding.ruleset,
         "duty_event_id": finding.duty_event_id,
         "referral_event_id": finding.referral_event_id,
+        "resolves": finding.resolves,
     }
 
 

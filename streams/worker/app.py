@@ -2,7 +2,7 @@
 
 Plain aiokafka clients, not Faust's streams: Faust's stream drops and
 acknowledges messages itself around rebalances and recovery, and left
-partitions paused after a broker restart (see the README's note on Faust).
+partitions paused after a broker restart (see docs/decisions.md).
 
 Intake and judging are two consumer groups, so that each spreads its own
 partitions evenly over the workers: the 45 single-partition input topics in
@@ -84,6 +84,12 @@ class Worker:
     async def run(self) -> None:
         """Until stopped. A Kafka failure under a batch starts a new session from the
         committed offsets, with every partition restored: nothing for an operator to do."""
+        log.info(
+            "started: instance %s, topics %s.*, clock %s",
+            self.config.member_id,
+            self.config.topics.prefix,
+            self.config.clock,
+        )
         try:
             while not self._stop.is_set():
                 try:
@@ -100,6 +106,7 @@ class Worker:
                         await asyncio.wait_for(self._stop.wait(), timeout=1)
         finally:
             await self._shared.close()
+            log.info("stopped")
 
     async def _session(self) -> None:
         """One producer and two consumers, until stopped or until a stall asks for new ones."""

@@ -83,7 +83,7 @@ class Housekeeping:
                     await send(folded)
                     await send(deletions)
             if folded:
-                log.warning(
+                log.info(
                     "retired %d case(s) of partition %d (%d changelog records)",
                     len(folded),
                     judge.partition,

@@ -30,7 +30,7 @@ def fingerprint(event: Event) -> str:
 
 
 class WatchdogIds:
-    """The watchdog's event ids, across every force (CONTRACT.md section 7).
+    """The watchdog's event ids, across every force (docs/contract.md section 7).
 
     The watchdog's ids are one namespace, but its events go to each force's
     partition: only intake, which reads the watchdog's one topic partition in

@@ -74,7 +74,7 @@ class IntakeLoop(ConsumerLoop):
         watchdog = TopicPartition(self._topics.input("watchdog"), 0)
         if watchdog in tps:
             self.start_restore(watchdog)
-        log.warning("assigned %d input partition(s)", len(tps))
+        log.info("assigned %d input partition(s)", len(tps))
 
     async def restore(self, tp: TopicPartition) -> int:
         index = await read_latest(self._kafka, self._topics.watchdog_ids, 0)

@@ -118,7 +118,7 @@ class JudgingLoop(ConsumerLoop):
                 continue  # still ours, and nobody else moved it: keep the engine
             self.judges.pop(tp.partition, None)
             self.start_restore(tp)
-        log.warning(
+        log.info(
             "assigned by-force partitions %s (%d to restore)", sorted(mine), len(self.restoring)
         )
 

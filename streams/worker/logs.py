@@ -1,9 +1,8 @@
-"""The worker's logging: one line per problem, not hundreds a second while a broker is away."""
+"""One line per problem, not hundreds a second while a broker is away (set up by refmon/logs.py)."""
 
 from __future__ import annotations
 
 import logging
-import sys
 import time
 
 QUIET_SECONDS = 30.0
@@ -36,10 +35,3 @@ class Repeats(logging.Filter):
             record.msg = f"{record.msg} (and {last[1]} more like it in {self._seconds:.0f} s)"
         self._last[key] = (now, 0)
         return True
-
-
-def configure() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(Repeats())
-    logging.basicConfig(level=logging.WARNING, handlers=[handler])

@@ -228,7 +228,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer = self.consumer
         if consumer is not None and tp in consumer.assignment():
             consumer.resume(tp)
-        log.warning(
+        log.info(
             "restored %s[%d]: %d records in %.2f s",
             tp.topic,
             tp.partition,

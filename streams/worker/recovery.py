@@ -46,7 +46,7 @@ async def restore_judge(
         written, deletions = upgrade.rewrite(topics, partition, stored.deliveries, legacy)
         await send(written)
         await send(deletions)
-        log.warning("migrated %d case entries of partition %d", len(legacy), partition)
+        log.info("migrated %d case entries of partition %d", len(legacy), partition)
     return len(stored.deliveries) + len(stored.folded)
 
 

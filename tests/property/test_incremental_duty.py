@@ -2,7 +2,7 @@
 
 The engine derives a case's duty incrementally so that an update costs the
 distance to the duty, not the case's whole history (issue 9); these properties
-hold it to the from-scratch definition of CONTRACT.md section 5 for any
+hold it to the from-scratch definition of docs/contract.md section 5 for any
 insertion order, ties at one instant and links to other cases included. The
 duty includes its evidence (section 8), the version in force at that moment,
 so the comparisons cover it too.

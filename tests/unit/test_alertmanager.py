@@ -91,3 +91,20 @@ def test_the_generated_config_is_yaml_of_the_same_config() -> None:
     result = run_cli(["generate", "alertmanager"])
     assert result.status == 0
     assert yaml.safe_load(result.stdout) == alertmanager_config(Receivers())
+
+
+@pytest.mark.parametrize("code", ["DUR", "MPS", "WMP"])
+def test_a_forces_new_missed_referrals_reach_that_force_only_grouped_per_force_within_a_minute(
+    code: str,
+) -> None:
+    new_case = routes("alertname=RefmonMissedReferralNewCase", "team=force", f"force={code}")
+    assert new_case == {f"force-{code}"}
+    route = yaml.safe_load(CONFIG.read_text())["route"]
+    # One group per alert and force: one force's new case never joins another's group, and
+    # each firing anew (another case) changes the group, which Alertmanager then sends.
+    assert {"alertname", "force"} <= set(route["group_by"])
+    (force_route,) = [r for r in route["routes"] if r["matchers"] == [f'force="{code}"']]
+    (inner,) = force_route["routes"]
+    assert inner["matchers"] == ['alertname="RefmonMissedReferralNewCase"']
+    assert "receiver" not in inner  # the force's own
+    assert (inner["group_interval"], inner["repeat_interval"]) == ("1m", "24h")

@@ -1,4 +1,4 @@
-"""`refmon run` (CONTRACT.md section 10): outputs, dead letters, exit statuses."""
+"""`refmon run` (docs/contract.md section 10): outputs, dead letters, exit statuses."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ def test_run_reads_stdin_and_writes_the_report_to_stdout(tmp_path: Path) -> None
         "ruleset",
         "duty_event_id",
         "referral_event_id",
+        "resolves",
     }
     late = next(f for f in findings if f["kind"] == "late_referral")
     assert (late["ruleset"], late["duty_event_id"], late["referral_event_id"]) == (

@@ -1,4 +1,4 @@
-"""Each mandatory-referral criterion of ew-2020.1 (CONTRACT.md section 4)."""
+"""Each mandatory-referral criterion of ew-2020.1 (docs/contract.md section 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The timeliness CUSUM (CONTRACT.md section 11) against values worked by hand.
+"""The timeliness CUSUM (docs/contract.md section 11) against values worked by hand.
 
 The national figures are chosen so that p0 = 1 - 48/64 = 0.25 exactly. With the
 odds ratio 2, p1 = 0.5 / 1.25 = 0.4, so a late or overdue case weighs

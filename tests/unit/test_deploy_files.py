@@ -84,10 +84,10 @@ def test_the_chart_defaults_to_sasl_with_separate_worker_and_topic_job_principal
 
 
 def test_the_compose_stack_says_it_is_for_a_laptop_and_publishes_on_loopback_only() -> None:
-    """Its Kafka has no authentication: the README and the file itself must say so."""
+    """Its Kafka has no authentication: docs/deploying.md and the file itself must say so."""
     assert "for a laptop only" in (DEPLOY / "compose.yaml").read_text().lower()
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### With compose", 1)[1].split("\n### ", 1)[0]
+    deploying = (ROOT / "docs" / "deploying.md").read_text()
+    section = deploying.split("## With compose", 1)[1].split("\n## ", 1)[0]
     assert "for a laptop only" in section.lower()
     for name, service in compose()["services"].items():
         for port in service.get("ports", []):

@@ -1,4 +1,4 @@
-"""Every finding carries its evidence (CONTRACT.md section 8): the ruleset and the events."""
+"""Every finding carries its evidence (docs/contract.md section 8): the ruleset and the events."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each finding kind (CONTRACT.md section 8), how it opens and what resolves it."""
+"""Each finding kind (docs/contract.md section 8), how it opens and what resolves it."""
 
 from __future__ import annotations
 

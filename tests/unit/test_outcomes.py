@@ -1,4 +1,5 @@
-"""Referral outcomes (CONTRACT.md section 12): each case's decision, counted by referral time."""
+"""Referral outcomes (docs/contract.md section 12): each case's decision, counted by referral
+time."""
 
 from __future__ import annotations
 

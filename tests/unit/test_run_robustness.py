@@ -1,5 +1,5 @@
 """No single event crashes a run or reaches into another force's events (issue 9, items 1 and 2;
-CONTRACT.md sections 7 and 13)."""
+docs/contract.md sections 7 and 13)."""
 
 from __future__ import annotations
 

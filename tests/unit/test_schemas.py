@@ -1,4 +1,4 @@
-"""The wire contract's strictness (CONTRACT.md sections 1 and 2) and its JSON Schema files."""
+"""The wire contract's strictness (docs/contract.md sections 1 and 2) and its JSON Schema files."""
 
 from __future__ import annotations
 

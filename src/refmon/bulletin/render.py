@@ -37,7 +37,7 @@ from refmon.bulletin.tables import (
 
 LONDON = ZoneInfo("Europe/London")
 RECENT_DAYS = 90
-"""A CUSUM signal counts towards `signal` while this recent (CONTRACT.md section 11)."""
+"""A CUSUM signal counts towards `signal` while this recent (docs/contract.md section 11)."""
 
 
 def _when(text: str) -> datetime:

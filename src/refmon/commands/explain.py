@@ -166,6 +166,7 @@ def _finding_json(change: Any) -> dict[str, Any]:
         "status": f.status,
         "detected_at": format_utc(f.detected_at),
         "summary": f.summary,
+        "resolves": f.resolves,
     }
 
 
@@ -193,7 +194,9 @@ def findings_history(story: Explanation, labels: dict[int, str]) -> list[dict[st
     for step in story.steps:
         for change in step.findings:
             f = change.finding
-            entry = found.setdefault(f.finding_id, {"kind": f.kind, "finding_id": f.finding_id})
+            entry = found.setdefault(
+                f.finding_id, {"kind": f.kind, "finding_id": f.finding_id, "resolves": f.resolves}
+            )
             by = _cause(step, labels)
             if change.change in {"opened", "reopened"}:
                 entry |= {"opened_at": step.at, "opened_by": by, "why": f.summary}
@@ -300,6 +303,8 @@ def as_text(story: Explanation, zone: Any, labels: dict[int, str]) -> str:
             )
         if "resolved_at" in entry:
             lines.append(f"    resolved {when(entry['resolved_at'])} by {entry['resolved_by']}")
+        elif entry["status"] == "open":
+            lines.append(f"    what resolves it: {entry['resolves']}")
     if not history:
         lines.append("  none")
     return "\n".join(lines) + "\n"

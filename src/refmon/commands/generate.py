@@ -116,7 +116,7 @@ def check_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     root = Path(args.root)
     stale = stale_files(root, _artifacts().artifact_files())
     for path in stale:
-        env.error(f"{root / path} is not current; run `refmon generate` (see README)")
+        env.error(f"{root / path} is not current; run `refmon generate` (see docs/development.md)")
     return ExitStatus.ERROR if stale else ExitStatus.OK
 
 

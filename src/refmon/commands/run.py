@@ -1,4 +1,4 @@
-"""`refmon run`: the embedded runner (CONTRACT.md section 10)."""
+"""`refmon run`: the embedded runner (docs/contract.md section 10)."""
 
 from __future__ import annotations
 

@@ -120,7 +120,11 @@ def settings_of(args: argparse.Namespace) -> WorkerSettings:
     from refmon.streams.kafka.settings import KafkaSettings
     from refmon.streams.worker.settings import WorkerSettings, env_of, flag_of
 
-    given = {k: v for k, v in vars(args).items() if k not in NOT_SETTINGS and v is not None}
+    given = {
+        k: v
+        for k, v in vars(args).items()
+        if k in WorkerSettings.model_fields and k not in NOT_SETTINGS and v is not None
+    }
     try:
         return WorkerSettings(kafka=KafkaSettings(**kafka_given(args)), **given)
     except ValidationError as err:
@@ -182,9 +186,6 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if settings.test_clock_start is None
         else parse_cli_timestamp("--test-clock-start", settings.test_clock_start)
     )
-    from refmon.streams.worker import logs
-
-    logs.configure()
     with locked(settings.data_dir):
         metrics: WorkerMetrics | None = None
         if settings.metrics_port is not None:

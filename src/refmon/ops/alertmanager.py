@@ -3,7 +3,8 @@
 Routing, in order:
 1. `team="ops"`: pipeline alerts, to the operators.
 2. `force="<CODE>"`, one route per force in forces.csv: to that force's
-   webhook, with `continue` so cross-force alerts also reach oversight.
+   webhook, with `continue` so cross-force alerts also reach oversight. Inside
+   it, the force's new missed referrals are sent within a minute (NEW_CASE).
 3. `team="oversight"`: the watchdog's oversight team.
 Anything else falls to the root, which is the oversight team too, so no alert
 is ever dropped for want of a route.
@@ -20,6 +21,8 @@ from refmon.schemas.forces import load_forces
 FORCE_URL_TEMPLATE = "http://alert-gateway:8080/forces/{force}"
 OVERSIGHT_URL = "http://alert-gateway:8080/oversight"
 OPS_URL = "http://alert-gateway:8080/ops"
+NEW_CASE = "RefmonMissedReferralNewCase"
+"""Fires again each time another of a force's cases misses its deadline (alerts.yml)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +49,22 @@ def _webhook(name: str, url: str) -> dict[str, Any]:
     }
 
 
+def _new_case_route() -> dict[str, Any]:
+    """A force's group of new missed referrals, sent a minute after it changes.
+
+    The group (this alert, this force) changes each time the alert fires anew,
+    that is each time another case joins: that is news to the force, so it is
+    not held for the default five minutes; and the alert clears by itself a few
+    minutes later, so it is never repeated.
+    """
+    return {
+        "matchers": [f'alertname="{NEW_CASE}"'],
+        "group_wait": "30s",
+        "group_interval": "1m",
+        "repeat_interval": "24h",
+    }
+
+
 def _inhibit(source: str, target: str, equal: Iterable[str]) -> dict[str, Any]:
     return {
         "source_matchers": [f"alertname={source}"],
@@ -64,6 +83,7 @@ def alertmanager_config(receivers: Receivers, codes: Iterable[str] | None = None
             "receiver": force_receiver(code),
             "matchers": [f'force="{code}"'],
             "continue": True,
+            "routes": [_new_case_route()],
         }
         for code in forces
     ]

@@ -198,7 +198,7 @@ class _Generator:
             chief = True
         elif trigger is not None:
             allegations[0]["category"] = trigger
-        # Offences below the relevant-offence threshold, for what-if rulesets (README,
+        # Offences below the relevant-offence threshold, for what-if rulesets (docs/cli.md,
         # "What if"): a second use-of-force allegation alleges actual bodily harm (at most
         # 5 years). Deterministic, so that the stream's randomness is as before.
         if len(allegations) > 1 and allegations[1]["category"] == "use_of_force":
