@@ -26,7 +26,7 @@ from refmon.schemas import load_forces
 from refmon.streams.engine import cusum
 from refmon.streams.engine.cusum import Step
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
-from refmon.streams.wire import to_engine_event
+from refmon.streams.wire.translate import to_engine_event
 
 from refmon import bootstrap
 from refmon.simulation import SimConfig, simulate

@@ -100,7 +100,7 @@ def held_per_case(path: Path, limit: int) -> tuple[float, int, float, float]:
     """
     import gc
 
-    from refmon.streams.wire import to_engine_event
+    from refmon.streams.wire.translate import to_engine_event
 
     from refmon import bootstrap
 

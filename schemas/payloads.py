@@ -6,7 +6,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from refmon.schemas.types import CaseRef
-from refmon.streams.engine.vocabulary import (
+from refmon.schemas.vocabulary import (
     CaseKind,
     Category,
     CriterionId,

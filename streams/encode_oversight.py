@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from refmon.streams.engine.outliers import Action, Outlier
+from refmon.streams.engine.outlier_model import Action, Outlier
 from refmon.streams.engine.peers import COMPARED, ForceComparison, PeerGroups
 from refmon.streams.engine.timeutil import format_utc
 

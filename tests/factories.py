@@ -12,7 +12,7 @@ from refmon.schemas import EventAdapter, event_adapter
 from refmon.schemas.types import parse_timestamp
 from refmon.streams.engine import Engine, Event
 from refmon.streams.engine.timeutil import to_micros
-from refmon.streams.wire import to_engine_event
+from refmon.streams.wire.translate import to_engine_event
 
 from refmon import bootstrap
 

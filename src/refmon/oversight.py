@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from refmon.environment import UsageError
-from refmon.streams.engine.outliers import AWAITS
+from refmon.streams.engine.outlier_model import AWAITS
 
 ACTIONS = (
     "outlier.checked",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from refmon.streams.engine.vocabulary import FindingKind
 
 if TYPE_CHECKING:
-    from refmon.streams.engine.findings import Finding
+    from refmon.streams.engine.model import Finding
 
 OwnDutyOf = Callable[[str], "int | None"]
 """Looks up when another case of the same force became mandatory by its own criteria."""

@@ -49,7 +49,8 @@ from refmon.streams.engine.model import (
     Received,
     Referred,
 )
-from refmon.streams.engine.outliers import Action, Outlier, open_outliers, overdue_findings
+from refmon.streams.engine.outlier_model import Action, Outlier
+from refmon.streams.engine.outliers import open_outliers, overdue_findings
 from refmon.streams.engine.peers import PeerGroups, compare, one_year_before
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
 from refmon.streams.engine.retirement import Retired, can_retire

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Literal, NamedTuple
 
+from refmon.streams.engine.resolves import resolves
+from refmon.streams.engine.vocabulary import FindingKind
+
 EventType = Literal[
     "case.recorded",
     "case.updated",
@@ -78,3 +81,31 @@ class Event(NamedTuple):
     case_id: str
     occurred_at_us: int
     payload: Payload
+
+
+Status = Literal["open", "resolved"]
+
+
+class Finding(NamedTuple):
+    finding_id: str
+    kind: FindingKind
+    status: Status
+    force: str
+    case_id: str | None
+    """None for a finding about the force as a whole (`deterioration`)."""
+    criteria: tuple[str, ...]
+    duty_arose_at: int | None
+    deadline: int | None
+    detected_at: int
+    summary: str
+    # The evidence (docs/contract.md section 8): what judged it, and the events to look up.
+    ruleset: str
+    duty_event_id: str | None
+    """The fact version in force when the duty arose."""
+    referral_event_id: str | None
+    """The event giving the referral time (earliest receipt, else earliest claim), if any."""
+
+    @property
+    def resolves(self) -> str:
+        """What would resolve it: a function of the kind, so not stored (nor compared)."""
+        return resolves(self.kind)

@@ -9,111 +9,24 @@ they arrived in, so its state depends only on the set of its actions.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence, Set
-from dataclasses import dataclass
 from datetime import date, tzinfo
-from typing import Final, Literal, NamedTuple
 
 from refmon.streams.engine.findings import Finding, Status, finding_id
+from refmon.streams.engine.outlier_model import (
+    AWAITS,
+    KIND,
+    MEASURES,
+    TRANSITIONS,
+    Action,
+    Level,
+    Measure,
+    Opening,
+    Outlier,
+    OutlierState,
+)
 from refmon.streams.engine.report import ForceRow
 from refmon.streams.engine.timeutil import from_micros, local_label
-from refmon.streams.engine.vocabulary import FindingKind
 from refmon.streams.engine.workdays import working_days_after
-
-Measure = Literal["compliance", "mandatory_share", "returned_share", "timeliness"]
-MEASURES: Final[tuple[Measure, ...]] = (
-    "compliance",
-    "mandatory_share",
-    "returned_share",
-    "timeliness",
-)
-Level = Literal["alert", "alarm"]
-Owner = Literal["watchdog", "force"]
-OutlierState = Literal[
-    "data_check",
-    "notify",
-    "awaiting_response",
-    "under_review",
-    "action_plan",
-    "monitoring",
-    "closed",
-]
-KIND: Final[FindingKind] = "outlier_overdue"
-
-
-class Awaited(NamedTuple):
-    action: str
-    owner: Owner
-    working_days: int | None
-
-
-AWAITS: Final[Mapping[OutlierState, Awaited]] = {
-    "data_check": Awaited("outlier.checked", "watchdog", 10),
-    "notify": Awaited("outlier.notified", "watchdog", 5),
-    "awaiting_response": Awaited("outlier.responded", "force", 25),
-    "under_review": Awaited("outlier.reviewed", "watchdog", 30),
-    "action_plan": Awaited("outlier.action_plan", "force", 30),
-    "monitoring": Awaited("outlier.closed", "watchdog", None),
-}
-
-_NEXT: Final[Mapping[tuple[OutlierState, str, str | None], OutlierState]] = {
-    ("data_check", "outlier.checked", "confirmed"): "notify",
-    ("data_check", "outlier.checked", "data_error"): "closed",
-    ("notify", "outlier.notified", None): "awaiting_response",
-    ("awaiting_response", "outlier.responded", None): "under_review",
-    ("under_review", "outlier.reviewed", "explained"): "closed",
-    ("under_review", "outlier.reviewed", "confirmed"): "action_plan",
-    ("action_plan", "outlier.action_plan", None): "monitoring",
-}
-"""Every move but `outlier.closed`, which closes any open state with its own reason."""
-
-
-class Opening(NamedTuple):
-    """An outlier opened at a review point."""
-
-    outlier_id: str
-    force: str
-    measure: Measure
-    level: Level
-    z: float | None
-    opened_at: int
-
-
-class Action(NamedTuple):
-    """One outlier action event, reduced to what the state machine reads."""
-
-    occurred_at: int
-    event_id: str
-    event_type: str
-    detail: str | None
-    """The payload's `outcome` or `reason`, where it has one."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outlier:
-    outlier_id: str
-    force: str
-    measure: Measure
-    level: Level
-    z: float | None
-    opened_at: int
-    state: OutlierState
-    entered_at: int
-    """When the current state was entered."""
-    awaits: str | None
-    owner: Owner | None
-    due: int | None
-    overdue: bool
-    closed_at: int | None
-    close_reason: str | None
-    ignored_actions: int
-    history: tuple[Action, ...]
-    overdue_since: int | None = None
-    """The deadline of the latest state left (or still held) past its deadline: the
-    `outlier_overdue` finding's detection time; None when never overdue."""
-
-    def open_at(self, instant: int) -> bool:
-        """Still open at `instant` (closed by an action at or before it: not open)."""
-        return self.opened_at <= instant and (self.closed_at is None or self.closed_at > instant)
 
 
 def outlier_id(measure: str, month_ended: str) -> str:
@@ -169,7 +82,7 @@ def work_through(
         if action.event_type == "outlier.closed":
             following: OutlierState | None = "closed"
         else:
-            following = _NEXT.get((state, action.event_type, action.detail))
+            following = TRANSITIONS.get((state, action.event_type, action.detail))
         if following is None:
             ignored += 1
             continue

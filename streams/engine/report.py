@@ -19,7 +19,7 @@ from refmon.streams.engine.vocabulary import (
 from refmon.streams.engine.volume import INSUFFICIENT, Volume, volume
 
 if TYPE_CHECKING:
-    from refmon.streams.engine.outliers import Outlier
+    from refmon.streams.engine.outlier_model import Outlier
     from refmon.streams.engine.peers import ForceComparison, PeerGroups
 
 __all__ = [

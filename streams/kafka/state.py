@@ -1,32 +1,24 @@
 """The case changelog: what the workers keep on Kafka, and how an engine is rebuilt from it.
 
 One record per delivery, keyed `FORCE/case_id@source`, in the compact encoding
-(`refmon.streams.codec`): appending an event is one small write, and a record
+(`refmon.streams.wire.delivery`): appending an event is one small write, and a record
 written twice (a crash between a write and its commit) is the same record.
 The topic is compacted and read as its latest value per key.
 
-Releases before 0.2 (the Faust worker) kept one entry per case holding every
-raw event and the sources it came from. Such entries are still read: each
-becomes its deliveries, validated once on the way (`migrate_entry`), and the
-worker rewrites them in the compact encoding when it restores the partition.
+Releases before 0.2 kept one entry per case in another shape: the worker's
+upgrade (streams/worker/upgrade.py) turns those into these records before
+anything here reads them.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import NamedTuple
 
-from refmon.schemas.events import EventAdapter
-from refmon.streams.codec import Delivery, Source, decode_delivery
 from refmon.streams.engine import Engine, Finding
 from refmon.streams.engine.retirement import Retired
-from refmon.streams.kafka.topics import Topics
-from refmon.streams.wire import to_engine_event
-
-log = logging.getLogger("refmon.changelog")
-
+from refmon.streams.wire.delivery import Delivery, Source, decode_delivery
 
 RETIRED_SUFFIX = b"@retired"
 
@@ -105,51 +97,7 @@ class Held(NamedTuple):
     late: tuple[Source, ...] = ()
 
 
-def is_legacy_key(key: bytes) -> bool:
-    """An earlier release's case entry: its key is the JSON string `"FORCE/case_id"`."""
-    return key[:1] == b'"'
-
-
-def _legacy_source(where: str, topics: Topics) -> Source:
-    """0.1's `topic:partition:offset` as a source."""
-    topic, partition, offset = where.rsplit(":", 2)
-    return Source(topics.source_of(topic) or topic, int(partition), int(offset))
-
-
-def migrate_forward(value: bytes, adapter: EventAdapter, topics: Topics) -> Delivery:
-    """A by-force message 0.1 forwarded (`{"source", "event"}`), as a delivery."""
-    body = json.loads(value)
-    event = to_engine_event(adapter.validate_json(body["event"]))
-    return Delivery(_legacy_source(str(body["source"]), topics), event)
-
-
-def migrate_entry(value: bytes, adapter: EventAdapter, topics: Topics) -> list[Delivery]:
-    """An earlier release's case entry as deliveries: one per distinct source of each event.
-
-    An event 0.1 accepted that the contract's stricter checks now refuse (an
-    infinite sentence, `schema_version` 1.0, over 100 linked cases) is left out
-    and logged by where it came from: judged today, it would be a dead letter.
-    """
-    entry = json.loads(value)
-    deliveries: list[Delivery] = []
-    for event_id, sources in entry["sources"].items():
-        raw = entry["events"].get(event_id)
-        if raw is None:
-            continue  # an id stored under another case: its sources only counted duplicates
-        try:
-            event = to_engine_event(adapter.validate_json(raw))
-        except ValueError as err:
-            log.error(
-                "an event 0.1 stored from %s breaks today's contract and is left out: %s",
-                ", ".join(sources),
-                type(err).__name__,
-            )
-            continue
-        deliveries += [Delivery(_legacy_source(where, topics), event) for where in sources]
-    return deliveries
-
-
-def held(records: Mapping[bytes, bytes | None], adapter: EventAdapter, topics: Topics) -> Held:
+def held(records: Mapping[bytes, bytes | None]) -> Held:
     """What a changelog's latest values hold (deletions dropped).
 
     A case folded while its deliveries' deletions were still being written has
@@ -165,8 +113,6 @@ def held(records: Mapping[bytes, bytes | None], adapter: EventAdapter, topics: T
             late = tuple(decode_late(value))
         elif key.endswith(RETIRED_SUFFIX):
             folded.append(decode_folded(value))
-        elif is_legacy_key(key):
-            found.extend(migrate_entry(value, adapter, topics))
         else:
             found.append(decode_delivery(value))
     gone = {(f.retired.force, f.retired.case_id) for f in folded}
@@ -181,10 +127,30 @@ def replay_order(delivery: Delivery) -> tuple[int, str, str, int, int]:
     return (event.occurred_at_us, event.event_id, source.name, source.partition, source.offset)
 
 
-def rebuild(engine: Engine, stored: Held) -> None:
-    """Apply a changelog's contents to a fresh engine; repeats count as duplicates."""
+def replay(
+    engine: Engine,
+    stored: Held,
+    chunk: int = 0,
+    note: Callable[[Source], None] = lambda _source: None,
+    keep: Callable[[Delivery], None] = lambda _delivery: None,
+) -> Iterator[int]:
+    """Apply a changelog's contents to a fresh engine: retired cases first, then deliveries
+    in event-time order (repeats count as duplicates). The one replay path: a worker's
+    partition restore and `refmon report` both run it.
+
+    `note` hears every source applied before (folded and late ones), `keep` every live
+    delivery just before it is applied; with `chunk`, yields every `chunk` deliveries, so a
+    worker can let its event loop run.
+    """
     for folded in stored.folded:
         engine.absorb(folded.retired, folded.ids, folded.valid, folded.duplicate)
+        for source in folded.sources:
+            note(source)
     engine.duplicate += len(stored.late)
-    for delivery in sorted(stored.deliveries, key=replay_order):
+    for source in stored.late:
+        note(source)
+    for n, delivery in enumerate(sorted(stored.deliveries, key=replay_order), 1):
+        keep(delivery)
         engine.apply(delivery.event, delivery.received_at_us)
+        if chunk and n % chunk == 0:
+            yield n

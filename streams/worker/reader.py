@@ -1,11 +1,18 @@
-"""Reading one partition with a plain, group-less aiokafka consumer (assign and seek)."""
+"""The one reader of Kafka's stored state: a plain, group-less aiokafka consumer (assign, seek).
+
+A worker restores a partition from its changelog with `read_latest`, fetches
+skipped or refused inputs with `read_records`; `refmon report` reads whole
+compacted topics with `read_topic`, through the same code.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
 from refmon.streams.kafka.settings import KafkaSettings
 
 STALL_SECONDS = 60.0
@@ -77,25 +84,25 @@ async def read_records(
         await consumer.stop()
 
 
-async def legacy_offsets(
-    settings: KafkaSettings, group: str, partitions: list[TopicPartition]
-) -> dict[TopicPartition, int]:
-    """Offsets another consumer group has committed on these partitions (those it has)."""
-    import asyncio
+async def _read_topic(settings: KafkaSettings, topic: str) -> dict[bytes, bytes | None]:
+    # Subscribed (without a group) only so that starting fetches the topic's metadata.
+    consumer = AIOKafkaConsumer(topic, enable_auto_commit=False, **settings.aiokafka())
+    try:
+        await consumer.start()
+        partitions = consumer.partitions_for_topic(topic)
+    except KafkaError:
+        partitions = None
+    finally:
+        await consumer.stop()
+    if not partitions:
+        raise LookupError(f"topic {topic} does not exist")
+    latest: dict[bytes, bytes | None] = {}
+    for partition in sorted(partitions):
+        latest.update(await read_latest(settings, topic, partition))
+    return latest
 
-    from kafka import KafkaAdminClient
 
-    def fetch() -> dict[TopicPartition, int]:
-        admin = KafkaAdminClient(**settings.kafka_python())
-        try:
-            found = admin.list_group_offsets({group: None}).get(group, {})
-        finally:
-            admin.close()
-        wanted = {(tp.topic, tp.partition): tp for tp in partitions}
-        return {
-            wanted[(tp.topic, tp.partition)]: meta.offset
-            for tp, meta in found.items()
-            if (tp.topic, tp.partition) in wanted and meta.offset >= 0
-        }
-
-    return await asyncio.to_thread(fetch)
+def read_topic(settings: KafkaSettings, topic: str) -> dict[bytes, bytes | None]:
+    """The latest value of every key in every partition of `topic` (None: deleted), from the
+    start to the end offsets seen on opening. For callers without an event loop."""
+    return asyncio.run(_read_topic(settings, topic))

@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from refmon.streams.engine import ForceRow
+from refmon.streams.engine import Engine, ForceRow
 from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.report import ForceCounts, National
 from refmon.streams.metrics import Activity, RefmonMetrics
-from refmon.streams.worker.config import WorkerConfig
-from refmon.streams.worker.core import Outbound
-
-if TYPE_CHECKING:
-    from refmon.streams.worker.runtime import Worker
+from refmon.streams.worker.messages import Counts, Outbound
+from refmon.streams.worker.settings import WorkerSettings
 
 
 class SharedCounts:
-    def __init__(self, config: WorkerConfig) -> None:
+    def __init__(self, config: WorkerSettings) -> None:
         self._config = config
         self._consumer: AIOKafkaConsumer | None = None
         self.values: dict[str, dict[str, Any]] = {}
@@ -75,14 +72,14 @@ class WorkerMetrics:
 
     def sync(
         self,
-        worker: Worker,
+        engines: list[Engine],
+        counts: Counts,
         statistics: tuple[tuple[ForceRow, ...], National],
         lags: Mapping[Any, int],
         stalled: Iterable[Any],
         window_days: int,
     ) -> None:
-        engines = [j.engine for j in worker.judges.values()]
-        activity = Activity.of(engines, worker.counts.events, worker.counts.rejected, self.forces)
+        activity = Activity.of(engines, counts.events, counts.rejected, self.forces)
         self.metrics.sync_activity(activity)
         rows, national = statistics
         delays: dict[str, DelayHistogram] = {}

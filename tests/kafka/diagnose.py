@@ -11,17 +11,37 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
-from refmon.streams.codec import decode_delivery
-from refmon.streams.kafka.changelog import read_records
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.state import LATE_DUPLICATES, RETIRED_SUFFIX, decode_folded, decode_late
 from refmon.streams.kafka.topics import Topics
+from refmon.streams.wire.delivery import decode_delivery
 
 
-def _all_records(bootstrap: str, topic: str) -> list[Any]:
-    return list(read_records(KafkaSettings(bootstrap), topic, timeout_s=10))
+def _all_records(bootstrap: str, topic: str, timeout_s: float = 10) -> list[Any]:
+    """Every record of `topic`, history and all, to the end offsets seen on opening."""
+    consumer = KafkaConsumer(enable_auto_commit=False, **KafkaSettings(bootstrap).kafka_python())
+    found: list[Any] = []
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        end = consumer.end_offsets(tps)
+        remaining = {tp for tp in tps if end[tp] > consumer.position(tp)}
+        idle_polls = 0
+        while remaining:
+            batch = consumer.poll(timeout_ms=1000, max_records=5000)
+            idle_polls = 0 if batch else idle_polls + 1
+            if idle_polls > timeout_s:
+                raise TimeoutError(f"reading {topic} stalled")
+            for tp, records in batch.items():
+                found += records
+                if consumer.position(tp) >= end[tp]:
+                    remaining.discard(tp)
+        return found
+    finally:
+        consumer.close()
 
 
 def committed_by_force(bootstrap: str, prefix: str) -> dict[int, int]:

@@ -8,8 +8,6 @@ import signal
 import time
 from pathlib import Path
 
-from refmon.streams.codec import Source
-from refmon.streams.kafka.changelog import read_to_end
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.state import (
     LATE_DUPLICATES,
@@ -19,6 +17,8 @@ from refmon.streams.kafka.state import (
     decode_late,
 )
 from refmon.streams.kafka.topics import Topics
+from refmon.streams.wire.delivery import Source
+from refmon.streams.worker.reader import read_topic as read_to_end
 
 from tests.cli import run_cli
 from tests.kafka.conftest import Deployment

@@ -15,9 +15,9 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
-from refmon.streams.kafka.changelog import read_to_end
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.topics import Topics
+from refmon.streams.worker.reader import read_topic as read_to_end
 
 from tests.cli import run_cli
 from tests.kafka.conftest import Deployment

@@ -28,7 +28,14 @@ def test_records_the_consumer_skips_are_fetched_again_and_the_report_is_exact(
     assert run_cli([*SIM, "--output", str(stream)]).status == 0
     expected = json.loads(embedded_report(stream))["events"]
     topics = Topics(deployment.prefix)
-    deployment.start_worker("w1", "--clock", "event", "--test-drop", f"{topics.by_force}:0:3-7")
+    deployment.start_worker(
+        "w1",
+        "--clock",
+        "event",
+        "--test-drop",
+        f"{topics.by_force}:0:3-7",
+        module="tests.kafka.dropping",
+    )
     deployment.publish(stream)
     deployment.wait_for(expected["valid"], expected["duplicate"], stream=stream)
     assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)

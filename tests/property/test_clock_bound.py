@@ -8,10 +8,10 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from refmon.streams.encode import finding_json
 from refmon.streams.engine import Engine
 from refmon.streams.engine.timeutil import format_utc
 from refmon.streams.runner.embedded import judge as runner_judge
+from refmon.streams.wire.encode import finding_json
 
 from refmon import bootstrap
 from tests.factories import engine_event, micros, recorded

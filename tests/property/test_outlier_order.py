@@ -9,8 +9,8 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from refmon.streams.encode import finding_json, report_json
 from refmon.streams.engine import Engine
+from refmon.streams.wire.encode import finding_json, report_json
 
 from tests.factories import judge
 from tests.outlier_world import OUTLIER, action, background

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from refmon.streams.codec import CodecError, Delivery, Source, decode_delivery, encode_delivery
+from refmon.streams.wire.delivery import (
+    CodecError,
+    Delivery,
+    Source,
+    decode_delivery,
+    encode_delivery,
+)
 
 from tests.factories import allegation, engine_event
 from tests.property.strategies import event_specs, wire

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from refmon.streams.encode import dumps_report, finding_json
 from refmon.streams.engine import Engine
 from refmon.streams.engine.timeutil import format_utc
+from refmon.streams.wire.encode import dumps_report, finding_json
 
 from tests.factories import judge, micros, received, recorded
 from tests.worlds import day_at, one_late_force

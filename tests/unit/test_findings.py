@@ -284,6 +284,6 @@ def _engine_event(raw: dict[str, object]) -> object:
     import json
 
     from refmon.schemas import event_adapter
-    from refmon.streams.wire import to_engine_event
+    from refmon.streams.wire.translate import to_engine_event
 
     return to_engine_event(event_adapter().validate_json(json.dumps(raw)))

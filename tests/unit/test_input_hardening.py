@@ -13,9 +13,9 @@ import pytest
 from refmon.schemas import duplicates, event_adapter
 from refmon.schemas.export import schema_files
 from refmon.schemas.rejections import Rejection
-from refmon.streams.decode import decode
 from refmon.streams.runner import lines as lines_module
 from refmon.streams.runner.lines import read_lines
+from refmon.streams.wire.decode import decode
 
 from tests.cli import run_cli
 from tests.factories import allegation, closed, decision, recorded, referred
@@ -321,7 +321,7 @@ def test_every_simulated_event_is_cleared_of_repeated_keys_by_the_quote_count(
     lines = result.stdout.encode().splitlines()
     lines += [json.dumps(e).encode() for e in (FULL, closed(DUTY), decision(DUTY))]
     exact: list[bytes] = []
-    monkeypatch.setattr("refmon.streams.decode.repeated_key", lambda raw: exact.append(raw))
+    monkeypatch.setattr("refmon.streams.wire.decode.repeated_key", lambda raw: exact.append(raw))
     adapter = event_adapter()
     types = set()
     for raw in lines:

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from refmon.streams.encode import SERIES_KEYS, dumps_report, pretty_json
 from refmon.streams.engine.months import month_of, month_spans
 from refmon.streams.engine.timeutil import MICROS_PER_DAY, format_utc
+from refmon.streams.wire.encode import SERIES_KEYS, dumps_report, pretty_json
 
 from tests.factories import judge, micros, received, recorded, referred
 

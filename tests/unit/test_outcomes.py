@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from refmon.streams.encode import dumps_report
 from refmon.streams.engine import Engine
+from refmon.streams.wire.encode import dumps_report
 
 from tests.factories import decision, event, judge, received, recorded, referred
 

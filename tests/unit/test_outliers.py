@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from refmon.streams.encode import report_json
 from refmon.streams.engine import Engine
+from refmon.streams.wire.encode import report_json
 
 from tests.factories import _apply, judge
 from tests.outlier_world import OPENED_AT, OUTLIER, action, background

@@ -188,7 +188,7 @@ def test_report_refuses_clashing_outputs_before_reading_kafka(
 ) -> None:
     read: list[str] = []
     monkeypatch.setattr(
-        "refmon.streams.kafka.changelog.read_to_end", lambda _s, topic: read.append(topic) or {}
+        "refmon.streams.worker.reader.read_topic", lambda _s, topic: read.append(topic) or {}
     )
     out = old_file(tmp_path / "out.json")
     result = run_cli(["report", *KAFKA, "--report", str(out), "--findings", str(out)])
@@ -200,7 +200,7 @@ def test_report_refuses_clashing_outputs_before_reading_kafka(
 def test_report_writes_both_outputs_when_it_completes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("refmon.streams.kafka.changelog.read_to_end", lambda _s, _t: {})
+    monkeypatch.setattr("refmon.streams.worker.reader.read_topic", lambda _s, _t: {})
     report, findings = old_file(tmp_path / "r.json"), old_file(tmp_path / "f.jsonl")
     result = run_cli(["report", *KAFKA, "--report", str(report), "--findings", str(findings)])
     assert result.status == 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from refmon.streams.encode import dumps_report, finding_json
 from refmon.streams.engine import Engine
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
+from refmon.streams.wire.encode import dumps_report, finding_json
 
 from refmon import bootstrap
 from tests.cli import run_cli

@@ -12,7 +12,7 @@ import pytest
 from refmon.schemas import event_adapter
 from refmon.schemas.export import schema_files
 from refmon.schemas.rejections import Rejection
-from refmon.streams.decode import decode
+from refmon.streams.wire.decode import decode
 
 from tests.factories import allegation, closed, facts, recorded, referred
 

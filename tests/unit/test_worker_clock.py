@@ -7,11 +7,13 @@ import json
 from typing import Any
 
 from refmon.schemas import event_adapter
-from refmon.streams.codec import Delivery, Source, decode_delivery, encode_delivery
 from refmon.streams.engine.timeutil import MICROS_PER_HOUR, end_of_following_day, format_utc
 from refmon.streams.kafka.state import Held
 from refmon.streams.kafka.topics import Topics
-from refmon.streams.worker.core import Counts, Intake, PartitionJudge, WatchdogIds
+from refmon.streams.wire.delivery import Delivery, Source, decode_delivery, encode_delivery
+from refmon.streams.worker.intake import Intake, WatchdogIds
+from refmon.streams.worker.judge import PartitionJudge
+from refmon.streams.worker.messages import Counts
 
 from refmon import bootstrap
 from tests.factories import engine_event, micros, recorded

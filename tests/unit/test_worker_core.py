@@ -6,17 +6,12 @@ import json
 from typing import Any
 
 from refmon.schemas import event_adapter
-from refmon.streams.codec import Delivery, decode_delivery
 from refmon.streams.kafka.state import Held
 from refmon.streams.kafka.topics import Topics
-from refmon.streams.worker.core import (
-    Counts,
-    Intake,
-    Outbound,
-    PartitionJudge,
-    WatchdogIds,
-    case_record_key,
-)
+from refmon.streams.wire.delivery import Delivery, decode_delivery
+from refmon.streams.worker.intake import Intake, WatchdogIds
+from refmon.streams.worker.judge import PartitionJudge
+from refmon.streams.worker.messages import Counts, Outbound, case_record_key
 
 from refmon import bootstrap
 from tests.factories import closed, micros, received, recorded, referred
@@ -175,7 +170,7 @@ def test_force_findings_are_announced_once_as_they_open_and_resolve_for_held_for
     from dataclasses import replace
 
     from refmon.streams.engine.report import ForceCounts, cross_force
-    from refmon.streams.worker.core import ForceFindings
+    from refmon.streams.worker.force_findings import ForceFindings
 
     rows, _ = cross_force({"DUR": ForceCounts(), "MPS": ForceCounts()}, {})
     at = micros("2026-02-04T00:00:00Z")
@@ -231,7 +226,7 @@ def test_a_partition_retires_old_cases_into_folded_records_and_restores_the_same
         changelog[record.key or b""] = record.value
 
     restored = judge_for()
-    list(restored.restore(held(changelog, event_adapter(), TOPICS)))
+    list(restored.restore(held(changelog)))
     assert (list(restored.engine.findings()), restored.engine.valid) == (before[0], before[1])
     assert restored.engine.duplicate == before[2] + 1
     assert restored.judge([*deliveries(*stream), repeat]) == ([], [], [])  # none twice

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from refmon.streams.engine.counts import ForceCounts, MonthCounts
 from refmon.streams.engine.report import ForceRow, cross_force
-from refmon.streams.worker.core import ForceFindings
+from refmon.streams.worker.force_findings import ForceFindings
 
 from refmon import bootstrap
 

@@ -15,7 +15,6 @@ from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.schemas import EventAdapter
 from refmon.schemas.rejections import Rejection
-from refmon.streams.decode import decode
 from refmon.streams.engine import Event
 from refmon.streams.engine.engine import source_scope
 from refmon.streams.engine.explain import CaseView, Explanation, Step, explain, linked_ids
@@ -23,7 +22,8 @@ from refmon.streams.engine.timeutil import format_utc, local_label
 from refmon.streams.kafka.settings import ENV_BOOTSTRAP
 from refmon.streams.runner.lines import read_lines
 from refmon.streams.time_range import out_of_range
-from refmon.streams.wire import to_engine_event
+from refmon.streams.wire.decode import decode
+from refmon.streams.wire.translate import to_engine_event
 from refmon.terminal import safe, safe_lines
 from refmon.timestamps import parse_cli_timestamp
 
@@ -98,12 +98,11 @@ def _changelog(
     Each is labelled by where it entered (`DUR[0]@41`). Arrival order across
     sources is not kept there, so no event is marked as out of order.
     """
-    from refmon.streams.kafka.changelog import read_to_end
-    from refmon.streams.kafka.state import held as changelog_contents
     from refmon.streams.kafka.state import replay_order
+    from refmon.streams.worker.recovery import stored_state
 
     settings, names = settings_from(args), topics_from(args)
-    stored = changelog_contents(read_to_end(settings, names.cases_changelog), adapter, names)
+    stored = stored_state(settings, names, adapter)
     retired = {(f.retired.force, f.retired.case_id) for f in stored.folded}
     if (force, args.case.split("/", 1)[-1]) in retired:
         raise UsageError(

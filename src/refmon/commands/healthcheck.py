@@ -6,9 +6,10 @@ For container HEALTHCHECKs: the image has no curl, and this needs nothing beyond
 from __future__ import annotations
 
 import argparse
-import os
 import urllib.error
 import urllib.request
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from refmon.endpoint import ENV_ADDRESS, probe_host, url
 from refmon.environment import Environment, ExitStatus
@@ -16,9 +17,22 @@ from refmon.environment import Environment, ExitStatus
 DEFAULT_PORT = 9464
 
 
+class Probe(BaseSettings):
+    """Where the endpoint listens: REFMON_METRICS_PORT and REFMON_METRICS_ADDRESS, as the
+    worker reads them. Kept as text: a value the worker would refuse is not this one's to
+    judge, and the probe of it fails by itself."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="REFMON_", env_ignore_empty=True, frozen=True, extra="ignore"
+    )
+
+    metrics_port: str = str(DEFAULT_PORT)
+    metrics_address: str = ""
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    port = os.environ.get("REFMON_METRICS_PORT") or str(DEFAULT_PORT)
-    host = probe_host(os.environ.get(ENV_ADDRESS, ""))
+    where = Probe()
+    port, host = where.metrics_port, probe_host(where.metrics_address)
     p = commands.add_parser(
         "healthcheck",
         help="exit 0 if refmon's metrics endpoint answers, 1 if not",

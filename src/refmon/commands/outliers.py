@@ -8,7 +8,7 @@ from typing import Any
 
 from refmon.environment import Environment, ExitStatus
 from refmon.oversight import read_outliers
-from refmon.streams.engine.outliers import MEASURES
+from refmon.streams.engine.outlier_model import MEASURES
 
 STATES = (
     "data_check",

@@ -17,13 +17,13 @@ from refmon.outputs import check_outputs
 from refmon.progress import Progress
 from refmon.schemas import event_adapter
 from refmon.schemas.rejections import Rejection
-from refmon.streams.decode import DeadLetter, decode
-from refmon.streams.encode import dumps_dead_letter
 from refmon.streams.engine.timeutil import to_micros
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.topics import Topics, expected_source
 from refmon.streams.runner.lines import Line, read_lines
 from refmon.streams.time_range import out_of_range
+from refmon.streams.wire.dead_letters import DeadLetter, dumps_dead_letter
+from refmon.streams.wire.decode import decode
 
 PROGRESS_EVERY = 2048
 
@@ -251,7 +251,7 @@ def publish_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
             def reject(line: Line, why: Rejection) -> None:
                 if dead_out is not None:
-                    letter = DeadLetter({"line": line.number}, why, line.data, line.size)
+                    letter = DeadLetter.of_line(line.number, why, line.data, line.size)
                     dead_out.write(dumps_dead_letter(letter) + "\n")
                 elif not args.quiet:
                     env.warn(f"line {line.number} not sent: {why.message}")

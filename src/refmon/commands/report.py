@@ -14,7 +14,7 @@ from refmon.commands.run import check_window_days
 from refmon.environment import Environment, ExitStatus
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.outputs import check_outputs
-from refmon.streams.encode import dumps_finding, dumps_report
+from refmon.streams.wire.encode import dumps_finding, dumps_report
 from refmon.timestamps import parse_cli_timestamp
 
 
@@ -30,13 +30,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--report", default="-", metavar="PATH|-", help="default: stdout")
     p.add_argument("--findings", metavar="PATH|-", help="every finding's state (JSON Lines)")
+    # Accepted like every command's -q: the report shows no progress to silence.
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output (there is none)")
     add_kafka_options(p)
     p.set_defaults(handler=report_command)
 
 
 def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
-    from refmon.streams.kafka.changelog import read_to_end
-    from refmon.streams.kafka.state import held, rebuild
+    from refmon.streams.kafka.state import replay
+    from refmon.streams.worker import reader, recovery
 
     check_window_days(args.window_days)
     as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
@@ -44,10 +46,11 @@ def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     settings = settings_from(args)
     names = topics_from(args)
     wiring = bootstrap.build()
-    stored = held(read_to_end(settings, names.cases_changelog), wiring.adapter, names)
+    stored = recovery.stored_state(settings, names, wiring.adapter)
     # Dead letters are keyed by where the input came from: a re-delivery is one.
-    invalid = len(read_to_end(settings, names.dead_letter))
-    rebuild(wiring.engine, stored)
+    invalid = len(reader.read_topic(settings, names.dead_letter))
+    for _ in replay(wiring.engine, stored):
+        pass
     if as_of is not None:
         wiring.engine.advance(as_of)
     report = wiring.engine.report(args.window_days, invalid)

@@ -16,14 +16,14 @@ from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.outputs import Outputs, check_outputs
 from refmon.progress import Progress
 from refmon.schemas.forces import force_codes
-from refmon.streams.decode import DeadLetter
-from refmon.streams.encode import dumps_dead_letter, dumps_finding, dumps_report
 from refmon.streams.engine import Report, Ruleset, RulesetError
 from refmon.streams.engine.peers import PeerGroups
 from refmon.streams.peer_groups import PeerGroupsError, read_peer_groups
 from refmon.streams.rulesets import DEFAULT_RULESET, load_ruleset_file
 from refmon.streams.runner.embedded import RunStats, run_lines
 from refmon.streams.runner.lines import DEFAULT_MAX_LINE_BYTES, Line, read_lines
+from refmon.streams.wire.dead_letters import DeadLetter, dumps_dead_letter
+from refmon.streams.wire.encode import dumps_finding, dumps_report
 from refmon.timestamps import parse_cli_timestamp
 
 REPORT_REFRESH_SECONDS = 5.0

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
@@ -41,6 +42,17 @@ PRINCIPAL_OPTIONS = [
 ]
 
 
+class PrincipalSettings(BaseSettings):
+    """The principals' names from REFMON_KAFKA_*_PRINCIPAL, for the flags not given."""
+
+    model_config = SettingsConfigDict(env_prefix="REFMON_KAFKA_", frozen=True, extra="ignore")
+
+    worker_principal: str = WORKER_USER
+    admin_principal: str = ADMIN_USER
+    watchdog_principal: str = WATCHDOG_USER
+    force_principal: str = FORCE_USER_FORMAT
+
+
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("topics", help="create or describe refmon's Kafka topics")
     sub = p.add_subparsers(dest="topics_command", metavar="ACTION", required=True)
@@ -68,7 +80,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for flag, env_name, default, what in PRINCIPAL_OPTIONS:
         principals.add_argument(
             flag,
-            default=os.environ.get(env_name, default),
             metavar="NAME" if "{code}" not in default else "FORMAT",
             help=f"{what} (default {default}, or {env_name})",
         )
@@ -159,11 +170,18 @@ def acl_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
 
     from refmon.streams.kafka import acls
 
+    # Flags given win; pydantic-settings reads the rest from the environment.
+    given = {
+        name: getattr(args, name)
+        for name in PrincipalSettings.model_fields
+        if getattr(args, name) is not None
+    }
+    chosen = PrincipalSettings(**given)
     principals = Principals(
-        worker=args.worker_principal,
-        admin=args.admin_principal,
-        watchdog=args.watchdog_principal,
-        force_format=args.force_principal,
+        worker=chosen.worker_principal,
+        admin=chosen.admin_principal,
+        watchdog=chosen.watchdog_principal,
+        force_format=chosen.force_principal,
     )
     names = topics_from(args)
     try:

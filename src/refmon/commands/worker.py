@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import json
 import os
 import signal
 import time
@@ -13,14 +14,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 from refmon.endpoint import add_address_option
 from refmon.environment import Environment, ExitStatus, UsageError
-from refmon.kafka_options import add_kafka_options, settings_from, topics_from
+from refmon.kafka_options import KAFKA_FIELDS, add_kafka_options, kafka_given
+from refmon.streams.kafka.settings import one_line
 from refmon.timestamps import parse_cli_timestamp
 
 if TYPE_CHECKING:
     from refmon.schemas.events import EventAdapter
-    from refmon.streams.worker.config import DropPlan, WorkerConfig
+    from refmon.streams.worker.settings import WorkerSettings
     from refmon.streams.worker.statistics import WorkerMetrics
 
 
@@ -30,25 +34,26 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run a Kafka worker: judge events, publish findings and alerts",
         description="Consumes every input topic, judges events with the same engine as "
         "`refmon run`, keeps each case's events in a compacted changelog, and publishes "
-        "findings, per-force alerts and dead letters. Run several to share the load.",
+        "findings, per-force alerts and dead letters. Run several to share the load. "
+        "Every flag has an environment variable (REFMON_ and the flag's name); a flag "
+        "given wins over it.",
     )
+    # Defaults live in the settings object (streams/worker/settings.py): a flag left out
+    # is None here, and the environment or the default decides.
     p.add_argument(
         "--clock",
         choices=["wall", "event"],
-        default=os.environ.get("REFMON_CLOCK", "wall"),
         help="wall: time also passes with the wall clock (live); event: by event time alone "
         "(replays, backfills). Default wall, or REFMON_CLOCK",
     )
     p.add_argument(
         "--data-dir",
-        default=os.environ.get("REFMON_DATA_DIR", "refmon-data"),
         metavar="DIR",
         help="this worker's folder: its lock, and the source of its default instance id "
         "(default refmon-data, or REFMON_DATA_DIR); one per worker",
     )
     p.add_argument(
         "--instance-id",
-        default=os.environ.get("REFMON_INSTANCE_ID"),
         metavar="ID",
         help="Kafka static membership id, stable across restarts (default: from the host name "
         "and --data-dir, or REFMON_INSTANCE_ID)",
@@ -56,9 +61,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--partitions",
         type=int,
-        default=int(os.environ.get("REFMON_PARTITIONS", "6")),
         metavar="N",
-        help="partitions of the shared topics, as created (default 6)",
+        help="partitions of the shared topics, as created (default 6, or REFMON_PARTITIONS)",
     )
     p.add_argument(
         "--metrics-port",
@@ -69,49 +73,64 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--session-timeout",
         type=float,
-        default=15.0,
         metavar="SECONDS",
         help="how long the group waits for a silent worker before moving its partitions "
-        "(default 15)",
+        "(default 15, or REFMON_SESSION_TIMEOUT)",
     )
     p.add_argument(
         "--stall-seconds",
         type=float,
-        default=30.0,
         metavar="SECONDS",
         help="a partition with lag and no progress this long is stalled: logged, counted, "
-        "resumed (default 30)",
+        "resumed (default 30, or REFMON_STALL_SECONDS)",
     )
     p.add_argument(
         "--retire-after-days",
         type=int,
-        default=int(os.environ.get("REFMON_RETIRE_AFTER_DAYS", "30")),
         metavar="DAYS",
         help="retire a finished case once everything about it is this many days older than "
         "the 365-day window: its findings are kept, its events leave the changelog "
         "(default 30, or REFMON_RETIRE_AFTER_DAYS)",
     )
-    p.add_argument("--retire-seconds", type=float, default=60.0, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the effective settings (flags over environment over defaults, secrets "
+        "masked) as JSON, each under its environment variable, and exit",
+    )
+    p.add_argument("--retire-seconds", type=float, help=argparse.SUPPRESS)
     # Kept so that old command lines and manifests still start: state now lives in Kafka.
     p.add_argument("--store", choices=["rocksdb", "memory"], help=argparse.SUPPRESS)
     add_address_option(p)
-    p.add_argument("--tick-seconds", type=float, default=1.0, help=argparse.SUPPRESS)
-    p.add_argument("--stats-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
+    # Its default is REFMON_METRICS_ADDRESS or loopback already (shared with `refmon run`).
+    p.add_argument("--tick-seconds", type=float, help=argparse.SUPPRESS)
+    p.add_argument("--stats-seconds", type=float, help=argparse.SUPPRESS)
     p.add_argument("--test-clock-start", metavar="RFC3339", help=argparse.SUPPRESS)
-    p.add_argument("--test-clock-speed", type=float, default=1.0, help=argparse.SUPPRESS)
-    p.add_argument("--test-drop", metavar="TOPIC:PARTITION:FIRST-LAST", help=argparse.SUPPRESS)
+    p.add_argument("--test-clock-speed", type=float, help=argparse.SUPPRESS)
     add_kafka_options(p)
     p.set_defaults(handler=worker_command)
 
 
-def _env_port() -> int | None:
-    value = os.environ.get("REFMON_METRICS_PORT")
-    if not value:
-        return None
+NOT_SETTINGS = frozenset({"handler", "command", "print_config", "traceback", *KAFKA_FIELDS})
+"""Namespace entries that are not worker settings (the Kafka flags set the connection)."""
+
+
+def settings_of(args: argparse.Namespace) -> WorkerSettings:
+    """Flags given win; the rest from REFMON_* or the defaults. One line on a bad value."""
+    from refmon.streams.kafka.settings import KafkaSettings
+    from refmon.streams.worker.settings import WorkerSettings, env_of, flag_of
+
+    given = {
+        k: v
+        for k, v in vars(args).items()
+        if k in WorkerSettings.model_fields and k not in NOT_SETTINGS and v is not None
+    }
     try:
-        return int(value)
-    except ValueError:
-        raise UsageError(f"REFMON_METRICS_PORT must be a port number, not {value!r}") from None
+        return WorkerSettings(kafka=KafkaSettings(**kafka_given(args)), **given)
+    except ValidationError as err:
+        where = ".".join(str(p) for p in err.errors()[0]["loc"])
+        named = f"{flag_of(where)} (or {env_of(where)})"
+        raise UsageError(one_line(err, {where: named})) from None
 
 
 @contextmanager
@@ -148,90 +167,50 @@ def _wall_clock(start_us: int | None, speed: float) -> Callable[[], int]:
     return lambda: origin + int((time.time() - started) * speed * 1_000_000)
 
 
-def _drop_plan(text: str | None) -> DropPlan | None:
-    from refmon.streams.worker.config import DropPlan
-
-    if text is None:
-        return None
-    try:
-        topic, partition, span = text.rsplit(":", 2)
-        first, last = span.split("-")
-        return DropPlan(topic, int(partition), int(first), int(last))
-    except ValueError:
-        raise UsageError("--test-drop takes TOPIC:PARTITION:FIRST-LAST") from None
-
-
 def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
+    settings = settings_of(args)
+    if args.print_config:
+        print(json.dumps(settings.shown(), indent=2), file=env.stdout)
+        return ExitStatus.OK
     try:
         import aiokafka  # noqa: F401
     except ImportError:
         raise UsageError("the worker needs the kafka extra: pip install 'refmon[kafka]'") from None
     from refmon import bootstrap
     from refmon.schemas import load_forces
-    from refmon.streams.kafka.topics import WATCHDOG
-    from refmon.streams.worker.config import WorkerConfig, default_instance_id
 
-    if args.partitions < 1 or args.tick_seconds <= 0 or args.test_clock_speed <= 0:
-        raise UsageError("--partitions, --tick-seconds and --test-clock-speed must be positive")
-    if args.retire_after_days < 0 or args.retire_seconds <= 0:
-        raise UsageError("--retire-after-days must be 0 or more")
-    if args.session_timeout < 6 or args.stall_seconds <= 0:
-        raise UsageError("--session-timeout must be at least 6 and --stall-seconds positive")
-    if args.store is not None:
+    if settings.store is not None:
         env.warn("--store is no longer used: a worker's state is its changelog on Kafka")
-    data_dir = Path(args.data_dir)
-    codes = [f.code for f in load_forces()]
-    config = WorkerConfig(
-        kafka=settings_from(args),
-        topics=topics_from(args),
-        data_dir=data_dir,
-        sources=(*codes, WATCHDOG),
-        instance_id=args.instance_id or default_instance_id(data_dir),
-        clock=args.clock,
-        partitions=args.partitions,
-        tick_seconds=args.tick_seconds,
-        stats_seconds=args.stats_seconds,
-        session_timeout_s=args.session_timeout,
-        stall_seconds=args.stall_seconds,
-        retire_after_days=args.retire_after_days,
-        retire_seconds=args.retire_seconds,
-        clock_start_us=None
-        if args.test_clock_start is None
-        else parse_cli_timestamp("--test-clock-start", args.test_clock_start),
-        clock_speed=args.test_clock_speed,
-        metrics_port=args.metrics_port if args.metrics_port is not None else _env_port(),
-        test_drop=_drop_plan(args.test_drop),
+    clock_start = (
+        None
+        if settings.test_clock_start is None
+        else parse_cli_timestamp("--test-clock-start", settings.test_clock_start)
     )
-    with locked(data_dir):
+    with locked(settings.data_dir):
         metrics: WorkerMetrics | None = None
-        if config.metrics_port is not None:
+        if settings.metrics_port is not None:
             from refmon.serve import start_metrics
             from refmon.streams.worker.statistics import WorkerMetrics
 
-            served, endpoint = start_metrics(config.metrics_port, args.metrics_address)
-            metrics = WorkerMetrics(served, codes)
+            served, endpoint = start_metrics(settings.metrics_port, settings.metrics_address)
+            metrics = WorkerMetrics(served, [f.code for f in load_forces()])
             print(f"refmon: metrics on {endpoint}", file=env.stderr, flush=True)
         wiring = bootstrap.build()
         bootstrap.tune_gc()
-        return asyncio.run(_serve(config, wiring.adapter, metrics, env))
+        wall_clock = _wall_clock(clock_start, settings.test_clock_speed)
+        return asyncio.run(_serve(settings, wiring.adapter, metrics, wall_clock))
 
 
 async def _serve(
-    config: WorkerConfig,
+    settings: WorkerSettings,
     adapter: EventAdapter,
     metrics: WorkerMetrics | None,
-    env: Environment,
+    wall_clock: Callable[[], int],
 ) -> ExitStatus:
     from refmon import bootstrap
-    from refmon.streams.worker.runtime import Worker
+    from refmon.streams.worker.app import Worker
 
-    worker = Worker(
-        config,
-        bootstrap.new_engine,
-        adapter,
-        metrics,
-        _wall_clock(config.clock_start_us, config.clock_speed),
-    )
+    worker = Worker(settings, bootstrap.new_engine, adapter, metrics, wall_clock)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop)

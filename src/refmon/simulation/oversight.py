@@ -20,12 +20,13 @@ from typing import Any
 
 from refmon import bootstrap
 from refmon.schemas.rejections import Rejection
-from refmon.streams.decode import decode
-from refmon.streams.engine.outliers import AWAITS, Action, Outlier, open_outliers
+from refmon.streams.engine.outlier_model import AWAITS, Action, Outlier
+from refmon.streams.engine.outliers import open_outliers
 from refmon.streams.engine.review import review_rows
 from refmon.streams.engine.timeutil import format_utc
 from refmon.streams.engine.workdays import working_days_after
-from refmon.streams.wire import to_engine_event
+from refmon.streams.wire.decode import decode
+from refmon.streams.wire.translate import to_engine_event
 
 WINDOW_DAYS = 365
 

@@ -10,7 +10,6 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from refmon.streams.decode import DeadLetter
 from refmon.streams.encode_oversight import oversight_json, with_comparisons
 from refmon.streams.engine.counts import MonthCounts
 from refmon.streams.engine.cusum import Point
@@ -184,8 +183,3 @@ def pretty_json(value: Any, depth: int = 0, key: str | None = None) -> str:
 
 def dumps_finding(finding: Finding) -> str:
     return json.dumps(finding_json(finding), ensure_ascii=False, separators=(",", ":")) + "\n"
-
-
-def dumps_dead_letter(letter: DeadLetter) -> str:
-    """One line for every dead-letter output, file or topic: byte-identical for the same input."""
-    return json.dumps(letter.to_json(), ensure_ascii=False, separators=(",", ":"))

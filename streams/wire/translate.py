@@ -1,7 +1,8 @@
 """The one translation from validated wire models to engine inputs.
 
-Both the embedded runner and the Faust agents call `to_engine_event`, so the
-two paths cannot read an event differently.
+Both runners call `to_engine_event` (the embedded runner per line, the
+worker's intake per input message), so the two paths cannot read an event
+differently.
 """
 
 from __future__ import annotations

@@ -1,4 +1,10 @@
-"""From raw bytes (a JSON line or a Kafka message value) to a valid event or a rejection."""
+"""Dead letters: a rejected input kept whole, with its reason and where it came from.
+
+Built here and only here, for every path: a line of `refmon run` or
+`refmon publish`, an input message the worker's intake refuses, and a delivery
+its judge refuses. One shape and one encoder, so the same input makes a
+byte-identical letter whichever path refused it (docs/contract.md section 9).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-from refmon.schemas.duplicates import repeated_key, unique_keys
-from refmon.schemas.events import AnyEvent, EventAdapter
-from refmon.schemas.rejections import Rejection, reject
+from refmon.schemas.rejections import Rejection
+
+__all__ = ["DeadLetter", "dumps_dead_letter"]
 
 _EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -26,6 +31,26 @@ class DeadLetter:
     raw: bytes | None
     """The input itself; None when it was too long to hold."""
     size: int
+
+    @classmethod
+    def of_line(
+        cls, number: int, rejection: Rejection, data: bytes | None, size: int
+    ) -> DeadLetter:
+        return cls({"line": number}, rejection, data, size)
+
+    @classmethod
+    def of_message(
+        cls, topic: str, partition: int, offset: int, rejection: Rejection, raw: bytes | None
+    ) -> DeadLetter:
+        where = {"topic": topic, "partition": partition, "offset": offset}
+        return cls(where, rejection, raw, len(raw) if raw is not None else 0)
+
+    @property
+    def key(self) -> str:
+        """A Kafka input's place, `topic:partition:offset`: the dead-letter topic's key, so a
+        repeat is one letter."""
+        where = self.source
+        return f"{where['topic']}:{where['partition']}:{where['offset']}"
 
     def to_json(self) -> dict[str, Any]:
         record: dict[str, Any] = dict(self.source)
@@ -55,23 +80,6 @@ def _event_id(raw: bytes | None) -> str | None:
     return event_id if isinstance(event_id, str) and _EVENT_ID.match(event_id) else None
 
 
-def decode(adapter: EventAdapter, raw: bytes) -> AnyEvent | Rejection:
-    try:
-        event = adapter.validate_json(raw)
-    except ValidationError as err:
-        rejection = reject(err)
-    else:
-        # The parser kept the last of a repeated key; another reader may keep the first.
-        if unique_keys(raw, event):
-            return event
-        repeated = repeated_key(raw)
-        if repeated is None:
-            return event
-        return Rejection("duplicate_key", f"{repeated}: repeated key (each key may appear once)")
-    if rejection.code == "not_json":
-        # The JSON parser refuses bad UTF-8 too; say which it was, by byte offset.
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as bad:
-            return Rejection("invalid_utf8", f"not valid UTF-8 at byte {bad.start}")
-    return rejection
+def dumps_dead_letter(letter: DeadLetter) -> str:
+    """One line for every dead-letter output, file or topic: byte-identical for the same input."""
+    return json.dumps(letter.to_json(), ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,162 @@
+"""The worker process: its lifecycle and wiring, one session of Kafka clients at a time.
+
+Plain aiokafka clients, not Faust's streams: Faust's stream drops and
+acknowledges messages itself around rebalances and recovery, and left
+partitions paused after a broker restart (see docs/decisions.md).
+
+Intake and judging are two consumer groups, so that each spreads its own
+partitions evenly over the workers: the 45 single-partition input topics in
+one (intake_loop.py), the by-force partitions in the other (judging_loop.py).
+Each loop checkpoints its batches (checkpoint.py); housekeeping.py runs beside
+them. A session is one producer and the two consumers; a Kafka failure ends it
+and the next starts from the committed offsets, with every partition restored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka.errors import KafkaError
+from refmon.schemas.events import EventAdapter
+from refmon.streams.engine import Engine
+from refmon.streams.worker import clients
+from refmon.streams.worker.checkpoint import Checkpoint, Sender
+from refmon.streams.worker.force_findings import ForceFindings
+from refmon.streams.worker.housekeeping import Housekeeping
+from refmon.streams.worker.intake_loop import IntakeLoop
+from refmon.streams.worker.judging_loop import JudgingLoop
+from refmon.streams.worker.loop import ConsumerLoop
+from refmon.streams.worker.messages import Counts
+from refmon.streams.worker.settings import WorkerSettings
+from refmon.streams.worker.statistics import SharedCounts, WorkerMetrics
+
+log = logging.getLogger("refmon.worker")
+
+
+class Worker:
+    def __init__(
+        self,
+        config: WorkerSettings,
+        build_engine: Callable[[], Engine],
+        adapter: EventAdapter,
+        metrics: WorkerMetrics | None,
+        wall_clock: Callable[[], int],
+        intake: IntakeLoop | None = None,
+        judging: JudgingLoop | None = None,
+    ) -> None:
+        self.config = config
+        topics = config.topics
+        self.counts = Counts()
+        self.intake = intake or IntakeLoop(
+            config.kafka, topics, adapter, self.counts, config.stall_seconds, metrics
+        )
+        self.judging = judging or JudgingLoop(
+            config.kafka,
+            topics,
+            adapter,
+            self.counts,
+            build_engine,
+            config.forces,
+            config.partitions,
+            config.stall_seconds,
+            metrics,
+        )
+        self._shared = SharedCounts(config)
+        self._housekeeping = Housekeeping(
+            config,
+            self.judging,
+            (self.intake, self.judging),
+            self._shared,
+            ForceFindings(build_engine().ruleset),
+            self.counts,
+            metrics,
+            wall_clock,
+        )
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Until stopped. A Kafka failure under a batch starts a new session from the
+        committed offsets, with every partition restored: nothing for an operator to do."""
+        log.info(
+            "started: instance %s, topics %s.*, clock %s",
+            self.config.member_id,
+            self.config.topics.prefix,
+            self.config.clock,
+        )
+        try:
+            while not self._stop.is_set():
+                try:
+                    await self._session()
+                except (KafkaError, OSError, TimeoutError) as err:
+                    log.error(
+                        "Kafka failed under the worker (%r); starting again from the "
+                        "committed offsets",
+                        err,
+                    )
+                    self.intake.forget()
+                    self.judging.forget()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stop.wait(), timeout=1)
+        finally:
+            await self._shared.close()
+            log.info("stopped")
+
+    async def _session(self) -> None:
+        """One producer and two consumers, until stopped or until a stall asks for new ones."""
+        config = self.config
+        topics = config.topics
+        producer = clients.producer(config.kafka)
+        sender = Sender(producer)
+        inputs = [topics.input(s) for s in config.sources]
+        consumers = [
+            self._attach(self.intake, topics.intake_group, "intake", inputs, sender),
+            self._attach(self.judging, topics.app_id, "judge", [topics.by_force], sender),
+        ]
+        tasks: list[asyncio.Task[Any]] = []
+        try:
+            await producer.start()
+            for consumer in consumers:
+                await consumer.start()
+            tasks = [
+                asyncio.create_task(self.intake.run()),
+                asyncio.create_task(self.judging.run()),
+                asyncio.create_task(self._housekeeping.run(sender.send)),
+                asyncio.create_task(self._stop.wait()),
+            ]
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # a loop's failure ends the session, to start afresh
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.intake.detach()
+            self.judging.detach()
+            # Static members do not leave the group on stop: a restart within the
+            # session timeout takes its partitions straight back.
+            for client in consumers:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(client.stop(), timeout=4)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.stop(), timeout=5)
+
+    def _attach(
+        self, loop: ConsumerLoop, group: str, suffix: str, topics: list[str], sender: Sender
+    ) -> Any:
+        consumer = clients.group_consumer(
+            self.config.kafka,
+            group,
+            f"{self.config.member_id}-{suffix}",
+            self.config.session_timeout,
+            topics,
+            loop,
+        )
+        loop.attach(consumer, Checkpoint(loop.name, sender, consumer, loop.on_committed))
+        return consumer

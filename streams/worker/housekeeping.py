@@ -1,0 +1,156 @@
+"""Housekeeping, every tick beside the two loops: retirement, the wall clock, statistics and
+the stall watch.
+
+Retirement folds each partition's cases that can no longer change any output;
+with the wall clock, deadlines fire with no new events; every few seconds the
+worker publishes its forces' counts, announces force-level findings, refreshes
+its metrics and looks for stalled partitions (stalls.py). A stall that persists
+after a resume ends the session, so that the worker starts new consumers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaError
+from refmon.streams.engine.report import cross_force
+from refmon.streams.engine.timeutil import MICROS_PER_DAY
+from refmon.streams.engine.vocabulary import FindingKind
+from refmon.streams.worker.force_findings import ForceFindings
+from refmon.streams.worker.judging_loop import JudgingLoop
+from refmon.streams.worker.loop import ConsumerLoop
+from refmon.streams.worker.messages import Counts, Outbound, finding_messages
+from refmon.streams.worker.settings import WorkerSettings
+from refmon.streams.worker.statistics import SharedCounts, WorkerMetrics
+
+log = logging.getLogger("refmon.worker")
+
+Send = Callable[[Iterable[Outbound]], Awaitable[None]]
+
+
+class Housekeeping:
+    def __init__(
+        self,
+        config: WorkerSettings,
+        judging: JudgingLoop,
+        loops: tuple[ConsumerLoop, ...],
+        shared: SharedCounts,
+        force_findings: ForceFindings,
+        counts: Counts,
+        metrics: WorkerMetrics | None,
+        wall_clock: Callable[[], int],
+    ) -> None:
+        self._config = config
+        self._judging = judging
+        self._loops = loops
+        self._shared = shared
+        self._force_findings = force_findings
+        self._counts = counts
+        self._metrics = metrics
+        self._wall_clock = wall_clock
+
+    async def run(self, send: Send) -> None:
+        """Until cancelled, or until a stall persists (then returns: start afresh)."""
+        config = self._config
+        last_stats = last_retire = 0.0
+        while True:
+            await asyncio.sleep(config.tick_seconds)
+            if time.monotonic() - last_retire >= config.retire_seconds:
+                last_retire = time.monotonic()
+                await self._retire(send)
+            if config.clock == "wall":
+                clock = self._wall_clock()
+                for judge in list(self._judging.judges.values()):
+                    await send(judge.tick(clock))
+            if time.monotonic() - last_stats >= config.stats_seconds:
+                last_stats = time.monotonic()
+                if await self._statistics(send):
+                    return
+
+    async def _retire(self, send: Send) -> None:
+        """Fold each partition's cases that can no longer change any output: the folded
+        records first, confirmed, then the deletions of what they fold."""
+        margin = (self._config.window_days + self._config.retire_after_days) * MICROS_PER_DAY
+        for judge in list(self._judging.judges.values()):
+            async with self._judging.state_lock:
+                folded, deletions = judge.retire(margin)
+                if folded:
+                    await send(folded)
+                    await send(deletions)
+            if folded:
+                log.info(
+                    "retired %d case(s) of partition %d (%d changelog records)",
+                    len(folded),
+                    judge.partition,
+                    len(deletions),
+                )
+            await asyncio.sleep(0)
+
+    async def _statistics(self, send: Send) -> bool:
+        """Publish our forces' counts, announce force-level findings, watch for stalls,
+        refresh metrics. True: restart."""
+        config = self._config
+        judges = self._judging.judges
+        held = {}
+        for judge in list(judges.values()):
+            held.update(judge.force_counts(config.window_days))
+            await asyncio.sleep(0)  # a partition at a time: batches go on in between
+        await send(self._shared.publish(held))
+        await self._shared.refresh()
+        open_findings: Counter[tuple[str, FindingKind]] = Counter()
+        for judge in list(judges.values()):
+            open_findings.update(judge.engine.open_counts())
+        statistics = cross_force(self._shared.counts(config.forces), open_findings)
+        changes = self._force_findings.changes(statistics[0], set(held))
+        await send(finding_messages(config.topics, changes))
+        lags: dict[TopicPartition, int] = {}
+        stalled: set[TopicPartition] = set()
+        restart = False
+        for loop in self._loops:
+            lags.update(await watch(loop))
+            stalled |= loop.stalls.stalled()
+            restart = restart or loop.stalls.restart_needed
+        if self._metrics is not None:
+            engines = [j.engine for j in judges.values()]
+            self._metrics.sync(engines, self._counts, statistics, lags, stalled, config.window_days)
+        if restart:
+            log.error("partitions stayed stalled after a resume; starting new consumers")
+            for loop in self._loops:
+                loop.stalls.restarted()
+        return restart
+
+
+async def watch(loop: ConsumerLoop) -> dict[TopicPartition, int]:
+    """A loop's lag per partition; a stalled partition is sought to its position and resumed."""
+    consumer = loop.consumer
+    if consumer is None or not consumer.assignment():
+        return {}
+    try:
+        ends = dict(await consumer.end_offsets(list(consumer.assignment())))
+    except KafkaError as err:
+        log.warning("%s: could not read end offsets: %s", loop.name, err)
+        return {}
+    positions = {}
+    for tp in ends:
+        mine = loop.gaps.next(tp)
+        if mine is not None:
+            positions[tp] = mine
+    lags = loop.stalls.check(ends, positions, set(loop.restoring))
+    for tp in loop.stalls.to_resume():
+        log.error(
+            "%s[%d] has lag %d and has not moved for %.0f s; seeking to its position and resuming",
+            tp.topic,
+            tp.partition,
+            lags.get(tp, 0),
+            loop.stall_seconds,
+        )
+        position = loop.stalls.position(tp)
+        if position is not None:
+            consumer.seek(tp, position)
+        consumer.resume(tp)
+    return lags

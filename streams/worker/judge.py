@@ -1,0 +1,199 @@
+"""The judging stage: one by-force partition's engine, fed deliveries exactly once.
+
+Each by-force partition has a judge: an engine of its own (so partitions move
+between workers without touching each other) and, per input source, the
+highest offset it has applied, so that a message forwarded or delivered again
+after a crash changes nothing. Client-free, so it is tested without a broker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
+
+from refmon.schemas.rejections import Rejection
+from refmon.streams.engine import Engine
+from refmon.streams.engine.engine import source_scope
+from refmon.streams.engine.report import ForceCounts
+from refmon.streams.judging import judge
+from refmon.streams.kafka.state import (
+    LATE_DUPLICATES,
+    Folded,
+    Held,
+    encode_folded,
+    encode_late,
+    replay,
+)
+from refmon.streams.kafka.topics import Topics
+from refmon.streams.wire.delivery import Delivery, Source, encode_delivery
+from refmon.streams.worker.messages import (
+    Counts,
+    Outbound,
+    case_record_key,
+    finding_messages,
+    finding_value,
+)
+
+RESTORE_CHUNK = 2_000
+"""Events applied between yields to the event loop while a partition is restored:
+a few tens of milliseconds, far inside a heartbeat interval."""
+
+
+class Refused(NamedTuple):
+    """A delivery the judge will not apply; the runtime fetches its input for the dead letter."""
+
+    source: Source
+    rejection: Rejection
+
+
+class Judged(NamedTuple):
+    state: list[Outbound]
+    """Changelog records: sent after the outputs, so a crash repeats an alert, never loses one."""
+    outputs: list[Outbound]
+    refused: list[Refused]
+
+
+class PartitionJudge:
+    """One by-force partition: its engine, per input source the highest offset applied,
+    and per case the deliveries its changelog holds (to fold them when it retires)."""
+
+    def __init__(
+        self,
+        partition: int,
+        engine: Engine,
+        topics: Topics,
+        counts: Counts,
+        sources: frozenset[str] = frozenset(),
+    ) -> None:
+        self.partition = partition
+        self.engine = engine
+        self._topics = topics
+        self._counts = counts
+        self._applied: dict[tuple[str, int], int] = {}
+        self._held: dict[tuple[str, str], list[Delivery]] = {}
+        self._late: list[Source] = []
+        self._sources = sources
+        """Every input source that sends this partition events: its forces and the watchdog."""
+        # Per input source, the latest event time it has sent this partition.
+        self._source_times: dict[str, int] = {}
+
+    def restore(self, stored: Held) -> Iterator[int]:
+        """Apply a changelog's contents, retired cases first, then deliveries in event-time
+        order; yields every RESTORE_CHUNK events.
+
+        Nothing is sent while restoring: these changes were sent when first made.
+        """
+        self._late = list(stored.late)
+        return replay(self.engine, stored, RESTORE_CHUNK, self._note, self._replayed)
+
+    def watermark(self) -> int | None:
+        """The latest event time every source of this partition has reached.
+
+        Retirement measures age against this, not the engine's clock: in a replay
+        or a backfill one force's events can be judged years ahead of another's,
+        and a case of the force behind is not old merely because the clock is far on.
+        A source silent for long (or never heard from) holds retirement back on its
+        partition.
+        """
+        if not self._sources or not self._sources <= self._source_times.keys():
+            return None
+        return min(self._source_times[s] for s in self._sources)
+
+    def retire(self, margin_us: int) -> tuple[list[Outbound], list[Outbound]]:
+        """Fold the cases that can no longer change any output (streams/engine/retirement.py):
+        their folded records, to write first, and the deletions of their deliveries, after.
+        A case retires once everything about it is `margin_us` older than the watermark."""
+        topic = self._topics.cases_changelog
+        folded_records: list[Outbound] = []
+        deletions: list[Outbound] = []
+        watermark = self.watermark()
+        if watermark is None:
+            return folded_records, deletions
+        for force, case_id in self.engine.retirable(watermark - margin_us):
+            retired = self.engine.retire(force, case_id)
+            kept = self._held.pop((force, case_id), [])
+            ids = tuple(dict.fromkeys((source_scope(d.event), d.event.event_id) for d in kept))
+            folded = Folded(
+                retired, ids, tuple(d.source for d in kept), len(ids), len(kept) - len(ids)
+            )
+            folded_records.append(
+                Outbound(topic, folded.key, encode_folded(folded), self.partition)
+            )
+            deletions += [Outbound(topic, case_record_key(d), None, self.partition) for d in kept]
+        return folded_records, deletions
+
+    def _replayed(self, delivery: Delivery) -> None:
+        self._note(delivery.source)
+        self._keep(delivery)
+
+    def _keep(self, delivery: Delivery) -> None:
+        event = delivery.event
+        self._held.setdefault((event.force, event.case_id), []).append(delivery)
+        name = delivery.source.name
+        if event.occurred_at_us > self._source_times.get(name, event.occurred_at_us - 1):
+            self._source_times[name] = event.occurred_at_us
+
+    def open_findings(self) -> list[Outbound]:
+        """Every open finding, for the compacted findings topic: repairs a send lost in a crash."""
+        return [
+            Outbound(self._topics.findings, f.finding_id.encode(), finding_value(f, "opened"))
+            for f in self.engine.findings()
+            if f.status == "open"
+        ]
+
+    def judge(self, deliveries: Iterable[Delivery]) -> Judged:
+        state: list[Outbound] = []
+        outputs: list[Outbound] = []
+        refused: list[Refused] = []
+        for delivery in deliveries:
+            source, event, received_us = delivery
+            if source.offset <= self._applied.get((source.name, source.partition), -1):
+                continue  # forwarded or delivered again after a crash: applied already
+            # Intake checked the time against when the input was received; that time
+            # also caps the clock (docs/contract.md section 13). Unknown in a format-1
+            # delivery: then the event's own time stands, as it did before.
+            received = event.occurred_at_us if received_us is None else received_us
+            applied = judge(self.engine, event, received)
+            if isinstance(applied, Rejection):
+                self._counts.rejected[applied.code] += 1
+                refused.append(Refused(source, applied))
+                continue
+            self._note(source)
+            if applied.duplicate and self.engine.is_retired(event.force, event.case_id):
+                # A repeat of a retired case's event: its case's deliveries are folded,
+                # so the repeat is kept in the partition's one record of such repeats.
+                self._late.append(source)
+                state.append(
+                    Outbound(
+                        self._topics.cases_changelog,
+                        LATE_DUPLICATES,
+                        encode_late(self._late),
+                        self.partition,
+                    )
+                )
+                continue
+            self._keep(delivery)
+            if not applied.duplicate:
+                self._counts.events[(event.force, event.event_type)] += 1
+            state.append(
+                Outbound(
+                    self._topics.cases_changelog,
+                    case_record_key(delivery),
+                    encode_delivery(delivery),
+                    self.partition,
+                )
+            )
+            outputs.extend(finding_messages(self._topics, applied.changes))
+        return Judged(state, outputs, refused)
+
+    def tick(self, clock_us: int) -> list[Outbound]:
+        """Let time pass (the wall clock): deadlines fire with no new events."""
+        return finding_messages(self._topics, self.engine.advance(clock_us))
+
+    def force_counts(self, window_days: int) -> dict[str, ForceCounts]:
+        return self.engine.held_force_counts(window_days)
+
+    def _note(self, source: Source) -> None:
+        key = (source.name, source.partition)
+        if source.offset > self._applied.get(key, -1):
+            self._applied[key] = source.offset

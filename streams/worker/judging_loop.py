@@ -1,0 +1,140 @@
+"""The judging loop: the by-force partitions in, findings, alerts and changelog records out.
+
+Each by-force partition has a judge (judge.py) of its own, restored from the
+case changelog when the partition is new to this worker (recovery.py), while
+that partition is paused and the rest go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiokafka import TopicPartition
+from refmon.schemas.events import EventAdapter
+from refmon.streams.engine import Engine
+from refmon.streams.kafka.settings import KafkaSettings
+from refmon.streams.kafka.topics import Topics
+from refmon.streams.wire.dead_letters import DeadLetter
+from refmon.streams.wire.delivery import CodecError, Delivery, decode_delivery
+from refmon.streams.worker import recovery, upgrade
+from refmon.streams.worker.checkpoint import Batch
+from refmon.streams.worker.judge import PartitionJudge, Refused
+from refmon.streams.worker.loop import ConsumerLoop, Records
+from refmon.streams.worker.messages import Counts, Outbound, dead_letter
+from refmon.streams.worker.reader import read_records
+from refmon.streams.worker.statistics import WorkerMetrics
+
+log = logging.getLogger("refmon.worker")
+
+
+class JudgingLoop(ConsumerLoop):
+    name = "judge"
+
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topics: Topics,
+        adapter: EventAdapter,
+        counts: Counts,
+        build_engine: Callable[[], Engine],
+        forces: tuple[str, ...],
+        partitions: int,
+        stall_seconds: float,
+        metrics: WorkerMetrics | None,
+    ) -> None:
+        super().__init__(kafka, stall_seconds, metrics)
+        self._topics = topics
+        self._adapter = adapter
+        self._counts = counts
+        self._build_engine = build_engine
+        self._forces = forces
+        self._partitions = partitions
+        self.judges: dict[int, PartitionJudge] = {}
+        # Held from judging a batch to its state sends, and by retiring: a case is never
+        # folded while a delivery of it is on its way.
+        self.state_lock = asyncio.Lock()
+
+    def forget(self) -> None:
+        self.judges.clear()
+
+    def guard(self) -> asyncio.Lock:
+        return self.state_lock
+
+    def accepts(self, tp: TopicPartition) -> bool:
+        return super().accepts(tp) and tp.partition in self.judges
+
+    async def process(self, tp: TopicPartition, records: Records) -> Batch | None:
+        judge = self.judges.get(tp.partition)
+        if judge is None:
+            return None  # revoked while its records were being read: the next owner has them
+        found = [d for d in (self._delivery(tp, r) for r in records) if d is not None]
+        judged = judge.judge(found)
+        return Batch(judged.outputs, judged.state, judged.refused)
+
+    def _delivery(self, tp: TopicPartition, record: Any) -> Delivery | None:
+        value = record.value or b""
+        try:
+            if value[:1] == b"{":  # forwarded by 0.1
+                return upgrade.migrate_forward(value, self._adapter, self._topics)
+            return decode_delivery(value)
+        except (CodecError, ValueError, KeyError) as err:
+            # Only refmon writes this topic: a record it cannot read is a bug or
+            # tampering. Skipping it loses it, so say so loudly and count it.
+            self._counts.rejected["internal_error"] += 1
+            log.error(
+                "by-force %d:%d is not a delivery this release reads (%s); skipped",
+                tp.partition,
+                record.offset,
+                err,
+            )
+            return None
+
+    async def completing(self, batch: Batch) -> None:
+        if batch.refused:
+            batch.outputs += await self._refused_letters(batch.refused)
+
+    async def _refused_letters(self, refused: list[Refused]) -> list[Outbound]:
+        """Dead letters for deliveries the judge refused, with their input read back whole."""
+        letters = []
+        for source, rejection in refused:
+            topic = self._topics.input(source.name)
+            raw = await read_records(self._kafka, topic, source.partition, source.offset, 1)
+            body = raw[0].value if raw else None
+            letter = DeadLetter.of_message(topic, source.partition, source.offset, rejection, body)
+            letters.append(dead_letter(self._topics, letter))
+        return letters
+
+    def assigned(
+        self, tps: set[TopicPartition], committed: Mapping[TopicPartition, int | None]
+    ) -> None:
+        mine = {tp.partition for tp in tps}
+        for partition in set(self.judges) - mine:
+            del self.judges[partition]
+        for tp in tps:
+            if tp.partition in self.judges and committed[tp] == self.committed.get(tp):
+                continue  # still ours, and nobody else moved it: keep the engine
+            self.judges.pop(tp.partition, None)
+            self.start_restore(tp)
+        log.info(
+            "assigned by-force partitions %s (%d to restore)", sorted(mine), len(self.restoring)
+        )
+
+    async def restore(self, tp: TopicPartition) -> int:
+        checkpoint = self.checkpoint
+        assert checkpoint is not None
+        judge = recovery.new_judge(
+            tp.partition,
+            self._build_engine(),
+            self._topics,
+            self._counts,
+            self._forces,
+            self._partitions,
+        )
+        held = await recovery.restore_judge(
+            self._kafka, self._topics, self._adapter, judge, checkpoint.send
+        )
+        self.judges[tp.partition] = judge
+        return held

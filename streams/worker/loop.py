@@ -1,0 +1,237 @@
+"""A consumer loop: fetch, put in offset order, process, checkpoint; follow rebalances.
+
+The worker runs two, one per consumer group (intake_loop.py, judging_loop.py),
+each a subclass saying only what is its own: how a partition's records are
+processed, and what an assignment must restore. Nothing here branches on
+which loop is running.
+
+Every record a consumer hands over is processed in offset order: records the
+consumer skipped are fetched again and processed first (gaps.py), and a
+partition that is restoring is paused, its fetched records sought back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from refmon.streams.kafka.settings import KafkaSettings
+from refmon.streams.worker.checkpoint import Batch, Checkpoint
+from refmon.streams.worker.gaps import GapTracker
+from refmon.streams.worker.reader import read_records
+from refmon.streams.worker.stalls import StallWatch
+from refmon.streams.worker.statistics import WorkerMetrics
+
+log = logging.getLogger("refmon.worker")
+
+MAX_BATCH = 5_000
+FETCH_TIMEOUT_MS = 100
+Records = list[ConsumerRecord[Any, Any]]
+
+
+class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
+    """One consumer group's loop, and the rebalance listener of its consumer."""
+
+    name = "loop"
+
+    def __init__(
+        self, kafka: KafkaSettings, stall_seconds: float, metrics: WorkerMetrics | None
+    ) -> None:
+        self._kafka = kafka
+        self._metrics = metrics
+        self.stall_seconds = stall_seconds
+        self.consumer: AIOKafkaConsumer | None = None
+        self.checkpoint: Checkpoint | None = None
+        self.gaps: GapTracker[TopicPartition] = GapTracker()
+        self.stalls: StallWatch[TopicPartition] = StallWatch(stall_seconds)
+        self.restoring: dict[TopicPartition, asyncio.Task[None]] = {}
+        # Our own last commit per partition: state is kept across a rebalance only if
+        # nobody else has committed on its partition in between.
+        self.committed: dict[TopicPartition, int] = {}
+
+    # -- what each loop says for itself ------------------------------------------
+
+    async def process(self, tp: TopicPartition, records: Records) -> Batch | None:
+        """What one partition's records produce; None: nothing to commit for them."""
+        raise NotImplementedError
+
+    def guard(self) -> contextlib.AbstractAsyncContextManager[Any]:
+        """Held from processing a batch to its sends."""
+        return contextlib.nullcontext()
+
+    async def completing(self, batch: Batch) -> None:
+        """Last additions to a processed batch, before its sends."""
+
+    async def assigning(self, committed: dict[TopicPartition, int | None]) -> None:
+        """Before the start of each newly assigned partition is worked out."""
+
+    def assigned(
+        self, tps: set[TopicPartition], committed: Mapping[TopicPartition, int | None]
+    ) -> None:
+        """Which of the newly assigned partitions to restore (`start_restore`)."""
+
+    async def restore(self, tp: TopicPartition) -> int:
+        """Rebuild a partition's state; how many records that took."""
+        raise NotImplementedError
+
+    def accepts(self, tp: TopicPartition) -> bool:
+        """Whether the partition's records can be processed now."""
+        return tp not in self.restoring
+
+    def forget(self) -> None:
+        """Drop what is held in memory: the next session restores it from Kafka."""
+
+    # -- the session's clients ---------------------------------------------------
+
+    def attach(self, consumer: AIOKafkaConsumer, checkpoint: Checkpoint) -> None:
+        self.consumer = consumer
+        self.checkpoint = checkpoint
+
+    def detach(self) -> None:
+        for task in self.restoring.values():
+            task.cancel()
+        self.restoring.clear()
+        self.consumer = None
+        self.checkpoint = None
+
+    def on_committed(self, offsets: Mapping[TopicPartition, int]) -> None:
+        self.committed.update(offsets)
+        for tp, offset in offsets.items():
+            self.stalls.progressed(tp, offset)
+
+    # -- the loop ------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Fetch, process, write what the batch produced, commit; until cancelled."""
+        consumer, checkpoint = self.consumer, self.checkpoint
+        assert consumer is not None
+        assert checkpoint is not None
+        try:
+            while True:
+                fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH)
+                batch = Batch()
+                async with self.guard():
+                    for tp, records in fetched.items():
+                        records = await self._in_order(tp, records)
+                        done = await self.process(tp, records) if records else None
+                        if done is not None:
+                            batch.add(done, tp, records[-1].offset + 1)
+                    if batch.offsets:
+                        await self.completing(batch)
+                        await checkpoint.write(batch)
+                if batch.offsets:
+                    await checkpoint.commit(batch.offsets)
+        finally:
+            await checkpoint.close()
+
+    def handed_over(self, tp: TopicPartition, records: Records) -> Records:
+        """The records as the consumer handed them over (a test may stand in here)."""
+        return records
+
+    async def _in_order(self, tp: TopicPartition, records: Records) -> Records:
+        """The records to process now, in order: none if the partition is not ready, and
+        any the consumer skipped fetched again in front of the rest."""
+        consumer = self.consumer
+        assert consumer is not None
+        records = self.handed_over(tp, records)
+        if not records:
+            return []
+        if not self.accepts(tp):
+            if tp in consumer.assignment():
+                consumer.seek(tp, records[0].offset)  # fetched just before it was paused
+            return []
+        if self.gaps.missing(tp, records[0].offset) is None and (
+            records[-1].offset - records[0].offset + 1 == len(records)
+        ):
+            self.gaps.seen(tp, records[-1].offset)
+            return records  # the usual case: no gap before or inside the batch
+        whole: Records = []
+        for record in records:
+            missing = self.gaps.missing(tp, record.offset)
+            if missing is not None:
+                whole += await self._refetch(tp, *missing)
+            whole.append(record)
+            self.gaps.seen(tp, record.offset)
+        return whole
+
+    async def _refetch(self, tp: TopicPartition, first: int, last: int) -> Records:
+        """Records the consumer skipped: fetched here, and processed before anything after."""
+        records = await read_records(self._kafka, tp.topic, tp.partition, first, last - first + 1)
+        log.error(
+            "%s[%d]: offsets %d to %d never reached the worker; fetched %d of them again",
+            tp.topic,
+            tp.partition,
+            first,
+            last,
+            len(records),
+        )
+        if self._metrics is not None:
+            self._metrics.refetched(len(records))
+        return records
+
+    # -- rebalancing ---------------------------------------------------------------
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        for tp in revoked:
+            task = self.restoring.pop(tp, None)
+            if task is not None:
+                task.cancel()
+            self.stalls.forget(tp)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = self.consumer
+        assert consumer is not None
+        tps = set(assigned)
+        # Nothing is processed while this works out where each partition starts: the
+        # other loop goes on between the awaits below, and would race the bookkeeping.
+        if tps:
+            consumer.pause(*tps)
+        committed = {tp: await consumer.committed(tp) for tp in tps}
+        await self.assigning(committed)
+        # Where each partition's records must start: the committed offset, or the
+        # log's start for a partition this group has never committed on.
+        starts = await consumer.beginning_offsets(list(tps)) if tps else {}
+        for tp in tps:
+            self.gaps.reset(tp, committed[tp] if committed[tp] is not None else starts.get(tp))
+        self.assigned(tps, committed)
+        ready = [tp for tp in tps if tp not in self.restoring]
+        if ready:
+            consumer.resume(*ready)
+
+    def start_restore(self, tp: TopicPartition) -> None:
+        consumer = self.consumer
+        assert consumer is not None
+        consumer.pause(tp)
+        old = self.restoring.pop(tp, None)
+        if old is not None:
+            old.cancel()
+        self.restoring[tp] = asyncio.create_task(self._restore(tp))
+
+    async def _restore(self, tp: TopicPartition) -> None:
+        started = time.monotonic()
+        try:
+            held = await self.restore(tp)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("restoring %s failed; trying again", tp)
+            await asyncio.sleep(1)
+            self.restoring[tp] = asyncio.create_task(self._restore(tp))
+            return
+        self.restoring.pop(tp, None)
+        consumer = self.consumer
+        if consumer is not None and tp in consumer.assignment():
+            consumer.resume(tp)
+        log.info(
+            "restored %s[%d]: %d records in %.2f s",
+            tp.topic,
+            tp.partition,
+            held,
+            time.monotonic() - started,
+        )
