@@ -119,6 +119,9 @@ class ForceRow(_Strict):
     open_findings: dict[Kind, Count]
     monthly: list[Month]
     timeliness_path: list[PathPoint]
+    # Reports before the volume check (docs/volume.md) have neither field.
+    volume_status: Literal["ok", "anomaly", "insufficient_data"] = "insufficient_data"
+    volume_flagged_months: list[Annotated[str, Field(pattern=r"^[0-9]{4}-[0-9]{2}$")]] = []
 
 
 class National(_Strict):

@@ -130,6 +130,9 @@ def _force_row(r: ForceRow, name: str, rule: Rule) -> Row:
     row |= {f"decisions.{k}": rule.count(v) for k, v in r.decisions.items()}
     row |= {f"open_findings.{k}": rule.count(v) for k, v in r.open_findings.items()}
     row["open_findings_total"] = rule.count(sum(r.open_findings.values()))
+    # The status and its months only: the limits come from the monthly counts.
+    row["volume_status"] = r.volume_status
+    row["volume_flagged_months"] = " ".join(r.volume_flagged_months)
     return row
 
 
