@@ -14,9 +14,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from refmon.streams.engine.vocabulary import WATCHDOG_EVENT_TYPES
+
 DEFAULT_PREFIX = "refmon"
 WATCHDOG = "watchdog"
-WATCHDOG_EVENT_TYPES = frozenset({"referral.received", "referral.decision"})
 CASES_TABLE = "cases"
 FORCE_COUNTS_TABLE = "force-counts"
 DAY_MS = 86_400_000

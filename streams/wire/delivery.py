@@ -29,6 +29,8 @@ from refmon.streams.engine import (
     Received,
     Referred,
 )
+from refmon.streams.engine.model import OutlierStep
+from refmon.streams.engine.vocabulary import OUTLIER_EVENT_TYPES
 
 VERSION = 1
 VERSION_RECEIVED = 2
@@ -72,6 +74,8 @@ def _payload_fields(payload: Payload) -> list[Any]:
         return [payload.referral_kind, list(payload.criteria)]
     if isinstance(payload, Decision):
         return [payload.decision]
+    if isinstance(payload, OutlierStep):
+        return [payload.detail]
     return []
 
 
@@ -95,6 +99,8 @@ def _payload(event_type: str, fields: list[Any]) -> Payload:
         return Received()
     if event_type == "case.closed":
         return Closed()
+    if event_type in OUTLIER_EVENT_TYPES:
+        return OutlierStep(fields[0])
     raise CodecError(f"unknown event type {event_type!r}")
 
 

@@ -77,3 +77,38 @@ def _closed() -> dict[str, Any]:
         "occurred_at": "2026-01-01T00:00:00Z",
         "payload": {},
     }
+
+
+@pytest.mark.parametrize(
+    ("event_type", "payload"),
+    [
+        ("outlier.checked", {"outcome": "data_error"}),
+        ("outlier.notified", {}),
+        ("outlier.responded", {}),
+        ("outlier.reviewed", {"outcome": "explained"}),
+        ("outlier.action_plan", {}),
+        ("outlier.closed", {"reason": "back_within_limits"}),
+    ],
+)
+def test_outlier_actions_survive_the_round_trip(event_type: str, payload: dict[str, Any]) -> None:
+    # Section 14's actions travel from intake to the judges like any other event.
+    raw = {
+        "schema_version": 1,
+        "event_id": "act-1",
+        "event_type": event_type,
+        "force": "DUR",
+        "case_id": "compliance-2025-03",
+        "occurred_at": "2025-04-02T09:00:00Z",
+        "payload": payload,
+    }
+    delivery = Delivery(Source("watchdog", 0, 7), engine_event(raw), 1_743_584_400_000_000)
+    assert decode_delivery(encode_delivery(delivery)) == delivery
+
+
+def test_the_watchdogs_outlier_actions_belong_on_its_topic_and_the_forces_on_theirs() -> None:
+    from refmon.streams.kafka.topics import WATCHDOG, expected_source
+
+    assert expected_source("outlier.checked", "DUR") == WATCHDOG
+    assert expected_source("outlier.closed", "DUR") == WATCHDOG
+    assert expected_source("outlier.responded", "DUR") == "DUR"
+    assert expected_source("outlier.action_plan", "DUR") == "DUR"
