@@ -109,3 +109,34 @@ def test_hostile_ids_and_impossible_times_are_judged_alike_on_both_runners(
     while (got := run_cli(["report", *deployment.args()]).stdout) != expected.stdout:
         assert time.monotonic() < deadline, got
         time.sleep(1)
+
+
+def test_outliers_and_their_actions_are_judged_alike_on_both_runners(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    # Section 14 on Kafka: the watchdog's actions on its topic, the force's on its own,
+    # some sent before their outlier opens (the action lines first), one sent twice.
+    simulated = tmp_path / "simulated.jsonl"
+    sim = [
+        "simulate", "--days", "150", "--scale", "0.25", "--seed", "5",
+        "--under-refer", "DUR:0.9,LINCS:0.9", "--oversight", "-q",
+    ]  # fmt: skip
+    assert run_cli([*sim, "--output", str(simulated)]).status == 0
+    lines = simulated.read_text().splitlines()
+    actions = [line for line in lines if '"outlier.' in line]
+    assert len(actions) >= 4, "the scenario must exercise the outlier workflow"
+    stream = tmp_path / "events.jsonl"
+    others = [line for line in lines if '"outlier.' not in line]
+    stream.write_text("\n".join([*actions, actions[0], *others]) + "\n")
+    expected, expected_open = embedded(stream, tmp_path)
+    assert expected["outliers"], "outliers must open for the comparison to mean anything"
+    deployment.start_worker("w1", "--clock", "event")
+    deployment.publish(stream)
+    events = expected["events"]
+    assert isinstance(events, dict)
+    deployment.wait_for(events["valid"], events["duplicate"], stream=stream)
+    findings = tmp_path / "kafka-findings.jsonl"
+    result = run_cli(["report", *deployment.args(), "--findings", str(findings)])
+    assert json.loads(result.stdout)["outliers"] == expected["outliers"]
+    assert result.stdout == run_cli(["run", "--input", str(stream), "-q"]).stdout
+    assert open_findings(findings) == expected_open
