@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from refmon import bootstrap
-from refmon.commands.run import check_window_days
+from refmon.commands.run import check_window_days, peer_groups_option
 from refmon.environment import Environment, ExitStatus
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.outputs import check_outputs
@@ -30,6 +30,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--report", default="-", metavar="PATH|-", help="default: stdout")
     p.add_argument("--findings", metavar="PATH|-", help="every finding's state (JSON Lines)")
+    p.add_argument(
+        "--peer-groups",
+        metavar="FILE",
+        help="compare each force with these groups (CSV `force,group`; default: the police "
+        "regions)",
+    )
     add_kafka_options(p)
     p.set_defaults(handler=report_command)
 
@@ -41,9 +47,10 @@ def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     check_window_days(args.window_days)
     as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
     outputs = check_outputs({"--report": args.report, "--findings": args.findings})
+    groups = peer_groups_option(args.peer_groups)
     settings = settings_from(args)
     names = topics_from(args)
-    wiring = bootstrap.build()
+    wiring = bootstrap.build(peer_groups=groups)
     stored = held(read_to_end(settings, names.cases_changelog), wiring.adapter, names)
     # Dead letters are keyed by where the input came from: a re-delivery is one.
     invalid = len(read_to_end(settings, names.dead_letter))
