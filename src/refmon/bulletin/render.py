@@ -85,6 +85,14 @@ STATE_WORDS = {
     "closed": "closed",
 }
 OWNER_WORDS = {"watchdog": "IOPC", "force": "force"}
+REASON_WORDS = {
+    "satisfied": "satisfied",
+    "back_within_limits": "back within limits",
+    "escalated": "escalated",
+    "withdrawn": "withdrawn",
+    "data_error": "data error",
+    "explained": "explained",
+}
 
 
 def _count(key: str, below: int) -> Callable[[Mapping[str, Any]], Cell]:
@@ -155,7 +163,7 @@ def outlier_columns(with_force: bool, closed: bool) -> list[Column]:
         return [
             *columns,
             Column("Closed", _text("closed"), False),
-            Column("Reason", _text("close_reason"), False),
+            Column("Reason", _text("close_reason", REASON_WORDS), False),
         ]
     return [
         *columns,
