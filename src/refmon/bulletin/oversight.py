@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
 
-from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED, Value
+from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED, Rule, Value
 from refmon.bulletin.public import MEASURE_PARTS, Row
-from refmon.report_model import Report, ReportError
+from refmon.report_model import ForceRow, Report, ReportError
 from refmon.streams.engine.peers import PeerGroups
 
 LONDON = ZoneInfo("Europe/London")
@@ -105,13 +106,15 @@ class Oversight:
     peer_groups: str | None = None
     """`regions` (the default) or `peer_groups` (a file given); None in a 0.1 report."""
     peer_groups_source: str | None = None
+    counts: dict[str, ForceRow] = field(default_factory=dict)
+    """The report's true force rows: last year's counts are worked out from them."""
 
 
 _OUTLIERS = TypeAdapter(list[Outlier])
 _COMPARISONS = TypeAdapter(list[Comparison])
 
 
-def read_oversight(text: str) -> Oversight:
+def read_oversight(text: str, report: Report) -> Oversight:
     """Sections 14 and 15 of a report already checked by `read_report` (which bounds its
     size and depth); a report from release 0.1 has neither, and gets empty tables."""
     body = json.loads(text)
@@ -129,6 +132,7 @@ def read_oversight(text: str) -> Oversight:
         {c.force: c for c in comparisons},
         kind if isinstance(kind, str) else None,
         source if isinstance(source, str) else None,
+        {row.force: row for row in report.forces},
     )
 
 
@@ -154,7 +158,7 @@ def regroup(oversight: Oversight, report: Report, groups: PeerGroups) -> Oversig
         for measure in MEASURE_PARTS:
             update[f"{measure}_group"] = None if group is None else means.get((group, measure))
         comparisons[row.force] = found.model_copy(update=update)
-    return Oversight(oversight.outliers, comparisons, groups.kind, groups.source)
+    return Oversight(oversight.outliers, comparisons, groups.kind, groups.source, oversight.counts)
 
 
 def _day(moment: datetime | None) -> str | None:
@@ -170,12 +174,45 @@ def _whole(share: float | None) -> int | None:
     return None if share is None else round(100 * share)
 
 
+LAST_YEAR_LIMIT = 200_000
+"""The largest last-year denominator searched for (a force's year is far below it)."""
+
+
+def last_year_counts(
+    this: tuple[int, int], share: float, z: float, limit: int = LAST_YEAR_LIMIT
+) -> list[tuple[int, int]]:
+    """Every (numerator, denominator) last year could have had, given this year's counts,
+    last year's share and the change's z: what a reader could work out from the report's
+    figures, so the rule is applied to it. Each denominator n gives x = round(share * n);
+    those whose share and pooled z (section 15's formula) come out as reported remain."""
+    x1, n1 = this
+    n2 = np.arange(5, limit + 1, dtype=np.float64)
+    x2 = np.rint(share * n2)
+    keep = x2 / n2 == share
+    n2, x2 = n2[keep], x2[keep]
+    p = (x1 + x2) / (n1 + n2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        zs = (x1 / n1 - x2 / n2) / np.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
+    match = np.isclose(zs, z, rtol=1e-9, atol=1e-12)
+    return [(int(x), int(n)) for x, n in zip(x2[match], n2[match], strict=True)]
+
+
+def _last_year_shown(this: tuple[int, int], share: float, z: float, rule: Rule) -> bool:
+    """Last year's share (and so the change) is published only when the rule would publish
+    its rate for every count it could have come from; none found: withheld."""
+    found = last_year_counts(this, share, z)
+    return bool(found) and all(not _withheld(rule.rate(x, n)) for x, n in found)
+
+
 def _withheld(value: Value) -> bool:
     return value in (SUPPRESSED, SECONDARY)
 
 
 def comparison_rows(
-    forces: Sequence[Row], national: Row, oversight: Oversight
+    forces: Sequence[Row],
+    national: Row,
+    oversight: Oversight,
+    rule: Rule,
 ) -> dict[str, list[Row]]:
     """Per force, one row per measure: the force, its group, England and Wales, last year."""
     groups = {code: c.group for code, c in oversight.comparisons.items()}
@@ -194,7 +231,21 @@ def comparison_rows(
             change_z = values.get(f"{measure}_change_z")
             significant = values.get(f"{measure}_change_significant")
             group_mean = values.get(f"{measure}_group")
-            vouched = not _withheld(own) and own is not None and change_z is not None
+            numerator, denominator = MEASURE_PARTS[measure]
+            true = oversight.counts.get(code)
+            vouched = (
+                true is not None
+                and not _withheld(own)
+                and own is not None
+                and change_z is not None
+                and last_year is not None
+                and _last_year_shown(
+                    (getattr(true, numerator), getattr(true, denominator)),
+                    last_year,
+                    change_z,
+                    rule,
+                )
+            )
             group_pct: Value = _whole(group_mean)
             if group_pct is not None and any(_withheld(r[f"{measure}_pct"]) for r in members):
                 group_pct = SUPPRESSED

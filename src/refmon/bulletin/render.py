@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from refmon.bulletin import charts
 from refmon.bulletin.data import MEASURES, STATUS_FIELDS, Measure, flag_order, is_flagged
+from refmon.bulletin.disclosure import Rule
 from refmon.bulletin.oversight import (
     MEASURE_WORDS,
     Oversight,
@@ -545,7 +546,8 @@ def _outlier_files(
     open_rows = [outlier_row(o, names) for o in open_first_overdue(mine)]
     closed_rows = [outlier_row(o, names) for o in closed_latest_first(mine)]
     history = history_rows(mine)
-    comparisons = comparison_rows(public.forces, public.national, oversight)
+    rule = Rule(below=public.below)
+    comparisons = comparison_rows(public.forces, public.national, oversight, rule)
     compared = [r for code in names if force in (None, code) for r in comparisons[code]]
     files = {
         "outliers-open.csv": to_csv(open_rows),

@@ -155,7 +155,7 @@ def bulletin_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         ) from None
     try:
         report = read_report(text)
-        oversight = read_oversight(text)
+        oversight = read_oversight(text, report)
         if groups is not None:
             oversight = regroup(oversight, report, groups)
         held = None if findings is None else read_findings(findings)
