@@ -95,3 +95,33 @@ def test_last_year_from_a_small_count_is_withheld_with_its_change() -> None:
 def test_a_group_mean_is_withheld_when_a_members_rate_is() -> None:
     row = rows_for((30, 100), other_pct=SUPPRESSED)[0]
     assert row["group_pct"] == SUPPRESSED
+
+
+def test_an_outlier_table_with_no_rows_still_has_its_header() -> None:
+    from refmon.bulletin.oversight import OUTLIER_COLUMNS, Outlier, outlier_row
+    from refmon.bulletin.tables import to_csv
+
+    assert to_csv([], columns=OUTLIER_COLUMNS).splitlines() == [
+        ",".join([*OUTLIER_COLUMNS, "withheld", "secondary"])
+    ]
+    one = Outlier.model_validate(
+        {
+            "outlier_id": "compliance-2025-11",
+            "force": "DUR",
+            "measure": "compliance",
+            "level": "alarm",
+            "opened_at": "2025-12-01T00:00:00Z",
+            "state": "data_check",
+            "awaits": "outlier.checked",
+            "owner": "watchdog",
+            "due": "2025-12-16T00:00:00Z",
+            "overdue": False,
+            "closed_at": None,
+            "close_reason": None,
+            "history": [],
+        }
+    )
+    row = outlier_row(one, {"DUR": "Durham"})
+    assert tuple(row) == OUTLIER_COLUMNS
+    # Due at 24:00 on 15 December: that is the last day named.
+    assert row["due_by"] == "2025-12-15"

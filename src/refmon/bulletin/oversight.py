@@ -271,6 +271,24 @@ def comparison_rows(
     return out
 
 
+OUTLIER_COLUMNS = (
+    "force",
+    "force_name",
+    "outlier_id",
+    "measure",
+    "level",
+    "opened",
+    "state",
+    "awaits",
+    "owner",
+    "due_by",
+    "past_deadline",
+    "closed",
+    "close_reason",
+)
+HISTORY_COLUMNS = ("force", "outlier_id", "date", "action", "outcome")
+
+
 def outlier_row(o: Outlier, names: Mapping[str, str]) -> Row:
     return {
         "force": o.force,

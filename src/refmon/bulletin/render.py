@@ -19,7 +19,9 @@ from refmon.bulletin import charts
 from refmon.bulletin.data import MEASURES, STATUS_FIELDS, Measure, flag_order, is_flagged
 from refmon.bulletin.disclosure import Rule
 from refmon.bulletin.oversight import (
+    HISTORY_COLUMNS,
     MEASURE_WORDS,
+    OUTLIER_COLUMNS,
     Oversight,
     closed_latest_first,
     comparison_rows,
@@ -550,9 +552,9 @@ def _outlier_files(
     comparisons = comparison_rows(public.forces, public.national, oversight, rule)
     compared = [r for code in names if force in (None, code) for r in comparisons[code]]
     files = {
-        "outliers-open.csv": to_csv(open_rows),
-        "outliers-closed.csv": to_csv(closed_rows),
-        "outlier-history.csv": to_csv(history),
+        "outliers-open.csv": to_csv(open_rows, columns=OUTLIER_COLUMNS),
+        "outliers-closed.csv": to_csv(closed_rows, columns=OUTLIER_COLUMNS),
+        "outlier-history.csv": to_csv(history, columns=HISTORY_COLUMNS),
         "comparison.csv": to_csv(compared),
     }
     context = {
