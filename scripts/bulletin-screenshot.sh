@@ -10,7 +10,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 "$venv/bin/refmon" simulate --days 365 --under-refer DUR,LINCS --late NBR:0.4 \
-  --under-categorise SUS:0.6 --deteriorate HERTS:2025-10-01:0.3 --over-refer NOTTS:0.1 -q \
+  --under-categorise SUS:0.6 --deteriorate HERTS:2025-10-01:0.3 --over-refer NOTTS:0.1 --oversight -q \
   --output "$work/events.jsonl"
 # A bulletin is cut at a month end (docs/disclosure.md): the month end after the year.
 "$venv/bin/refmon" run --input "$work/events.jsonl" --as-of 2026-01-01T00:00:00Z \

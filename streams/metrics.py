@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from refmon.streams.engine import Engine, ForceRow
 from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.funnel import Limits
+from refmon.streams.engine.outliers import AWAITS, MEASURES, Outlier, OutlierState
 from refmon.streams.engine.report import National
 from refmon.streams.engine.vocabulary import CASE_FINDING_KINDS, FindingKind
 
@@ -251,6 +252,20 @@ class RefmonMetrics:
             ["topic", "partition"],
             registry=registry,
         )
+        self.outliers = Gauge(
+            "refmon_outliers",
+            "Outliers (docs/contract.md section 14), by force, measure and state; closed ones "
+            "included.",
+            ["force", "measure", "state"],
+            registry=registry,
+        )
+        self.outliers_overdue = Gauge(
+            "refmon_outliers_overdue",
+            "Open outliers past the deadline of the action they await, by force and by who owes "
+            "it (watchdog or force).",
+            ["force", "owner"],
+            registry=registry,
+        )
         self.refetched = PromCounter(
             "refmon_records_refetched",
             "Records the consumer skipped, fetched again and judged in order (Kafka only).",
@@ -288,10 +303,26 @@ class RefmonMetrics:
         rows: Iterable[ForceRow],
         national: National,
         delays: Mapping[str, DelayHistogram],
+        outliers: Iterable[Outlier] = (),
     ) -> None:
-        """The slow half: the cross-force view and the referral delays, every few seconds."""
+        """The slow half: the cross-force view, the referral delays and the outliers, every
+        few seconds."""
+        rows = tuple(rows)
         self.sync_rows(rows, national)
         self.sync_delays(delays)
+        self.sync_outliers(outliers, [row.force for row in rows])
+
+    def sync_outliers(self, outliers: Iterable[Outlier], forces: Iterable[str]) -> None:
+        """Outliers counted by force, measure and state, and the overdue ones by force and
+        owner: counts only, never an outlier id (section 14). Every combination of a force
+        with a row is set, to 0 when it has none, so an alert clears when its count does."""
+        counts, overdue = outlier_counts(outliers)
+        for force in dict.fromkeys([*forces, *(f for f, _, _ in counts)]):
+            for measure in MEASURES:
+                for state in STATES:
+                    self.outliers.labels(force, measure, state).set(counts[(force, measure, state)])
+            for owner in OWNERS:
+                self.outliers_overdue.labels(force, owner).set(overdue[(force, owner)])
 
     def sync_delays(self, histograms: Mapping[str, DelayHistogram]) -> None:
         self.delays.histograms = dict(histograms)
@@ -410,6 +441,23 @@ class RefmonMetrics:
 
 # The client's own formatting of `le`, so these buckets read like its Histogram's.
 _float_to_go_string = cast(Callable[[float], str], _client_utils.floatToGoString)
+
+
+STATES: tuple[OutlierState, ...] = (*AWAITS, "closed")
+OWNERS = ("watchdog", "force")
+
+
+def outlier_counts(
+    outliers: Iterable[Outlier],
+) -> tuple[Counter[tuple[str, str, str]], Counter[tuple[str, str]]]:
+    """(force, measure, state) -> outliers, and (force, owner) -> overdue open ones."""
+    counts: Counter[tuple[str, str, str]] = Counter()
+    overdue: Counter[tuple[str, str]] = Counter()
+    for o in outliers:
+        counts[(o.force, o.measure, o.state)] += 1
+        if o.overdue and o.owner is not None:
+            overdue[(o.force, o.owner)] += 1
+    return counts, overdue
 
 
 class ReferralDelayCollector(Collector):

@@ -108,3 +108,20 @@ def test_a_forces_new_missed_referrals_reach_that_force_only_grouped_per_force_w
     assert inner["matchers"] == ['alertname="RefmonMissedReferralNewCase"']
     assert "receiver" not in inner  # the force's own
     assert (inner["group_interval"], inner["repeat_interval"]) == ("1m", "24h")
+
+
+@pytest.mark.parametrize("code", ["DUR", "MPS"])
+def test_an_overdue_outlier_goes_to_whoever_owes_the_action(code: str) -> None:
+    # The force's overdue response or action plan: that force only.
+    owed = routes(
+        "alertname=RefmonOutlierOverdueForce", "team=force", "owner=force", f"force={code}"
+    )
+    assert owed == {f"force-{code}"}
+    # The watchdog's own overdue stage: the oversight team only, never the force.
+    ours = routes(
+        "alertname=RefmonOutlierOverdueWatchdog",
+        "team=oversight",
+        "owner=watchdog",
+        f"force={code}",
+    )
+    assert ours == {"oversight"}

@@ -17,6 +17,19 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from refmon.bulletin import charts
 from refmon.bulletin.data import MEASURES, STATUS_FIELDS, Measure, flag_order, is_flagged
+from refmon.bulletin.disclosure import Rule
+from refmon.bulletin.oversight import (
+    HISTORY_COLUMNS,
+    MEASURE_WORDS,
+    OUTLIER_COLUMNS,
+    Oversight,
+    closed_latest_first,
+    comparison_rows,
+    history_rows,
+    open_first_overdue,
+    outlier_row,
+    state_counts,
+)
 from refmon.bulletin.public import Public, Row, number
 from refmon.bulletin.tables import DASH, count_text, number_text, percent_text, to_csv
 
@@ -61,6 +74,27 @@ STATUS_WORDS = {
     "alarm": "■ alarm",
     "signal": "▼ signal",
     "insufficient_data": "too few",
+    "overdue": "■ overdue",
+    "significant": "◆ significant",
+}
+
+STATE_WORDS = {
+    "data_check": "data check",
+    "notify": "to notify",
+    "awaiting_response": "awaiting response",
+    "under_review": "under review",
+    "action_plan": "action plan",
+    "monitoring": "monitoring",
+    "closed": "closed",
+}
+OWNER_WORDS = {"watchdog": "IOPC", "force": "force"}
+REASON_WORDS = {
+    "satisfied": "satisfied",
+    "back_within_limits": "back within limits",
+    "escalated": "escalated",
+    "withdrawn": "withdrawn",
+    "data_error": "data error",
+    "explained": "explained",
 }
 
 
@@ -97,6 +131,73 @@ def force_columns(below: int) -> list[Column]:
         Column("Decided", _count("decided", below)),
         Column("Returned share", _judged("returned_share")),
         Column("Open findings", _count("open_findings_total", below)),
+    ]
+
+
+def _text(key: str, words: Mapping[str, str] | None = None) -> Callable[[Mapping[str, Any]], Cell]:
+    def cell(r: Mapping[str, Any]) -> Cell:
+        value = r.get(key)
+        if value is None:
+            return Cell(DASH)
+        return Cell(words.get(str(value), str(value)) if words else str(value))
+
+    return cell
+
+
+def _awaits(r: Mapping[str, Any]) -> Cell:
+    """Who owes what, and by when; the overdue ones marked in words, not colour alone."""
+    if r["awaits"] is None:
+        return Cell(DASH)
+    who = OWNER_WORDS.get(str(r["owner"]), str(r["owner"]))
+    by = f" by {r['due_by']}" if r["due_by"] else ""
+    return Cell(f"{who}: {r['awaits']}{by}", status="overdue" if r["past_deadline"] else None)
+
+
+def outlier_columns(with_force: bool, closed: bool) -> list[Column]:
+    columns = [Column("Force", lambda r: Cell(str(r["force_name"]), sub=str(r["force"])), False)]
+    columns = columns if with_force else []
+    columns += [
+        Column("Outlier", _text("outlier_id"), False),
+        Column("Measure", _text("measure", MEASURE_WORDS), False),
+        Column("Level", _text("level", STATUS_WORDS), False),
+        Column("Opened", _text("opened"), False),
+    ]
+    if closed:
+        return [
+            *columns,
+            Column("Closed", _text("closed"), False),
+            Column("Reason", _text("close_reason", REASON_WORDS), False),
+        ]
+    return [
+        *columns,
+        Column("State", _text("state", STATE_WORDS), False),
+        Column("Awaits", _awaits, False),
+    ]
+
+
+def comparison_columns() -> list[Column]:
+    def change(r: Mapping[str, Any]) -> Cell:
+        value = r["change_points"]
+        if not isinstance(value, int):
+            return Cell(percent_text(value))
+        return Cell(f"{value:+d} points", status="significant" if r["change_significant"] else None)
+
+    return [
+        Column("Measure", _text("measure", MEASURE_WORDS), False),
+        Column("This force", _pct("force_pct")),
+        Column("Group", lambda r: Cell(percent_text(r["group_pct"]), sub=str(r["group"] or ""))),
+        Column("England and Wales", _pct("england_wales_pct")),
+        Column("Last year", _pct("last_year_pct")),
+        Column("Change", change),
+    ]
+
+
+def history_columns() -> list[Column]:
+    return [
+        Column("Outlier", _text("outlier_id"), False),
+        Column("Date", _text("date"), False),
+        Column("Action", _text("action"), False),
+        Column("Outcome", _text("outcome"), False),
     ]
 
 
@@ -420,6 +521,7 @@ def _context(public: Public) -> dict[str, Any]:
         "count": lambda v: count_text(v, public.below),
         "num": number_text,
         "status_words": STATUS_WORDS,
+        "state_words": STATE_WORDS,
         "measures": MEASURES,
     }
 
@@ -437,10 +539,64 @@ def _csv_files(public: Public, rows: Sequence[Row]) -> dict[str, str]:
     }
 
 
-def render(public: Public, force: str | None = None) -> dict[str, str]:
+def _outlier_files(
+    public: Public, oversight: Oversight, force: str | None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The oversight tables (sections 14 and 15): CSV files and the page's context."""
+    names = {str(r["force"]): str(r["force_name"]) for r in public.forces}
+    mine = [o for o in oversight.outliers if force is None or o.force == force]
+    open_rows = [outlier_row(o, names) for o in open_first_overdue(mine)]
+    closed_rows = [outlier_row(o, names) for o in closed_latest_first(mine)]
+    history = history_rows(mine)
+    rule = Rule(below=public.below)
+    comparisons = comparison_rows(public.forces, public.national, oversight, rule)
+    compared = [r for code in names if force in (None, code) for r in comparisons[code]]
+    files = {
+        "outliers-open.csv": to_csv(open_rows, columns=OUTLIER_COLUMNS),
+        "outliers-closed.csv": to_csv(closed_rows, columns=OUTLIER_COLUMNS),
+        "outlier-history.csv": to_csv(history, columns=HISTORY_COLUMNS),
+        "comparison.csv": to_csv(compared),
+    }
+    context = {
+        "peer_groups": oversight.peer_groups,
+        "peer_groups_source": oversight.peer_groups_source,
+        "states": state_counts(mine),
+        "open_outliers": _table(
+            "Open outliers, the overdue first",
+            outlier_columns(force is None, closed=False),
+            open_rows,
+            "outliers-open.csv",
+            lambda r: bool(r["past_deadline"]),
+        ),
+        "closed_outliers": _table(
+            "Closed outliers and why, the latest first",
+            outlier_columns(force is None, closed=True),
+            closed_rows,
+            "outliers-closed.csv",
+        ),
+        "outlier_history": _table(
+            "Each outlier's recorded actions", history_columns(), history, "outlier-history.csv"
+        ),
+        "comparison": None
+        if force is None
+        else _table(
+            "Compared with its group, England and Wales, and itself a year earlier",
+            comparison_columns(),
+            comparisons[force],
+            "comparison.csv",
+            lambda r: bool(r["change_significant"]),
+        ),
+    }
+    return files, context
+
+
+def render(
+    public: Public, force: str | None = None, oversight: Oversight | None = None
+) -> dict[str, str]:
     """The bulletin's files: the national view, or with `force` that force's own."""
     rows = sorted(public.forces, key=flag_order)
-    context = _context(public)
+    outlier_files, outlier_context = _outlier_files(public, oversight or Oversight(), force)
+    context = _context(public) | outlier_context
     env = _environment()
     below = public.below
     if force is None:
@@ -473,6 +629,7 @@ def render(public: Public, force: str | None = None) -> dict[str, str]:
             ),
             "status_fields": STATUS_FIELDS,
         }
+        files |= outlier_files
         files["index.html"] = env.get_template("national.html.j2").render(context)
         return files
     row = next(r for r in public.forces if r["force"] == force)
@@ -488,5 +645,6 @@ def render(public: Public, force: str | None = None) -> dict[str, str]:
             "By month", month_columns(below, True), public.monthly[force], "monthly.csv"
         ),
     }
+    files |= outlier_files
     files["index.html"] = env.get_template("force.html.j2").render(context)
     return files

@@ -38,13 +38,20 @@ def csv_cell(value: Any) -> str:
     return neutral(str(value))
 
 
-def to_csv(rows: Sequence[Mapping[str, Any]], lead: Mapping[str, str] | None = None) -> str:
+def to_csv(
+    rows: Sequence[Mapping[str, Any]],
+    lead: Mapping[str, str] | None = None,
+    columns: Sequence[str] = (),
+) -> str:
     """Rows of one table as CSV: `lead`'s columns, the rows' keys, `withheld` (the columns
     suppressed: counts from 1 to 7, rates and z-scores of them) and `secondary` (the columns
     withheld so that those cannot be worked out; any value)."""
-    if not rows:
-        return ""
     out = io.StringIO()
+    if not rows:
+        # A table with no rows still says what it would hold (when its columns are known).
+        if columns:
+            csv.writer(out, lineterminator="\n").writerow([*columns, "withheld", "secondary"])
+        return out.getvalue()
     columns = [*(lead or {}), *rows[0], "withheld", "secondary"]
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)

@@ -12,6 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from refmon.commands.run import peer_groups_option
 from refmon.environment import Environment, ExitStatus, UsageError
 from refmon.report_model import printable
 
@@ -49,6 +50,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="PATH",
         help="the findings (JSON Lines) of the same run: adds DIR/internal/worklist.csv, the "
         "open findings still to act on, for oversight staff only (not for publication)",
+    )
+    p.add_argument(
+        "--peer-groups",
+        metavar="FILE",
+        help="compare each force with these groups (CSV `force,group`) instead of the report's "
+        "(by default the police regions)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no summary line")
     p.set_defaults(handler=bulletin_command)
@@ -131,12 +138,14 @@ def bulletin_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
             f"--suppress-below must be at least {MIN_BELOW}: counts from 1 to 4 are never published"
         )
     folder = _folder(args.output)
+    groups = peer_groups_option(args.peer_groups)
     text = _read(args.report, env)
     findings = None if args.findings is None else _read(args.findings, env)
     try:
         from refmon.bulletin.data import ReportError, read_report
         from refmon.bulletin.disclosure import Rule
         from refmon.bulletin.internal import NOTICE, WORKLIST, notice, read_findings, worklist_csv
+        from refmon.bulletin.oversight import read_oversight, regroup
         from refmon.bulletin.public import month_end, public_view
         from refmon.bulletin.render import render
     except ImportError as err:
@@ -146,6 +155,9 @@ def bulletin_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         ) from None
     try:
         report = read_report(text)
+        oversight = read_oversight(text, report)
+        if groups is not None:
+            oversight = regroup(oversight, report, groups)
         held = None if findings is None else read_findings(findings)
     except ReportError as err:
         where = args.report if findings is None or "findings" not in str(err) else args.findings
@@ -159,7 +171,7 @@ def bulletin_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     codes = [r.force for r in report.forces]
     if args.force is not None and args.force not in codes:
         raise UsageError(f"--force {printable(args.force)!r}: not a force in the report")
-    files = render(public_view(report, Rule(below=args.suppress_below)), args.force)
+    files = render(public_view(report, Rule(below=args.suppress_below)), args.force, oversight)
     if held is not None:
         files[WORKLIST] = worklist_csv(held, report.as_of, args.force)
         files[NOTICE] = notice(report.as_of)

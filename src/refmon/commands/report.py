@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 
 from refmon import bootstrap
-from refmon.commands.run import check_window_days
+from refmon.commands.run import check_window_days, peer_groups_option
 from refmon.environment import Environment, ExitStatus
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.outputs import check_outputs
@@ -32,6 +32,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--findings", metavar="PATH|-", help="every finding's state (JSON Lines)")
     # Accepted like every command's -q: the report shows no progress to silence.
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output (there is none)")
+    p.add_argument(
+        "--peer-groups",
+        metavar="FILE",
+        help="compare each force with these groups (CSV `force,group`; default: the police "
+        "regions)",
+    )
     add_kafka_options(p)
     p.set_defaults(handler=report_command)
 
@@ -43,9 +49,10 @@ def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     check_window_days(args.window_days)
     as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
     outputs = check_outputs({"--report": args.report, "--findings": args.findings})
+    groups = peer_groups_option(args.peer_groups)
     settings = settings_from(args)
     names = topics_from(args)
-    wiring = bootstrap.build()
+    wiring = bootstrap.build(peer_groups=groups)
     stored = recovery.stored_state(settings, names, wiring.adapter)
     # Dead letters are keyed by where the input came from: a re-delivery is one.
     invalid = len(reader.read_topic(settings, names.dead_letter))

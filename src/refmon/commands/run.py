@@ -199,7 +199,10 @@ def run_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
                 Activity.of([engine], stats.events, stats.rejected, engine.forces)
             )
             metrics.sync_statistics(
-                report.forces, report.national, engine.referral_delays(args.window_days)
+                report.forces,
+                report.national,
+                engine.referral_delays(args.window_days),
+                report.outliers,
             )
 
         def on_batch(stats: RunStats) -> None:

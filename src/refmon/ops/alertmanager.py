@@ -2,6 +2,8 @@
 
 Routing, in order:
 1. `team="ops"`: pipeline alerts, to the operators.
+   The watchdog's own overdue outlier stages (WATCHDOG_OVERDUE) go to the
+   oversight team only: the force owes nothing there, so they never reach it.
 2. `force="<CODE>"`, one route per force in forces.csv: to that force's
    webhook, with `continue` so cross-force alerts also reach oversight. Inside
    it, the force's new missed referrals are sent within a minute (NEW_CASE).
@@ -22,6 +24,8 @@ FORCE_URL_TEMPLATE = "http://alert-gateway:8080/forces/{force}"
 OVERSIGHT_URL = "http://alert-gateway:8080/oversight"
 OPS_URL = "http://alert-gateway:8080/ops"
 NEW_CASE = "RefmonMissedReferralNewCase"
+WATCHDOG_OVERDUE = "RefmonOutlierOverdueWatchdog"
+"""An outlier stage the watchdog owes, past its deadline (alerts.yml, section 14)."""
 """Fires again each time another of a force's cases misses its deadline (alerts.yml)."""
 
 
@@ -102,6 +106,8 @@ def alertmanager_config(receivers: Receivers, codes: Iterable[str] | None = None
                     "matchers": ['team="ops"'],
                     "repeat_interval": "1h",
                 },
+                # Before the force routes, without `continue`: the force's route would copy it.
+                {"receiver": "oversight", "matchers": [f'alertname="{WATCHDOG_OVERDUE}"']},
                 *force_routes,
                 {"receiver": "oversight", "matchers": ['team="oversight"']},
             ],

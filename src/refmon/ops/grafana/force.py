@@ -8,6 +8,7 @@ from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.builders.common import StackingConfig
 from grafana_foundation_sdk.models import common, prometheus
 
+from refmon.ops.grafana.outliers import outlier_stats, outliers_by_state, overdue_list
 from refmon.ops.grafana.panels import (
     DATASOURCE,
     base_dashboard,
@@ -259,4 +260,9 @@ def force_dashboard() -> dash.Dashboard:
                 )
             )
         )
+        .with_row(dash.Row("Outliers"))
+        .with_panel(outlier_stats("$force")[0])
+        .with_panel(outlier_stats("$force")[1])
+        .with_panel(overdue_list("$force"))
+        .with_panel(outliers_by_state("$force"))
     )

@@ -14,6 +14,7 @@ from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import piechart as pie
 from grafana_foundation_sdk.models import xychart as xy
 
+from refmon.ops.grafana.outliers import outlier_stats, outliers_by_state, overdue_list
 from refmon.ops.grafana.panels import (
     DATASOURCE,
     Z95,
@@ -198,8 +199,13 @@ def national_dashboard() -> dash.Dashboard:
     ).with_row(dash.Row("National"))
     for panel in (*headline_stats(), *surveillance_stats()):
         board = board.with_panel(panel)
+    board = board.with_row(dash.Row("Outliers"))
+    for panel in outlier_stats():
+        board = board.with_panel(panel)
     return (
-        board.with_row(dash.Row("Forces"))
+        board.with_panel(overdue_list())
+        .with_panel(outliers_by_state())
+        .with_row(dash.Row("Forces"))
         .with_panel(force_table())
         .with_row(dash.Row("Funnel plots"))
         .with_panel(
