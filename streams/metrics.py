@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 from refmon.streams.engine import Engine, ForceRow
 from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.funnel import Limits
-from refmon.streams.engine.outliers import AWAITS, MEASURES, Outlier, OutlierState
+from refmon.streams.engine.outlier_model import AWAITS, MEASURES, Outlier, OutlierState
 from refmon.streams.engine.report import National
 from refmon.streams.engine.vocabulary import CASE_FINDING_KINDS, FindingKind
 
