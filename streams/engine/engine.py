@@ -53,7 +53,7 @@ from refmon.streams.engine.outlier_model import Action, Outlier
 from refmon.streams.engine.outliers import open_outliers, overdue_findings
 from refmon.streams.engine.peers import PeerGroups, compare, one_year_before
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
-from refmon.streams.engine.retirement import Retired, can_retire
+from refmon.streams.engine.retirement import Retired, can_retire, first_moment, review_times
 from refmon.streams.engine.review import review_counts, review_points, review_rows
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
@@ -455,20 +455,23 @@ class Engine:
     def retire(self, force: str, case_id: str) -> Retired:
         """Drop a case, keeping what it still contributes (its findings, its own duty)."""
         case = self._cases[force].pop(case_id)
-        self._retired_review[force][case_id] = CaseState(
-            recorded_at=case.recorded_at,
-            claim_at=case.claim_at,
-            received_at=case.received_at,
-            decision=case.decision,
-            duty_at=case.duty_at,
-            deadline_at=case.deadline_at,
-        )
+        review = review_times(case)
+        self._retired_review[force][case_id] = review
+        decisions = tuple(self._decided[force].get(case_id, ()))
         linked_from = self._linked_from[force]
         linked_from.drop_target(case_id)  # it will never change again: nobody to tell
         for version in case.versions or ():
             linked_from.drop_source(case_id, version.linked)
         found = case.findings or {}
-        retired = Retired(force, case_id, case.own_duty_at, tuple(found[k] for k in sorted(found)))
+        retired = Retired(
+            force,
+            case_id,
+            case.own_duty_at,
+            tuple(found[k] for k in sorted(found)),
+            review,
+            decisions,
+            first_moment(case, decisions),
+        )
         self._retired[force][case_id] = retired
         return retired
 
@@ -477,7 +480,15 @@ class Engine:
     ) -> None:
         """Take back a case retired by an engine before this one (restoring a worker): its
         findings and own duty, its event ids (scope, id) and its share of the counts."""
-        self._retired[retired.force][retired.case_id] = retired
+        force, case_id = retired.force, retired.case_id
+        self._retired[force][case_id] = retired
+        if retired.review is not None:
+            self._retired_review[force][case_id] = retired.review
+        if retired.decisions:
+            self._decided[force][case_id] = list(retired.decisions)
+        first = retired.first_at
+        if first is not None and (self._first_event is None or first < self._first_event):
+            self._first_event = first
         for finding in retired.findings:
             if finding.status == "open":
                 self._open[(finding.force, finding.kind)] += 1

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from refmon.streams.engine.case import CaseState
+from refmon.streams.engine.case import CaseState, DecisionRecord
 from refmon.streams.engine.findings import Finding
 
 
@@ -29,6 +29,35 @@ class Retired(NamedTuple):
     case_id: str
     own_duty_at: int | None
     findings: tuple[Finding, ...]
+    review: CaseState | None = None
+    """The times the review points and last year's window still count (section 14, 15)."""
+    decisions: tuple[DecisionRecord, ...] = ()
+    """Every decision, for a case that had more than one (a review point sees the one
+    known then)."""
+    first_at: int | None = None
+    """Its earliest event: the review points start after the earliest of all."""
+
+
+def review_times(case: CaseState) -> CaseState:
+    """What a retired case still holds for the review points and last year's window."""
+    return CaseState(
+        recorded_at=case.recorded_at,
+        claim_at=case.claim_at,
+        received_at=case.received_at,
+        decision=case.decision,
+        duty_at=case.duty_at,
+        deadline_at=case.deadline_at,
+    )
+
+
+def first_moment(case: CaseState, decisions: tuple[DecisionRecord, ...]) -> int | None:
+    """The earliest event time the case holds, of any of its event types."""
+    moments = [v.at_us for v in case.versions or ()]
+    moments += [m for m in (case.claim_at, case.received_at, case.closed_at) if m is not None]
+    moments += [d.at_us for d in decisions]
+    if case.decision is not None:
+        moments.append(case.decision.at_us)
+    return min(moments) if moments else None
 
 
 def last_moment(case: CaseState) -> int | None:

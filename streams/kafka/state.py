@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from refmon.streams.engine import Engine, Finding
+from refmon.streams.engine.case import CaseState, DecisionRecord
 from refmon.streams.engine.retirement import Retired
 from refmon.streams.wire.delivery import Delivery, Source, decode_delivery
 
@@ -39,15 +40,47 @@ class Folded(NamedTuple):
         return f"{self.retired.force}/{self.retired.case_id}".encode() + RETIRED_SUFFIX
 
 
+def _review_fields(review: CaseState | None) -> list[Any] | None:
+    if review is None:
+        return None
+    decision = None if review.decision is None else list(review.decision)
+    return [
+        review.recorded_at,
+        review.claim_at,
+        review.received_at,
+        decision,
+        review.duty_at,
+        review.deadline_at,
+    ]
+
+
+def _review(fields: list[Any] | None) -> CaseState | None:
+    if fields is None:
+        return None
+    recorded, claim, received, decision, duty, deadline = fields
+    return CaseState(
+        recorded_at=recorded,
+        claim_at=claim,
+        received_at=received,
+        decision=None if decision is None else DecisionRecord(*decision),
+        duty_at=duty,
+        deadline_at=deadline,
+    )
+
+
 def encode_folded(folded: Folded) -> bytes:
     retired = folded.retired
     return json.dumps(
         {
-            "version": 1,
+            "version": 2,
             "force": retired.force,
             "case_id": retired.case_id,
             "own_duty_at": retired.own_duty_at,
             "findings": [list(f) for f in retired.findings],
+            # Format 2: what the review points and last year's window still count.
+            "review": _review_fields(retired.review),
+            "decisions": [list(d) for d in retired.decisions],
+            "first_at": retired.first_at,
             "ids": [list(i) for i in folded.ids],
             "sources": [list(s) for s in folded.sources],
             "valid": folded.valid,
@@ -60,12 +93,20 @@ def encode_folded(folded: Folded) -> bytes:
 
 def decode_folded(value: bytes) -> Folded:
     body = json.loads(value)
-    if body.get("version") != 1:
+    if body.get("version") not in (1, 2):
         raise ValueError(
             f"retired-case format {body.get('version')!r} is not one this release reads"
         )
     findings = tuple(Finding._make([*f[:5], tuple(f[5]), *f[6:]]) for f in body["findings"])
-    retired = Retired(body["force"], body["case_id"], body["own_duty_at"], findings)
+    retired = Retired(
+        body["force"],
+        body["case_id"],
+        body["own_duty_at"],
+        findings,
+        _review(body.get("review")),
+        tuple(DecisionRecord(*d) for d in body.get("decisions", ())),
+        body.get("first_at"),
+    )
     return Folded(
         retired,
         tuple((scope, event_id) for scope, event_id in body["ids"]),
