@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal, NamedTuple
+from typing import Final, Literal, NamedTuple, get_args
 
 from refmon.streams.engine.vocabulary import FindingKind
 
@@ -28,6 +28,8 @@ OutlierState = Literal[
     "monitoring",
     "closed",
 ]
+STATES: Final[tuple[OutlierState, ...]] = get_args(OutlierState)
+"""In the order an outlier goes through them."""
 KIND: Final[FindingKind] = "outlier_overdue"
 
 

@@ -23,19 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, Vali
 from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED, Rule, Value
 from refmon.bulletin.public import MEASURE_PARTS, Row
 from refmon.report_model import ForceRow, Report, ReportError
+from refmon.streams.engine.outlier_model import STATES, OutlierState
 from refmon.streams.engine.peers import PeerGroups
 
 LONDON = ZoneInfo("Europe/London")
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-STATE_ORDER = (
-    "data_check",
-    "notify",
-    "awaiting_response",
-    "under_review",
-    "action_plan",
-    "monitoring",
-    "closed",
-)
+STATE_ORDER = STATES
 MEASURE_WORDS = {
     "compliance": "Compliance",
     "mandatory_share": "Mandatory share",
@@ -61,15 +54,7 @@ class Outlier(_Strict):
     measure: Literal["compliance", "mandatory_share", "returned_share", "timeliness"]
     level: Literal["alert", "alarm"]
     opened_at: datetime
-    state: Literal[
-        "data_check",
-        "notify",
-        "awaiting_response",
-        "under_review",
-        "action_plan",
-        "monitoring",
-        "closed",
-    ]
+    state: OutlierState
     awaits: Text | None
     owner: Literal["watchdog", "force"] | None
     due: datetime | None

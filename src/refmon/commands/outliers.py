@@ -8,17 +8,8 @@ from typing import Any
 
 from refmon.environment import Environment, ExitStatus
 from refmon.oversight import read_outliers
-from refmon.streams.engine.outlier_model import MEASURES
+from refmon.streams.engine.outlier_model import MEASURES, STATES
 
-STATES = (
-    "data_check",
-    "notify",
-    "awaiting_response",
-    "under_review",
-    "action_plan",
-    "monitoring",
-    "closed",
-)
 COLUMNS = (
     ("outlier_id", "outlier"),
     ("force", "force"),
