@@ -10,12 +10,12 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from refmon.streams.encode_oversight import oversight_json, with_comparisons
 from refmon.streams.engine.counts import MonthCounts
 from refmon.streams.engine.cusum import Point
 from refmon.streams.engine.findings import Finding
 from refmon.streams.engine.report import ForceRow, NationalMonth, Report
 from refmon.streams.engine.timeutil import MICROS_PER_HOUR, format_utc
+from refmon.streams.wire.oversight import oversight_json, with_comparisons
 
 SERIES_KEYS = frozenset({"monthly", "timeliness_path", "history"})
 """Lists written one item a line: a year of months or CUSUM steps stays readable."""
