@@ -131,7 +131,11 @@ def _decisions(
     assert latest is not None
     first = min((d.at_us for d in history), default=latest.at_us)
     last = max(t for t in (case.received_at, case.claim_at) if t is not None)
-    for index in range(bisect_left(points, max(first, referred)), len(points)):
+    start = max(first, referred)
+    if case.recorded_at is not None:
+        # Before its recording the case's events wait (section 7): nothing counts yet.
+        start = max(start, case.recorded_at)
+    for index in range(bisect_left(points, start), len(points)):
         point = points[index]
         if point >= last + window:
             break
