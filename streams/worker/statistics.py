@@ -13,10 +13,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from refmon.streams.engine import Engine, ForceRow
 from refmon.streams.engine.delays import DelayHistogram
 from refmon.streams.engine.report import ForceCounts, National
 from refmon.streams.metrics import Activity, RefmonMetrics
+from refmon.streams.worker.health import HealthState
 from refmon.streams.worker.messages import Counts, Outbound
 from refmon.streams.worker.settings import WorkerSettings
 
@@ -91,3 +94,31 @@ class WorkerMetrics:
 
     def refetched(self, count: int) -> None:
         self.metrics.refetched.inc(count)
+
+
+class HealthCollector(Collector):
+    """The worker's health as gauges, judged at each scrape (health.py): the age of the
+    last broker contact keeps growing while the broker is gone, with no refresh needed."""
+
+    def __init__(self, state: HealthState) -> None:
+        self._state = state
+
+    def collect(self) -> Iterable[Metric]:
+        verdict = self._state.verdict()
+        yield GaugeMetricFamily(
+            "refmon_kafka_connected",
+            "1 if a Kafka broker answered the worker within the last 15 s.",
+            value=int(verdict.connected),
+        )
+        yield GaugeMetricFamily(
+            "refmon_worker_ready",
+            "1 if the worker is connected, has nothing restoring and nothing stalled (/readyz).",
+            value=int(verdict.ready),
+        )
+        age = verdict.contact_age_s
+        if age is not None:  # never contacted: absent rather than a made-up age
+            yield GaugeMetricFamily(
+                "refmon_kafka_last_contact_seconds",
+                "Seconds since a Kafka broker last answered the worker.",
+                value=age,
+            )

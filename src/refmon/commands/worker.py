@@ -24,6 +24,7 @@ from refmon.timestamps import parse_cli_timestamp
 
 if TYPE_CHECKING:
     from refmon.schemas.events import EventAdapter
+    from refmon.streams.worker.health import HealthState
     from refmon.streams.worker.settings import WorkerSettings
     from refmon.streams.worker.statistics import WorkerMetrics
 
@@ -186,19 +187,27 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if settings.test_clock_start is None
         else parse_cli_timestamp("--test-clock-start", settings.test_clock_start)
     )
+    from refmon.streams.worker.health import HealthState
+
     with locked(settings.data_dir):
+        health = HealthState()
         metrics: WorkerMetrics | None = None
         if settings.metrics_port is not None:
             from refmon.serve import start_metrics
-            from refmon.streams.worker.statistics import WorkerMetrics
+            from refmon.streams.worker.statistics import HealthCollector, WorkerMetrics
 
-            served, endpoint = start_metrics(settings.metrics_port, settings.metrics_address)
+            served, endpoint = start_metrics(
+                settings.metrics_port,
+                settings.metrics_address,
+                lambda: health.verdict().to_json(),
+            )
+            served.registry.register(HealthCollector(health))
             metrics = WorkerMetrics(served, [f.code for f in load_forces()])
             print(f"refmon: metrics on {endpoint}", file=env.stderr, flush=True)
         wiring = bootstrap.build()
         bootstrap.tune_gc()
         wall_clock = _wall_clock(clock_start, settings.test_clock_speed)
-        return asyncio.run(_serve(settings, wiring.adapter, metrics, wall_clock))
+        return asyncio.run(_serve(settings, wiring.adapter, metrics, wall_clock, health))
 
 
 async def _serve(
@@ -206,11 +215,12 @@ async def _serve(
     adapter: EventAdapter,
     metrics: WorkerMetrics | None,
     wall_clock: Callable[[], int],
+    health: HealthState,
 ) -> ExitStatus:
     from refmon import bootstrap
     from refmon.streams.worker.app import Worker
 
-    worker = Worker(settings, bootstrap.new_engine, adapter, metrics, wall_clock)
+    worker = Worker(settings, bootstrap.new_engine, adapter, metrics, wall_clock, health=health)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop)
