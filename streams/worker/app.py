@@ -64,7 +64,7 @@ class Worker:
             self.counts,
             build_engine,
             config.forces,
-            config.partitions,
+            config.partition_count,
             config.stall_seconds,
             metrics,
         )

@@ -63,7 +63,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--partitions",
         type=int,
         metavar="N",
-        help="partitions of the shared topics, as created (default 6, or REFMON_PARTITIONS)",
+        help="partitions of the shared topics, as created; checked against them at start "
+        "(default: read from the topics, or REFMON_PARTITIONS)",
     )
     p.add_argument(
         "--metrics-port",
@@ -204,10 +205,44 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
             served.registry.register(HealthCollector(health))
             metrics = WorkerMetrics(served, [f.code for f in load_forces()])
             print(f"refmon: metrics on {endpoint}", file=env.stderr, flush=True)
+        settings = _fitted(settings, health, env)
         wiring = bootstrap.build()
         bootstrap.tune_gc()
         wall_clock = _wall_clock(clock_start, settings.test_clock_speed)
         return asyncio.run(_serve(settings, wiring.adapter, metrics, wall_clock, health))
+
+
+def _fitted(settings: WorkerSettings, health: HealthState, env: Environment) -> WorkerSettings:
+    """The settings with the partition count the topics have; waits for the brokers, and
+    refuses (exit 2) topics that are missing or a count that does not match them."""
+    from kafka.errors import KafkaError
+
+    from refmon.streams.worker.startup import (
+        StartupError,
+        partition_count,
+        partitioned_topics,
+        read_partitions,
+    )
+
+    names = partitioned_topics(settings.topics)
+    waiting = False
+    while True:
+        health.beat()  # waiting for the brokers is being alive, not ready
+        try:
+            found = read_partitions(settings.kafka, names)
+            break
+        except KafkaError as err:
+            if not waiting:
+                env.warn(f"waiting for the Kafka brokers at {settings.kafka.bootstrap}: {err}")
+                waiting = True
+            time.sleep(STARTUP_RETRY_S)
+    try:
+        return settings.with_partitions(partition_count(settings.partitions, found))
+    except StartupError as err:
+        raise UsageError(str(err)) from None
+
+
+STARTUP_RETRY_S = 2.0
 
 
 async def _serve(
