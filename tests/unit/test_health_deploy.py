@@ -3,6 +3,7 @@ and the only alert that would notice a lost broker needed more than an hour of l
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,16 @@ def test_the_charts_probes_ask_for_liveness_and_readiness_not_metrics() -> None:
     }
 
 
-def test_the_compose_workers_check_readiness_often_enough_to_turn_unhealthy_within_30_s() -> None:
-    compose: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
-    check = compose["x-worker"]["healthcheck"]
-    assert check["test"] == ["CMD", "refmon", "healthcheck"]  # ready by default
-    seconds = int(check["interval"].removesuffix("s")) * check["retries"]
+def test_the_images_check_asks_for_readiness_often_enough_to_turn_unhealthy_within_30_s() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    found = re.search(r"^HEALTHCHECK (.*?) \\\n\s*CMD (.*)$", dockerfile, re.MULTILINE)
+    assert found is not None
+    assert found[2] == '["refmon", "healthcheck"]'  # ready by default
+    options = dict(o.removeprefix("--").split("=") for o in found[1].split())
+    seconds = int(options["interval"].removesuffix("s")) * int(options["retries"])
     assert 15 + seconds <= 30  # 15 s without an answer, then the checks that must fail
+    compose: dict[str, Any] = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert "healthcheck" not in compose["x-worker"]  # the compose workers use the image's
 
 
 def test_a_worker_that_lost_kafka_alerts_the_ops_team() -> None:

@@ -212,10 +212,13 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         return asyncio.run(_serve(settings, wiring.adapter, metrics, wall_clock, health))
 
 
+STARTUP_RETRY_S = 2.0
+
+
 def _fitted(settings: WorkerSettings, health: HealthState, env: Environment) -> WorkerSettings:
     """The settings with the partition count the topics have; waits for the brokers, and
     refuses (exit 2) topics that are missing or a count that does not match them."""
-    from kafka.errors import KafkaError
+    from kafka.errors import KafkaError, RetriableError
 
     from refmon.streams.worker.startup import (
         StartupError,
@@ -231,18 +234,17 @@ def _fitted(settings: WorkerSettings, health: HealthState, env: Environment) -> 
         try:
             found = read_partitions(settings.kafka, names)
             break
-        except KafkaError as err:
+        except RetriableError as err:  # no broker answers yet (kafka-python waits 30 s)
             if not waiting:
                 env.warn(f"waiting for the Kafka brokers at {settings.kafka.bootstrap}: {err}")
                 waiting = True
             time.sleep(STARTUP_RETRY_S)
+        except KafkaError as err:  # refused credentials, no permission: waiting will not help
+            raise UsageError(f"cannot read the topics from Kafka: {err!r}") from None
     try:
         return settings.with_partitions(partition_count(settings.partitions, found))
     except StartupError as err:
         raise UsageError(str(err)) from None
-
-
-STARTUP_RETRY_S = 2.0
 
 
 async def _serve(
