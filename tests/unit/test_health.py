@@ -4,13 +4,19 @@ the reason when it is not ready (issue 21)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import urllib.error
 import urllib.request
+from typing import Any, cast
 
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from prometheus_client import CollectorRegistry, generate_latest
 from refmon.streams.worker.health import CONTACT_S, LIVE_S, HealthState
+from refmon.streams.worker.health_probe import HealthProbe
 from refmon.streams.worker.statistics import HealthCollector
 
 from refmon.serve import start_metrics
@@ -143,3 +149,56 @@ def test_healthcheck_asks_for_readiness_by_default_and_liveness_with_live(
     assert run_cli(["healthcheck"]).status == 1
     assert run_cli(["healthcheck", "--ready"]).status == 1
     assert run_cli(["healthcheck", "--live"]).status == 0
+
+
+class _Stalls:
+    def __init__(self, stalled: set[TopicPartition]) -> None:
+        self._stalled = stalled
+
+    def stalled(self) -> set[TopicPartition]:
+        return self._stalled
+
+
+class _Consumer:
+    def __init__(self) -> None:
+        self.broker_up = True
+
+    async def topics(self) -> set[str]:
+        if not self.broker_up:
+            raise KafkaConnectionError("no broker")
+        return {"p.by-force"}
+
+
+class _Loop:
+    def __init__(self, consumer: _Consumer | None, restoring: set[TopicPartition]) -> None:
+        self.consumer = consumer
+        self.restoring = dict.fromkeys(restoring)
+        self.stalls = _Stalls(set())
+
+
+def test_the_probe_counts_a_broker_answer_as_contact_and_a_failure_as_none() -> None:
+    state, clock = _state()
+    consumer = _Consumer()
+    judging = _Loop(consumer, {TopicPartition("p.by-force", 1)})
+    intake = _Loop(None, set())
+    intake.stalls = _Stalls({TopicPartition("p.in.DUR", 0)})
+    probe = HealthProbe(state, cast(Any, (intake, judging)), contact=cast(Any, judging))
+
+    async def one_round() -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(probe.run(), timeout=0.2)  # one probe, then its sleep
+
+    asyncio.run(one_round())
+    verdict = state.verdict()
+    assert verdict.connected
+    assert verdict.reasons == ("restoring p.by-force[1]", "stalled p.in.DUR[0]")
+
+    consumer.broker_up = False
+    clock.now += CONTACT_S + 1
+    asyncio.run(one_round())
+    assert not state.verdict().connected
+
+    judging.consumer = None  # between sessions: nobody to ask
+    consumer.broker_up = True
+    asyncio.run(one_round())
+    assert not state.verdict().connected
