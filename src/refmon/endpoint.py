@@ -21,9 +21,10 @@ def add_address_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def url(host: str, port: int | str) -> str:
-    """The endpoint's URL; an IPv6 address goes in brackets."""
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}/metrics"
+def url(host: str, port: int | str, path: str = "/metrics") -> str:
+    """The endpoint's URL (its metrics, or `path`: /healthz, /readyz); an IPv6 address goes
+    in brackets."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}{path}"
 
 
 def probe_host(address: str) -> str:

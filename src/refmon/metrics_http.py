@@ -5,19 +5,35 @@ silent client for ever, so idle or half-open connections pile up threads. Here
 one asyncio loop on one daemon thread serves every connection; each request
 must arrive within READ_TIMEOUT_S and be read within WRITE_TIMEOUT_S, and past
 MAX_CLIENTS connections at once a new one is closed at once.
+
+Two paths are not metrics: `/healthz` (live) and `/readyz` (ready) answer 200
+or 503 with a JSON body saying why not, from the `health` callable the process
+gives (a worker's: streams/worker/health.py). A process that gives none (`refmon
+run`) is live and ready while it serves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import threading
+from collections.abc import Callable, Mapping
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
-__all__ = ["MAX_CLIENTS", "READ_TIMEOUT_S", "MetricsServer"]
+__all__ = ["HEALTH_PATHS", "MAX_CLIENTS", "READ_TIMEOUT_S", "Health", "MetricsServer"]
+
+Health = Callable[[], Mapping[str, object]]
+"""The process's health as JSON, with at least the booleans `live` and `ready`."""
+HEALTH_PATHS = {"/healthz": "live", "/readyz": "ready"}
+
+
+def _always() -> Mapping[str, object]:
+    return {"live": True, "ready": True}
+
 
 MAX_CLIENTS = 64
 READ_TIMEOUT_S = 5.0
@@ -52,10 +68,14 @@ def _response(status: str, content_type: str, body: bytes, head_only: bool) -> b
 
 
 class MetricsServer:
-    """Serves `registry` in the Prometheus text format on every path, GET and HEAD."""
+    """Serves `registry` in the Prometheus text format on every path but the health
+    paths, GET and HEAD."""
 
-    def __init__(self, registry: CollectorRegistry, address: str, port: int) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, address: str, port: int, health: Health | None = None
+    ) -> None:
         self._registry = registry
+        self._health = health or _always
         self._socket = _listen(address, port)
         self._clients = 0
 
@@ -102,9 +122,15 @@ class MetricsServer:
 
     def _answer(self, head: bytes) -> bytes:
         lines = head.decode("latin-1").split("\r\n")
-        method = lines[0].split(" ", 1)[0]
+        method, _, rest = lines[0].partition(" ")
         if method not in {"GET", "HEAD"}:
             return _response("405 Method Not Allowed", "text/plain", b"", False)
+        path = rest.split(" ", 1)[0].split("?", 1)[0]
+        if path in HEALTH_PATHS:
+            health = self._health()
+            status = "200 OK" if health.get(HEALTH_PATHS[path]) is True else "503 Unavailable"
+            body = json.dumps(health).encode() + b"\n"
+            return _response(status, "application/json", body, method == "HEAD")
         accept = ""
         for line in lines[1:]:
             name, _, value = line.partition(":")

@@ -26,6 +26,8 @@ from refmon.streams.engine import Engine
 from refmon.streams.worker import clients
 from refmon.streams.worker.checkpoint import Checkpoint, Sender
 from refmon.streams.worker.force_findings import ForceFindings
+from refmon.streams.worker.health import HealthState
+from refmon.streams.worker.health_probe import HealthProbe
 from refmon.streams.worker.housekeeping import Housekeeping
 from refmon.streams.worker.intake_loop import IntakeLoop
 from refmon.streams.worker.judging_loop import JudgingLoop
@@ -47,6 +49,7 @@ class Worker:
         wall_clock: Callable[[], int],
         intake: IntakeLoop | None = None,
         judging: JudgingLoop | None = None,
+        health: HealthState | None = None,
     ) -> None:
         self.config = config
         topics = config.topics
@@ -61,7 +64,7 @@ class Worker:
             self.counts,
             build_engine,
             config.forces,
-            config.partitions,
+            config.partition_count,
             config.stall_seconds,
             metrics,
         )
@@ -77,6 +80,9 @@ class Worker:
             wall_clock,
         )
         self._stop = asyncio.Event()
+        self.health = HealthProbe(
+            health or HealthState(), (self.intake, self.judging), contact=self.judging
+        )
 
     def stop(self) -> None:
         self._stop.set()
@@ -90,6 +96,8 @@ class Worker:
             self.config.topics.prefix,
             self.config.clock,
         )
+        # Across sessions: between them, and while one cannot start, the broker is not there.
+        health = asyncio.create_task(self.health.run())
         try:
             while not self._stop.is_set():
                 try:
@@ -105,6 +113,8 @@ class Worker:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), timeout=1)
         finally:
+            health.cancel()
+            await asyncio.gather(health, return_exceptions=True)
             await self._shared.close()
             log.info("stopped")
 

@@ -100,7 +100,8 @@ class Housekeeping:
         for judge in list(judges.values()):
             held.update(judge.force_counts(config.window_days))
             await asyncio.sleep(0)  # a partition at a time: batches go on in between
-        await send(self._shared.publish(held))
+        clocks = [j.engine.clock for j in judges.values() if j.engine.clock is not None]
+        await send(self._shared.publish(held, max(clocks, default=None)))
         await self._shared.refresh()
         open_findings: Counter[tuple[str, FindingKind]] = Counter()
         for judge in list(judges.values()):

@@ -53,7 +53,8 @@ class WorkerSettings(KafkaCommandSettings):
     data_dir: Path = Path("refmon-data")
     instance_id: str | None = None
     """None: from the host name and the data folder (`default_instance_id`)."""
-    partitions: int = Field(6, ge=1)
+    partitions: int | None = Field(None, ge=1)
+    """None: read from the topics at start (startup.py); given, it must match them."""
     metrics_port: int | None = Field(None, ge=0, le=65535)
     metrics_address: str = "127.0.0.1"
     """Metrics name forces and their compliance: this host only unless asked."""
@@ -92,6 +93,16 @@ class WorkerSettings(KafkaCommandSettings):
     def sources(self) -> tuple[str, ...]:
         """Every input source: the force codes and the watchdog."""
         return (*self.forces, WATCHDOG)
+
+    @property
+    def partition_count(self) -> int:
+        """The partition count, once start-up has read or checked it (`with_partitions`)."""
+        if self.partitions is None:
+            raise ValueError("the partition count is read from the topics before the worker runs")
+        return self.partitions
+
+    def with_partitions(self, count: int) -> WorkerSettings:
+        return self.model_copy(update={"partitions": count})
 
     @property
     def member_id(self) -> str:

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from refmon.cli import build_parser
+from refmon.commands import healthcheck
 from tests.cli import Result, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,7 +120,10 @@ def test_healthcheck_probes_where_the_endpoint_listens(
         monkeypatch.delenv("REFMON_METRICS_ADDRESS", raising=False)
     else:
         monkeypatch.setenv("REFMON_METRICS_ADDRESS", environment)
-    assert build_parser().parse_args(["healthcheck"]).url == url
+    ready = url.replace("/metrics", "/readyz")
+    assert healthcheck.target(build_parser().parse_args(["healthcheck"])) == ready
+    live = healthcheck.target(build_parser().parse_args(["healthcheck", "--live"]))
+    assert live == url.replace("/metrics", "/healthz")
 
 
 def test_the_image_chart_and_compose_stack_listen_on_every_interface_for_their_scrapers() -> None:

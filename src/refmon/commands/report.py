@@ -24,7 +24,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the current report and findings from the Kafka workers' state",
         description="Writes the report and findings in exactly the formats of `refmon run`.",
     )
-    p.add_argument("--as-of", metavar="RFC3339", help="advance the clock to this time (never back)")
+    p.add_argument(
+        "--as-of",
+        metavar="RFC3339",
+        help="advance the clock to this time (never back); default: the time the workers' "
+        "counts are as of when they run on the wall clock, else the latest event",
+    )
     p.add_argument(
         "--window-days", type=int, default=365, metavar="N", help="statistics window (default 365)"
     )
@@ -45,6 +50,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     from refmon.streams.kafka.state import replay
     from refmon.streams.worker import reader, recovery
+    from refmon.streams.worker.statistics import workers_clock
 
     check_window_days(args.window_days)
     as_of = None if args.as_of is None else parse_cli_timestamp("--as-of", args.as_of)
@@ -58,6 +64,10 @@ def report_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     invalid = len(reader.read_topic(settings, names.dead_letter))
     for _ in replay(wiring.engine, stored):
         pass
+    if as_of is None:
+        # Workers on the wall clock count deadlines against it: report as of the time their
+        # counts (and metrics) are as of, not the latest event (docs/operations.md).
+        as_of = workers_clock(reader.read_topic(settings, names.force_counts_changelog))
     if as_of is not None:
         wiring.engine.advance(as_of)
     report = wiring.engine.report(args.window_days, invalid)

@@ -24,6 +24,7 @@ from refmon.timestamps import parse_cli_timestamp
 
 if TYPE_CHECKING:
     from refmon.schemas.events import EventAdapter
+    from refmon.streams.worker.health import HealthState
     from refmon.streams.worker.settings import WorkerSettings
     from refmon.streams.worker.statistics import WorkerMetrics
 
@@ -62,7 +63,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--partitions",
         type=int,
         metavar="N",
-        help="partitions of the shared topics, as created (default 6, or REFMON_PARTITIONS)",
+        help="partitions of the shared topics, as created; checked against them at start "
+        "(default: read from the topics, or REFMON_PARTITIONS)",
     )
     p.add_argument(
         "--metrics-port",
@@ -186,19 +188,63 @@ def worker_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
         if settings.test_clock_start is None
         else parse_cli_timestamp("--test-clock-start", settings.test_clock_start)
     )
+    from refmon.streams.worker.health import HealthState
+
     with locked(settings.data_dir):
+        health = HealthState()
         metrics: WorkerMetrics | None = None
         if settings.metrics_port is not None:
             from refmon.serve import start_metrics
-            from refmon.streams.worker.statistics import WorkerMetrics
+            from refmon.streams.worker.statistics import HealthCollector, WorkerMetrics
 
-            served, endpoint = start_metrics(settings.metrics_port, settings.metrics_address)
+            served, endpoint = start_metrics(
+                settings.metrics_port,
+                settings.metrics_address,
+                lambda: health.verdict().to_json(),
+            )
+            served.registry.register(HealthCollector(health))
             metrics = WorkerMetrics(served, [f.code for f in load_forces()])
             print(f"refmon: metrics on {endpoint}", file=env.stderr, flush=True)
+        settings = _fitted(settings, health, env)
         wiring = bootstrap.build()
         bootstrap.tune_gc()
         wall_clock = _wall_clock(clock_start, settings.test_clock_speed)
-        return asyncio.run(_serve(settings, wiring.adapter, metrics, wall_clock))
+        return asyncio.run(_serve(settings, wiring.adapter, metrics, wall_clock, health))
+
+
+STARTUP_RETRY_S = 2.0
+
+
+def _fitted(settings: WorkerSettings, health: HealthState, env: Environment) -> WorkerSettings:
+    """The settings with the partition count the topics have; waits for the brokers, and
+    refuses (exit 2) topics that are missing or a count that does not match them."""
+    from kafka.errors import KafkaError, RetriableError
+
+    from refmon.streams.worker.startup import (
+        StartupError,
+        partition_count,
+        partitioned_topics,
+        read_partitions,
+    )
+
+    names = partitioned_topics(settings.topics)
+    waiting = False
+    while True:
+        health.beat()  # waiting for the brokers is being alive, not ready
+        try:
+            found = read_partitions(settings.kafka, names)
+            break
+        except RetriableError as err:  # no broker answers yet (kafka-python waits 30 s)
+            if not waiting:
+                env.warn(f"waiting for the Kafka brokers at {settings.kafka.bootstrap}: {err}")
+                waiting = True
+            time.sleep(STARTUP_RETRY_S)
+        except KafkaError as err:  # refused credentials, no permission: waiting will not help
+            raise UsageError(f"cannot read the topics from Kafka: {err!r}") from None
+    try:
+        return settings.with_partitions(partition_count(settings.partitions, found))
+    except StartupError as err:
+        raise UsageError(str(err)) from None
 
 
 async def _serve(
@@ -206,11 +252,12 @@ async def _serve(
     adapter: EventAdapter,
     metrics: WorkerMetrics | None,
     wall_clock: Callable[[], int],
+    health: HealthState,
 ) -> ExitStatus:
     from refmon import bootstrap
     from refmon.streams.worker.app import Worker
 
-    worker = Worker(settings, bootstrap.new_engine, adapter, metrics, wall_clock)
+    worker = Worker(settings, bootstrap.new_engine, adapter, metrics, wall_clock, health=health)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, worker.stop)
