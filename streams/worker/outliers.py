@@ -10,8 +10,10 @@ findings and metrics follow from them (force_findings.py, statistics.py).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Set
 from datetime import date, tzinfo
+from time import monotonic
 from typing import Any
 
 from refmon.streams.engine import Engine, Ruleset
@@ -26,31 +28,43 @@ from refmon.streams.worker.settings import WorkerSettings
 
 Send = Callable[[Iterable[Outbound]], Awaitable[None]]
 
+RECOUNT_TICKS = 4
+"""New events alone recount a partition's review points every this many statistics ticks."""
+
 
 class ReviewPublisher:
     """Per partition, the outlier inputs last published, so that only changes are sent."""
 
-    def __init__(self, topic: str, window_days: int) -> None:
+    def __init__(self, topic: str, window_days: int, every_seconds: float = 0.0) -> None:
+        """`every_seconds`: new events alone recount a partition at most this often (a
+        national year takes about a second to recount); new review points, or a partition
+        new to this worker, at once."""
         self._topic = topic
         self._window_days = window_days
+        self._every = every_seconds
         self._sent: dict[str, bytes] = {}
         # partition -> (its engine, events applied, review points) its counts were last
-        # computed for: counts at a review point change only with a new event.
-        self._computed: dict[int, tuple[int, int, tuple[int, ...]]] = {}
-        self._pending: dict[int, tuple[int, int, tuple[int, ...]]] = {}
+        # computed for, and when: counts at a review point change only with a new event.
+        self._computed: dict[int, tuple[tuple[int, int, tuple[int, ...]], float]] = {}
+        self._pending: dict[int, tuple[tuple[int, int, tuple[int, ...]], float]] = {}
 
     def publish(
-        self, engines: Mapping[int, Engine], inputs: wire.ReviewInputs, zone: tzinfo
+        self,
+        engines: Mapping[int, Engine],
+        inputs: wire.ReviewInputs,
+        zone: tzinfo,
+        now: float = 0.0,
     ) -> list[Outbound]:
         """The changed records of these partitions, each partition's own record last (a
-        reader that sees it has seen the counts it vouches for: one topic partition)."""
+        reader that sees it has seen the counts it vouches for: one topic partition).
+        `now`: a monotonic time in seconds, for `every_seconds`."""
         sends: list[Outbound] = []
         for partition, engine in engines.items():
             first = _earliest(inputs.first_event, engine.first_event)
             clock = _latest(inputs.clock, engine.clock)
             points = review_points(first, clock, zone)
             computed = (id(engine), engine.valid, points)
-            if self._computed.get(partition) != computed:
+            if self._due(partition, computed, now):
                 counts = engine.held_review_counts(points, self._window_days)
                 for force, series in counts.items():
                     for point, at in zip(points, series, strict=True):
@@ -58,10 +72,19 @@ class ReviewPublisher:
                 for (force, outlier_id), actions in engine.held_actions().items():
                     key = wire.actions_key(force, outlier_id)
                     sends += self._changed(key, wire.actions_value(actions))
-                self._pending[partition] = computed
+                self._pending[partition] = (computed, now)
             value = wire.partition_value(engine.first_event, engine.clock, points)
             sends += self._changed(wire.partition_key(partition), value)
         return sends
+
+    def _due(self, partition: int, computed: tuple[int, int, tuple[int, ...]], now: float) -> bool:
+        last = self._computed.get(partition)
+        if last is None:
+            return True
+        (engine, valid, points), at = last
+        if (engine, points) != (computed[0], computed[2]):
+            return True
+        return valid != computed[1] and now - at >= self._every
 
     def sent(self, sends: Iterable[Outbound]) -> None:
         """Confirm what was sent: a send that failed is sent again next time."""
@@ -118,7 +141,11 @@ class LiveOutliers:
         self._config = config
         self._zone = ruleset.zone
         self._holidays = holidays
-        self._publisher = ReviewPublisher(config.topics.force_counts_changelog, config.window_days)
+        self._publisher = ReviewPublisher(
+            config.topics.force_counts_changelog,
+            config.window_days,
+            RECOUNT_TICKS * config.stats_seconds,
+        )
         self._findings = OutlierFindings(config.topics, ruleset.id, ruleset.zone)
         self.latest: tuple[Outlier, ...] = ()
         """The outliers as last combined in full (kept while an input is missing)."""
@@ -126,7 +153,11 @@ class LiveOutliers:
     async def tick(
         self, engines: Mapping[int, Engine], values: Mapping[str, Any], held: Set[str], send: Send
     ) -> tuple[Outlier, ...]:
-        sends = self._publisher.publish(engines, wire.read(values), self._zone)
+        inputs = wire.read(values)
+        sends: list[Outbound] = []
+        for partition, engine in engines.items():
+            sends += self._publisher.publish({partition: engine}, inputs, self._zone, monotonic())
+            await asyncio.sleep(0)  # a partition at a time: batches go on in between
         await send(sends)
         self._publisher.sent(sends)
         config = self._config

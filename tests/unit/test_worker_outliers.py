@@ -149,3 +149,27 @@ def test_a_worker_announces_only_the_outliers_of_forces_it_holds() -> None:
     announcer = OutlierFindings(TOPICS, "ew-2020.1", FORCES.zone)
     assert announcer.messages(engine.outliers(365), {"MPS"}) == []
     assert len(announcer.messages(engine.outliers(365), {"DUR"})) == 1
+
+
+def test_new_events_alone_recount_a_partition_at_most_every_so_often() -> None:
+    from refmon.streams.wire.review_inputs import read
+
+    engines = partitioned(background(), "2026-01-05T00:00:00Z")
+    publisher = ReviewPublisher(TOPICS.force_counts_changelog, 365, every_seconds=60)
+    values: dict[str, Any] = {}
+
+    def step(now: float) -> list[str]:
+        sends = publisher.publish(engines, read(values), FORCES.zone, now)
+        deliver(values, sends)
+        publisher.sent(sends)
+        return sorted(json.loads(s.key or b"") for s in sends)
+
+    step(0)
+    step(1)
+    _apply(engines[0], recorded("2025-11-20T10:00:00Z", case="late", force="DUR"))
+    assert step(30) == []
+    assert len(step(61)) == 2  # DUR's counts at both review points
+    # A new review point is counted at once.
+    _apply(engines[0], recorded("2025-11-21T10:00:00Z", case="later", force="DUR"))
+    engines[0].advance(micros("2026-02-02T00:00:00Z"))
+    assert f"outliers/review/DUR/{micros('2026-02-01T00:00:00Z')}" in step(62)
