@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
-from datetime import tzinfo
+from datetime import date, tzinfo
 
 from refmon.streams.engine import Finding, FindingChange, ForceRow, Ruleset
 from refmon.streams.engine.findings import ChangeKind, finding_id
@@ -13,6 +13,7 @@ from refmon.streams.engine.outlier_model import KIND, Outlier
 from refmon.streams.engine.outliers import overdue_findings
 from refmon.streams.kafka.topics import Topics
 from refmon.streams.worker.messages import Outbound, finding_value
+from refmon.streams.worker.outlier_owner import overdue_owner
 
 
 class _Announced:
@@ -62,16 +63,19 @@ class ForceFindings:
 class OutlierFindings:
     """The `outlier_overdue` findings (docs/contract.md section 14) a worker announces.
 
-    Each goes to the findings topic. The force's alerts topic gets it while the force
-    owes the overdue step (its response or action plan), and its next change after
-    that, so the force sees it end; the watchdog's own overdue stages are the
-    oversight team's business, not the force's, and stay on the findings topic.
+    Each goes to the findings topic, and to the force's alerts topic when the step
+    it is overdue on is the force's (its response or action plan), or when the
+    force was last told of it as open (so that it sees the end); the watchdog's own
+    overdue stages are the oversight team's business and stay on the findings topic.
     """
 
-    def __init__(self, topics: Topics, ruleset_id: str, zone: tzinfo) -> None:
+    def __init__(
+        self, topics: Topics, ruleset_id: str, zone: tzinfo, holidays: Set[date] = frozenset()
+    ) -> None:
         self._topics = topics
         self._ruleset_id = ruleset_id
         self._zone = zone
+        self._holidays = holidays
         self._announced = _Announced()
         self._told_force: set[str] = set()
         """Finding ids whose latest change went to the force's alerts topic as open."""
@@ -82,7 +86,7 @@ class OutlierFindings:
         owed_by_force = {
             finding_id(KIND, o.force, o.outlier_id)
             for o in outliers
-            if o.overdue and o.owner == "force"
+            if o.force in held and overdue_owner(o, self._zone, self._holidays) == "force"
         }
         sends: list[Outbound] = []
         for change in self._announced.changes(found, held):
