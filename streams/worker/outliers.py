@@ -103,7 +103,7 @@ class ReviewPublisher:
 
 
 def combined_outliers(
-    values: Mapping[str, Any],
+    inputs: wire.ReviewInputs,
     forces: Iterable[str],
     partitions: int,
     zone: tzinfo,
@@ -111,7 +111,6 @@ def combined_outliers(
 ) -> tuple[Outlier, ...] | None:
     """Every force's outliers from every partition's published inputs, as `refmon report`
     gives them; None until every partition has published for the same review points."""
-    inputs = wire.read(values)
     clock = inputs.clock
     if clock is None:
         return None
@@ -162,7 +161,7 @@ class LiveOutliers:
         self._publisher.sent(sends)
         config = self._config
         combined = combined_outliers(
-            values, config.forces, config.partitions, self._zone, self._holidays
+            inputs, config.forces, config.partitions, self._zone, self._holidays
         )
         if combined is not None:
             await send(self._findings.messages(combined, held))

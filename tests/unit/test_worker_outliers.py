@@ -11,6 +11,7 @@ from typing import Any
 
 from refmon.streams.engine import Engine
 from refmon.streams.kafka.topics import Topics
+from refmon.streams.wire.review_inputs import read
 from refmon.streams.worker.force_findings import OutlierFindings
 from refmon.streams.worker.messages import Outbound
 from refmon.streams.worker.outliers import ReviewPublisher, combined_outliers
@@ -46,8 +47,6 @@ def deliver(values: dict[str, Any], sends: Iterable[Outbound]) -> None:
 
 
 def published(engines: Mapping[int, Engine], rounds: int = 2) -> dict[str, Any]:
-    from refmon.streams.wire.review_inputs import read
-
     publisher = ReviewPublisher(TOPICS.force_counts_changelog, 365)
     values: dict[str, Any] = {}
     for _ in range(rounds):  # each learns the others' first event and clock, then catches up
@@ -60,7 +59,7 @@ def published(engines: Mapping[int, Engine], rounds: int = 2) -> dict[str, Any]:
 def combined(values: Mapping[str, Any], partitions: int = 2) -> Any:
     engine = bootstrap.build().engine
     return combined_outliers(
-        values, engine.forces, partitions, engine.ruleset.zone, engine.holidays
+        read(values), engine.forces, partitions, engine.ruleset.zone, engine.holidays
     )
 
 
@@ -82,8 +81,6 @@ def test_nothing_is_combined_until_every_partition_has_published_the_same_review
 
 
 def test_a_partition_publishes_only_what_changed() -> None:
-    from refmon.streams.wire.review_inputs import read
-
     engines = partitioned(background(), "2026-01-05T00:00:00Z")
     publisher = ReviewPublisher(TOPICS.force_counts_changelog, 365)
     values: dict[str, Any] = {}
@@ -109,8 +106,6 @@ def test_a_partition_publishes_only_what_changed() -> None:
 
 
 def test_a_send_that_failed_is_published_again() -> None:
-    from refmon.streams.wire.review_inputs import read
-
     engines = partitioned(background(), "2026-01-05T00:00:00Z")
     publisher = ReviewPublisher(TOPICS.force_counts_changelog, 365)
     first = publisher.publish(engines, read({}), FORCES.zone)
@@ -153,8 +148,6 @@ def test_a_worker_announces_only_the_outliers_of_forces_it_holds() -> None:
 
 
 def test_new_events_alone_recount_a_partition_at_most_every_so_often() -> None:
-    from refmon.streams.wire.review_inputs import read
-
     engines = partitioned(background(), "2026-01-05T00:00:00Z")
     publisher = ReviewPublisher(TOPICS.force_counts_changelog, 365, every_seconds=60)
     values: dict[str, Any] = {}
