@@ -33,6 +33,7 @@ from refmon.streams.worker.intake_loop import IntakeLoop
 from refmon.streams.worker.judging_loop import JudgingLoop
 from refmon.streams.worker.loop import ConsumerLoop
 from refmon.streams.worker.messages import Counts
+from refmon.streams.worker.outliers import LiveOutliers
 from refmon.streams.worker.settings import WorkerSettings
 from refmon.streams.worker.statistics import SharedCounts, WorkerMetrics
 
@@ -69,15 +70,17 @@ class Worker:
             metrics,
         )
         self._shared = SharedCounts(config)
+        engine = build_engine()
         self._housekeeping = Housekeeping(
             config,
             self.judging,
             (self.intake, self.judging),
             self._shared,
-            ForceFindings(build_engine().ruleset),
+            ForceFindings(engine.ruleset),
             self.counts,
             metrics,
             wall_clock,
+            LiveOutliers(config, engine.ruleset, engine.holidays),
         )
         self._stop = asyncio.Event()
         self.health = HealthProbe(

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
+from refmon.streams.engine.outlier_model import Outlier
 from refmon.streams.engine.report import cross_force
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.engine.vocabulary import FindingKind
@@ -25,6 +26,7 @@ from refmon.streams.worker.force_findings import ForceFindings
 from refmon.streams.worker.judging_loop import JudgingLoop
 from refmon.streams.worker.loop import ConsumerLoop
 from refmon.streams.worker.messages import Counts, Outbound, finding_messages
+from refmon.streams.worker.outliers import LiveOutliers
 from refmon.streams.worker.settings import WorkerSettings
 from refmon.streams.worker.statistics import SharedCounts, WorkerMetrics
 
@@ -44,6 +46,7 @@ class Housekeeping:
         counts: Counts,
         metrics: WorkerMetrics | None,
         wall_clock: Callable[[], int],
+        outliers: LiveOutliers | None = None,
     ) -> None:
         self._config = config
         self._judging = judging
@@ -53,6 +56,7 @@ class Housekeeping:
         self._counts = counts
         self._metrics = metrics
         self._wall_clock = wall_clock
+        self._outliers = outliers
 
     async def run(self, send: Send) -> None:
         """Until cancelled, or until a stall persists (then returns: start afresh)."""
@@ -109,6 +113,10 @@ class Housekeeping:
         statistics = cross_force(self._shared.counts(config.forces), open_findings)
         changes = self._force_findings.changes(statistics[0], set(held))
         await send(finding_messages(config.topics, changes))
+        outliers: tuple[Outlier, ...] = ()
+        if self._outliers is not None:  # section 14: published, combined, announced
+            by_partition = {p: j.engine for p, j in judges.items()}
+            outliers = await self._outliers.tick(by_partition, self._shared.values, set(held), send)
         lags: dict[TopicPartition, int] = {}
         stalled: set[TopicPartition] = set()
         restart = False
@@ -118,7 +126,9 @@ class Housekeeping:
             restart = restart or loop.stalls.restart_needed
         if self._metrics is not None:
             engines = [j.engine for j in judges.values()]
-            self._metrics.sync(engines, self._counts, statistics, lags, stalled, config.window_days)
+            self._metrics.sync(
+                engines, self._counts, statistics, lags, stalled, config.window_days, outliers
+            )
         if restart:
             log.error("partitions stayed stalled after a resume; starting new consumers")
             for loop in self._loops:

@@ -22,6 +22,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from refmon.streams.engine import Engine, ForceRow
 from refmon.streams.engine.delays import DelayHistogram
+from refmon.streams.engine.outlier_model import Outlier
 from refmon.streams.engine.report import ForceCounts, National
 from refmon.streams.metrics import Activity, RefmonMetrics
 from refmon.streams.worker.health import HealthState
@@ -107,6 +108,7 @@ class WorkerMetrics:
         lags: Mapping[Any, int],
         stalled: Iterable[Any],
         window_days: int,
+        outliers: Iterable[Outlier] = (),
     ) -> None:
         activity = Activity.of(engines, counts.events, counts.rejected, self.forces)
         self.metrics.sync_activity(activity)
@@ -114,7 +116,7 @@ class WorkerMetrics:
         delays: dict[str, DelayHistogram] = {}
         for engine in engines:
             delays.update(engine.referral_delays(window_days))
-        self.metrics.sync_statistics(rows, national, delays)
+        self.metrics.sync_statistics(rows, national, delays, outliers)
         self.metrics.sync_lag({(tp.topic, tp.partition): lag for tp, lag in lags.items()})
         self.metrics.sync_stalled({(tp.topic, tp.partition) for tp in stalled})
 

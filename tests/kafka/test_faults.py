@@ -38,6 +38,8 @@ SIM = [
     "0.01",
     "--disorder-hours",
     "6",
+    # The outlier workflow too (docs/contract.md section 14): actions, live findings, metrics.
+    "--oversight",
     "-q",
 ]
 
@@ -76,6 +78,9 @@ def test_a_killed_worker_an_added_worker_and_a_broker_restart_while_publishing_l
     stream = tmp_path / "events.jsonl"
     assert run_cli([*SIM, "--output", str(stream)]).status == 0
     lines = stream.read_text().splitlines(keepends=True)
+    # Outlier actions first: they arrive before the events that open their outliers.
+    lines = sorted(lines, key=lambda line: '"outlier.' not in line)
+    stream.write_text("".join(lines))
     parts = [tmp_path / f"part{n}.jsonl" for n in range(4)]
     for n, part in enumerate(parts):
         part.write_text("".join(lines[n * len(lines) // 4 : (n + 1) * len(lines) // 4]))
