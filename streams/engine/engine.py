@@ -50,11 +50,11 @@ from refmon.streams.engine.model import (
     Referred,
 )
 from refmon.streams.engine.outlier_model import Action, Outlier
-from refmon.streams.engine.outliers import open_outliers, overdue_findings
+from refmon.streams.engine.outliers import overdue_findings
+from refmon.streams.engine.oversight import OutlierBook
 from refmon.streams.engine.peers import PeerGroups, compare, one_year_before
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
-from refmon.streams.engine.retirement import Retired, can_retire, first_moment, review_times
-from refmon.streams.engine.review import review_counts, review_points, review_rows
+from refmon.streams.engine.retirement import Retired, can_retire, first_moment
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
 from refmon.streams.engine.vocabulary import WATCHDOG_EVENT_TYPES, WATCHDOG_SCOPE, FindingKind
@@ -143,12 +143,6 @@ class Engine:
         self.ruleset = ruleset
         self.holidays = holidays
         self.peer_groups = peer_groups or PeerGroups({})
-        # (force, outlier id) -> its actions, whether or not it has opened (section 14)
-        self._actions: dict[tuple[str, str], list[Action]] = {}
-        self._first_event: int | None = None
-        # force -> case id -> every decision, for the few cases with more than one: a
-        # review point before the latest must see the one known then (review.py)
-        self._decided: dict[str, dict[str, list[DecisionRecord]]] = {}
         self._cases: dict[str, dict[str, CaseState]] = {f: {} for f in forces}
         # force -> linked case id -> the cases that declare a link to it
         self._linked_from: dict[str, LinkIndex] = {f: LinkIndex() for f in self._cases}
@@ -163,10 +157,10 @@ class Engine:
         # Force-level findings as of the latest report (they need the cross-force view).
         self._force_findings: dict[str, list[Finding]] = {}
         self._deadlines = Deadlines(ruleset.zone, ruleset.deadline_days_after)
-        self._decided = {f: {} for f in self._cases}
-        # force -> retired case id -> the times its review counts still need: a review
-        # point a window back still counts it (section 14), though no figure now does
-        self._retired_review: dict[str, dict[str, CaseState]] = {f: {} for f in self._cases}
+        # Outlier management's own state: actions, decisions, review times (section 14).
+        self._book = OutlierBook(
+            ruleset, self._cases, self._retired, self._deadlines.after, holidays
+        )
         self.clock: int | None = None
         self.valid = 0
         self.duplicate = 0
@@ -207,8 +201,7 @@ class Engine:
             return _LIMIT
         else:
             changes = self._apply_new(event, cases, clock_at(event, received_at_us))
-        if self._first_event is None or event.occurred_at_us < self._first_event:
-            self._first_event = event.occurred_at_us
+        self._book.note_event(event.occurred_at_us)
         seen[event.event_id] = fingerprint
         self.valid += 1
         return Applied("applied", changes)
@@ -232,7 +225,7 @@ class Engine:
     ) -> tuple[FindingChange, ...]:
         """Keep an outlier action: the outliers are judged with the report (section 14)."""
         action = Action(event.occurred_at_us, event.event_id, event.event_type, step.detail)
-        self._actions.setdefault((event.force, event.case_id), []).append(action)
+        self._book.add_action(event.force, event.case_id, action)
         return self.advance(clock_us)
 
     def _apply_new(
@@ -249,9 +242,7 @@ class Engine:
             if held is None:
                 held = cases[event.case_id] = CaseState()
             record = DecisionRecord(event.occurred_at_us, event.event_id, event.payload.decision)
-            if held.decision is not None:
-                history = self._decided[event.force].setdefault(event.case_id, [held.decision])
-                history.append(record)
+            self._book.add_decision(event.force, event.case_id, held, record)
             held.add_decision(record)
             held.touch(event.occurred_at_us)
             return passed
@@ -445,19 +436,23 @@ class Engine:
     def retirable(self, before_us: int) -> list[tuple[str, str]]:
         """(force, case id) of the cases whose every moment lies before `before_us` and for
         which time alone can open nothing more."""
-        return sorted(
-            (force, case_id)
-            for force, cases in self._cases.items()
-            for case_id, case in cases.items()
-            if can_retire(case, before_us)
-        )
+        found = []
+        for force, cases in self._cases.items():
+            # A duty known only after it arose keeps its case: the review times a
+            # retired case keeps hold one duty, not the steps (known_duty.py).
+            late = self._book.known_duties(force)
+            found += [
+                (force, case_id)
+                for case_id, case in cases.items()
+                if can_retire(case, before_us) and case_id not in late
+            ]
+        return sorted(found)
 
     def retire(self, force: str, case_id: str) -> Retired:
         """Drop a case, keeping what it still contributes (its findings, its own duty)."""
         case = self._cases[force].pop(case_id)
-        review = review_times(case)
-        self._retired_review[force][case_id] = review
-        decisions = tuple(self._decided[force].get(case_id, ()))
+        review = self._book.retire(force, case_id, case)
+        decisions = self._book.decisions(force, case_id)
         linked_from = self._linked_from[force]
         linked_from.drop_target(case_id)  # it will never change again: nobody to tell
         for version in case.versions or ():
@@ -482,13 +477,7 @@ class Engine:
         findings and own duty, its event ids (scope, id) and its share of the counts."""
         force, case_id = retired.force, retired.case_id
         self._retired[force][case_id] = retired
-        if retired.review is not None:
-            self._retired_review[force][case_id] = retired.review
-        if retired.decisions:
-            self._decided[force][case_id] = list(retired.decisions)
-        first = retired.first_at
-        if first is not None and (self._first_event is None or first < self._first_event):
-            self._first_event = first
+        self._book.absorb(retired)
         for finding in retired.findings:
             if finding.status == "open":
                 self._open[(finding.force, finding.kind)] += 1
@@ -521,42 +510,24 @@ class Engine:
     @property
     def first_event(self) -> int | None:
         """The event time of the earliest valid event: review points start after it."""
-        return self._first_event
+        return self._book.first_event
 
     def review_points(self) -> tuple[int, ...]:
-        return review_points(self._first_event, self.clock, self.ruleset.zone)
+        return self._book.review_points(self.clock)
 
     def held_review_counts(
         self, points: tuple[int, ...], window_days: int
     ) -> dict[str, tuple[ForceCounts, ...]]:
         """Per force held, its counts as of each review point (for `review_rows`)."""
-        return {
-            force: review_counts(
-                cases, points, window_days, self._decided[force], self._retired_review[force]
-            )
-            for force, cases in self._cases.items()
-            if cases or self._retired_review[force]
-        }
+        return self._book.review_counts(points, window_days)
 
     def held_actions(self) -> dict[tuple[str, str], list[Action]]:
         """The outlier actions held, by (force, outlier id), opened or not."""
-        return {key: list(found) for key, found in self._actions.items()}
+        return self._book.held_actions()
 
     def outliers(self, window_days: int) -> tuple[Outlier, ...]:
         """Every outlier opened at the review points up to the clock, worked through."""
-        if self.clock is None:
-            return ()
-        points = self.review_points()
-        counts = {
-            force: review_counts(
-                cases, points, window_days, self._decided[force], self._retired_review[force]
-            )
-            for force, cases in self._cases.items()
-        }
-        rows_at = review_rows(points, counts)
-        return open_outliers(
-            points, rows_at, self._actions, self.clock, self.ruleset.zone, self.holidays
-        )
+        return self._book.outliers(self.clock, window_days)
 
     def report(self, window_days: int, invalid: int = 0) -> Report:
         """The cross-force report as of the clock. The force-level findings it implies
@@ -579,7 +550,7 @@ class Engine:
         # Last year's window lies mostly before what retirement keeps: retired cases count.
         before = {
             force: count_force(
-                chain(cases.values(), self._retired_review[force].values()),
+                chain(cases.values(), self._book.retired_review(force)),
                 last_year,
                 window_days,
                 zone,
