@@ -11,23 +11,10 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator, Set
-from dataclasses import dataclass
 from datetime import date
 from itertools import chain
-from typing import Literal, NamedTuple
 
-from refmon.streams.engine.case import (
-    NO_DUTY,
-    RECORDED_RANK,
-    UPDATED_RANK,
-    CaseState,
-    DecisionRecord,
-    Duty,
-    FactVersion,
-    duty,
-    duty_after_insert,
-    duty_relinked,
-)
+from refmon.streams.engine.case import CaseState, DecisionRecord
 from refmon.streams.engine.delays import DelayHistogram, delay_histogram
 from refmon.streams.engine.findings import (
     Condition,
@@ -38,16 +25,22 @@ from refmon.streams.engine.findings import (
     open_conditions,
     same_finding,
 )
+from refmon.streams.engine.folding import Rederive, fold, linked_ids, rederive_duty
 from refmon.streams.engine.force_findings import force_findings
-from refmon.streams.engine.links import MAX_FACT_VERSIONS, MAX_LINKED_IDS, LinkIndex
-from refmon.streams.engine.model import (
-    CaseFacts,
-    Closed,
-    Decision,
-    Event,
-    OutlierStep,
-    Received,
-    Referred,
+from refmon.streams.engine.links import MAX_FACT_VERSIONS, MAX_LINKED_IDS, CaseLookup, LinkIndex
+from refmon.streams.engine.model import CaseFacts, Decision, Event, OutlierStep
+from refmon.streams.engine.outcomes import (
+    CONFLICT,
+    CONTENT_UNKNOWN,
+    DUPLICATE,
+    LIMIT,
+    RETIRED,
+    Applied,
+    CaseSnapshot,
+    OutOfRangeError,
+    UnknownForceError,
+    clock_at,
+    source_scope,
 )
 from refmon.streams.engine.outlier_model import Action, Outlier
 from refmon.streams.engine.outliers import overdue_findings
@@ -57,77 +50,18 @@ from refmon.streams.engine.report import ForceCounts, Report, count_force, cross
 from refmon.streams.engine.retirement import Retired, can_retire, first_moment
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
-from refmon.streams.engine.vocabulary import WATCHDOG_EVENT_TYPES, WATCHDOG_SCOPE, FindingKind
+from refmon.streams.engine.vocabulary import FindingKind
 
-Outcome = Literal["applied", "duplicate", "conflict", "retired", "limit"]
-
-
-class Applied(NamedTuple):
-    outcome: Outcome
-    """`conflict`: the same id from the same source with other content (rejected);
-    `retired`: a new event for a case retired long ago (rejected, see retirement.py);
-    `limit`: facts that would take the case past its bounds (rejected, see links.py)."""
-    changes: tuple[FindingChange, ...]
-
-    @property
-    def duplicate(self) -> bool:
-        return self.outcome == "duplicate"
-
-
-_DUPLICATE = Applied("duplicate", ())
-_CONFLICT = Applied("conflict", ())
-_RETIRED = Applied("retired", ())
-_LIMIT = Applied("limit", ())
-_CONTENT_UNKNOWN = -1
-"""The fingerprint of a retired case's event restored from a worker's changelog: its id
-is known, not its content. hash() never returns -1, so no event's content matches it."""
-
-Rederive = Literal["rescan", "relinked"] | int | None
-"""How a refresh re-derives the duty: not at all (None), after a version was
-inserted at this index, from scratch, or after a linked case's own duty moved."""
-
-
-@dataclass(frozen=True, slots=True)
-class CaseSnapshot:
-    """A case as the engine judges it now (times in microseconds)."""
-
-    recorded_at: int | None
-    duty_arose_at: int | None
-    deadline: int | None
-    criteria: tuple[str, ...]
-    referral_at: int | None
-
-
-class UnknownForceError(KeyError):
-    """An event for a force the engine was not configured with."""
-
-
-class OutOfRangeError(ValueError):
-    """A time the engine cannot judge: its deadlines and labels would not be representable.
-
-    Adapters reject implausible times long before this (docs/contract.md section 13);
-    this keeps the engine itself from ever failing half-way through an event.
-    """
-
-
-def clock_at(event: Event, received_at_us: int | None) -> int:
-    """How far an event moves the clock: to its own time, but never past when it was
-    received (docs/contract.md section 13). A maximum over events of this minimum does not
-    depend on their arrival order (section 7)."""
-    if received_at_us is None:
-        return event.occurred_at_us
-    return max(MIN_MICROS, min(event.occurred_at_us, received_at_us))
-
-
-def _linked(event: Event) -> tuple[str, ...]:
-    """The cases a facts event links to: distinct, sorted, never the case itself."""
-    assert isinstance(event.payload, CaseFacts)
-    return tuple(sorted(set(event.payload.linked_case_ids) - {event.case_id}))
-
-
-def source_scope(event: Event) -> str:
-    """Whose namespace an event id belongs to (docs/contract.md section 7)."""
-    return WATCHDOG_SCOPE if event.event_type in WATCHDOG_EVENT_TYPES else event.force
+__all__ = [
+    "Applied",
+    "CaseSnapshot",
+    "Engine",
+    "OutOfRangeError",
+    "UnknownForceError",
+    "clock_at",
+    "source_scope",
+]
+"""What applying an event answers (outcomes.py) is importable from here, as it always was."""
 
 
 class Engine:
@@ -189,16 +123,16 @@ class Engine:
         fingerprint = hash(event)
         known = seen.get(event.event_id)
         if known is not None:
-            if known != fingerprint and known != _CONTENT_UNKNOWN:
-                return _CONFLICT
+            if known != fingerprint and known != CONTENT_UNKNOWN:
+                return CONFLICT
             self.duplicate += 1
-            return _DUPLICATE
+            return DUPLICATE
         if isinstance(event.payload, OutlierStep):
             changes = self._apply_action(event, event.payload, clock_at(event, received_at_us))
         elif event.case_id in self._retired[event.force]:
-            return _RETIRED
+            return RETIRED
         elif isinstance(event.payload, CaseFacts) and self._over_limit(event, cases):
-            return _LIMIT
+            return LIMIT
         else:
             changes = self._apply_new(event, cases, clock_at(event, received_at_us))
         self._book.note_event(event.occurred_at_us)
@@ -214,10 +148,10 @@ class Engine:
         """
         case = cases.get(event.case_id)
         if case is None or case.versions is None:
-            return len(_linked(event)) > MAX_LINKED_IDS
+            return len(linked_ids(event)) > MAX_LINKED_IDS
         if len(case.versions) >= MAX_FACT_VERSIONS:
             return True
-        fresh = self._linked_from[event.force].new_targets(event.case_id, _linked(event))
+        fresh = self._linked_from[event.force].new_targets(event.case_id, linked_ids(event))
         return case.linked_count + fresh > MAX_LINKED_IDS
 
     def _apply_action(
@@ -254,7 +188,7 @@ class Engine:
             case = cases[event.case_id] = CaseState()
         own_before, recorded_before = case.own_duty_at, case.recorded
         case.touch(event.occurred_at_us)
-        inserted = self._record(event, case)
+        inserted = fold(event, case, self.ruleset, self._linked_from[event.force])
         how: Rederive = "rescan" if case.recorded != recorded_before else inserted
         changes.extend(self._refresh(event.force, event.case_id, how))
         if case.own_duty_at != own_before:
@@ -273,37 +207,6 @@ class Engine:
         self.clock = clock_us
         return tuple(self._fire_timers())
 
-    def _record(self, event: Event, case: CaseState) -> int | None:
-        """Fold the event into the case; where its new fact version went, if it has one."""
-        payload = event.payload
-        if isinstance(payload, CaseFacts):
-            rank = RECORDED_RANK if event.event_type == "case.recorded" else UPDATED_RANK
-            linked = _linked(event)
-            latest = case.latest
-            if latest is not None and latest.linked == linked:
-                linked = latest.linked  # one tuple for a case's unchanged links
-            linked_from = self._linked_from[event.force]
-            case.linked_count += linked_from.new_targets(event.case_id, linked)
-            for other in linked:
-                linked_from.add(event.case_id, other)
-            return case.add_version(
-                FactVersion(
-                    event.occurred_at_us,
-                    rank,
-                    event.event_id,
-                    self.ruleset.own_mask(payload),
-                    payload.assessed_mandatory,
-                    linked,
-                )
-            )
-        if isinstance(payload, Referred):
-            case.add_claim(event.occurred_at_us, event.event_id)
-        elif isinstance(payload, Received):
-            case.add_receipt(event.occurred_at_us, event.event_id)
-        elif isinstance(payload, Closed):
-            case.add_closure(event.occurred_at_us)
-        return None
-
     # -- derived state -------------------------------------------------------
 
     def _refresh(self, force: str, case_id: str, how: Rederive = None) -> list[FindingChange]:
@@ -311,7 +214,7 @@ class Engine:
         case = self._cases[force][case_id]
         lookup = self._lookups[force]
         if how is not None:
-            self._refresh_duty(case, lookup, how)
+            rederive_duty(case, lookup, how, self.ruleset.linked_bit, self._deadlines.after)
         assert self.clock is not None
         now = open_conditions(case, self.clock, self.ruleset, lookup)
         changes = self._diff(force, case_id, case, now) if now or case.findings else []
@@ -320,23 +223,6 @@ class Engine:
             heapq.heappush(self._timers, (wake, force, case_id))
         case.timer_at = wake
         return changes
-
-    def _refresh_duty(self, case: CaseState, lookup: CaseLookup, how: Rederive) -> None:
-        arose = NO_DUTY
-        versions, bit = case.versions, self.ruleset.linked_bit
-        if case.recorded and versions:
-            old = Duty(case.own_duty_at, case.duty_at, case.duty_mask, case.duty_event_id)
-            if how == "relinked":
-                arose = duty_relinked(versions, old, lookup, bit)
-            elif isinstance(how, int):
-                arose = duty_after_insert(versions, how, old, lookup, bit)
-            else:
-                arose = duty(versions, lookup, bit)
-        if arose.at is None:
-            case.deadline_at = None
-        elif arose.at != case.duty_at:
-            case.deadline_at = self._deadlines.after(arose.at)
-        case.own_duty_at, case.duty_at, case.duty_mask, case.duty_event_id = arose
 
     def _diff(
         self, force: str, case_id: str, case: CaseState, now: dict[FindingKind, Condition]
@@ -482,7 +368,7 @@ class Engine:
             if finding.status == "open":
                 self._open[(finding.force, finding.kind)] += 1
         for scope, event_id in ids:
-            self._seen.setdefault(scope, {})[event_id] = _CONTENT_UNKNOWN
+            self._seen.setdefault(scope, {})[event_id] = CONTENT_UNKNOWN
         self.valid += valid
         self.duplicate += duplicate
 
@@ -570,20 +456,3 @@ class Engine:
             comparisons=compare(counts, before, self.peer_groups),
             peer_groups=self.peer_groups,
         )
-
-
-class CaseLookup:
-    """When each case of one force became mandatory by its own criteria."""
-
-    __slots__ = ("_cases", "_retired")
-
-    def __init__(self, cases: dict[str, CaseState], retired: dict[str, Retired]) -> None:
-        self._cases = cases
-        self._retired = retired
-
-    def __call__(self, case_id: str) -> int | None:
-        case = self._cases.get(case_id)
-        if case is not None:
-            return case.own_duty_at
-        retired = self._retired.get(case_id)
-        return None if retired is None else retired.own_duty_at
