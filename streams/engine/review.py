@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, tzinfo
+from datetime import tzinfo
 from itertools import chain
 
 from refmon.streams.engine.case import CaseState, DecisionRecord
 from refmon.streams.engine.counts import ForceCounts
 from refmon.streams.engine.cusum import Step
 from refmon.streams.engine.known_duty import KnownDuty
+from refmon.streams.engine.months import next_month
 from refmon.streams.engine.report import ForceRow, cross_force
-from refmon.streams.engine.timeutil import MICROS_PER_DAY, from_micros, to_micros
+from refmon.streams.engine.timeutil import MICROS_PER_DAY, from_micros, local_midnight
 
 
 def review_points(first_event: int | None, as_of: int | None, zone: tzinfo) -> tuple[int, ...]:
@@ -30,15 +31,15 @@ def review_points(first_event: int | None, as_of: int | None, zone: tzinfo) -> t
     if first_event is None or as_of is None or as_of <= first_event:
         return ()
     local = from_micros(first_event).astimezone(zone).date()
-    month = date(local.year + local.month // 12, local.month % 12 + 1, 1)
+    month = next_month(local)
     points: list[int] = []
     while True:
-        point = to_micros(datetime.combine(month, time(0), tzinfo=zone))
+        point = local_midnight(month, zone)
         if point > as_of:
             return tuple(points)
         if point > first_event:
             points.append(point)
-        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        month = next_month(month)
 
 
 def _referral_as_of(case: CaseState, at: int) -> int | None:
