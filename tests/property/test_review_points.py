@@ -4,6 +4,7 @@ the events dated at or before the review point."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from refmon.streams.engine.counts import count_force
 
 from tests.factories import judge, micros
-from tests.property.strategies import event_specs, wire
+from tests.property.strategies import BASE, event_specs, wire
 
 AS_OF = "2026-04-10T00:00:00Z"
 # Review points straddled by the strategy's week (it starts 2026-03-27), and one with no
@@ -53,6 +54,36 @@ def test_counts_at_a_review_point_are_those_known_then(
         st.sampled_from([EXTRA_POINT, *(micros(e["occurred_at"]) for e in wire(events))])
     )
     then = judge(wire([e for e in events if micros(wire([e])[0]["occurred_at"]) <= point]))
+    then.advance(point)
+    for force in full.forces:
+        reviewed = _reviewed(full, force, point, window_days)
+        known = count_force(then._cases[force].values(), point, window_days, ZONE)
+        assert _plain(reviewed) == _plain(known), force
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    event_specs(),
+    st.lists(st.integers(0, 8 * 24 * 60 // 90), min_size=4, max_size=4),
+    st.sampled_from([1, 2, 5, 365]),
+    st.data(),
+)
+def test_counts_at_a_review_point_are_those_known_then_through_late_recorded_links(
+    events: list[dict[str, Any]], slots: list[int], window_days: int, data: st.DataObject
+) -> None:
+    """The shape the property above rarely draws: a link to a case whose facts meet a
+    criterion before its own recording, among other events (ids apart from theirs)."""
+    at = [BASE + timedelta(minutes=90 * slot) for slot in slots]
+    shape = [
+        _facts("s1", "case.recorded", "c1", at[0].isoformat(), "other", []),
+        _facts("s2", "case.updated", "c1", at[1].isoformat(), "other", ["c2"]),
+        _facts("s3", "case.updated", "c2", at[2].isoformat(), "serious_assault", []),
+        _facts("s4", "case.recorded", "c2", at[3].isoformat(), "other", []),
+    ]
+    stream = wire(events) + shape
+    full = judge(stream, AS_OF)
+    point = data.draw(st.sampled_from([EXTRA_POINT, *(micros(e["occurred_at"]) for e in stream)]))
+    then = judge([e for e in stream if micros(e["occurred_at"]) <= point])
     then.advance(point)
     for force in full.forces:
         reviewed = _reviewed(full, force, point, window_days)
