@@ -11,23 +11,10 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Iterable, Iterator, Set
-from dataclasses import dataclass
 from datetime import date
 from itertools import chain
-from typing import Literal, NamedTuple
 
-from refmon.streams.engine.case import (
-    NO_DUTY,
-    RECORDED_RANK,
-    UPDATED_RANK,
-    CaseState,
-    DecisionRecord,
-    Duty,
-    FactVersion,
-    duty,
-    duty_after_insert,
-    duty_relinked,
-)
+from refmon.streams.engine.case import CaseState, DecisionRecord
 from refmon.streams.engine.delays import DelayHistogram, delay_histogram
 from refmon.streams.engine.findings import (
     Condition,
@@ -38,96 +25,43 @@ from refmon.streams.engine.findings import (
     open_conditions,
     same_finding,
 )
+from refmon.streams.engine.folding import Rederive, fold, linked_ids, rederive_duty
 from refmon.streams.engine.force_findings import force_findings
-from refmon.streams.engine.links import MAX_FACT_VERSIONS, MAX_LINKED_IDS, LinkIndex
-from refmon.streams.engine.model import (
-    CaseFacts,
-    Closed,
-    Decision,
-    Event,
-    OutlierStep,
-    Received,
-    Referred,
+from refmon.streams.engine.links import MAX_FACT_VERSIONS, MAX_LINKED_IDS, CaseLookup, LinkIndex
+from refmon.streams.engine.model import CaseFacts, Decision, Event, OutlierStep
+from refmon.streams.engine.outcomes import (
+    CONFLICT,
+    CONTENT_UNKNOWN,
+    DUPLICATE,
+    LIMIT,
+    RETIRED,
+    Applied,
+    CaseSnapshot,
+    OutOfRangeError,
+    UnknownForceError,
+    clock_at,
+    source_scope,
 )
 from refmon.streams.engine.outlier_model import Action, Outlier
-from refmon.streams.engine.outliers import open_outliers, overdue_findings
+from refmon.streams.engine.outliers import overdue_findings
+from refmon.streams.engine.oversight import OutlierBook
 from refmon.streams.engine.peers import PeerGroups, compare, one_year_before
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
-from refmon.streams.engine.retirement import Retired, can_retire, first_moment, review_times
-from refmon.streams.engine.review import review_counts, review_points, review_rows
+from refmon.streams.engine.retirement import Retired, can_retire, first_moment
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
-from refmon.streams.engine.vocabulary import WATCHDOG_EVENT_TYPES, WATCHDOG_SCOPE, FindingKind
+from refmon.streams.engine.vocabulary import FindingKind
 
-Outcome = Literal["applied", "duplicate", "conflict", "retired", "limit"]
-
-
-class Applied(NamedTuple):
-    outcome: Outcome
-    """`conflict`: the same id from the same source with other content (rejected);
-    `retired`: a new event for a case retired long ago (rejected, see retirement.py);
-    `limit`: facts that would take the case past its bounds (rejected, see links.py)."""
-    changes: tuple[FindingChange, ...]
-
-    @property
-    def duplicate(self) -> bool:
-        return self.outcome == "duplicate"
-
-
-_DUPLICATE = Applied("duplicate", ())
-_CONFLICT = Applied("conflict", ())
-_RETIRED = Applied("retired", ())
-_LIMIT = Applied("limit", ())
-_CONTENT_UNKNOWN = -1
-"""The fingerprint of a retired case's event restored from a worker's changelog: its id
-is known, not its content. hash() never returns -1, so no event's content matches it."""
-
-Rederive = Literal["rescan", "relinked"] | int | None
-"""How a refresh re-derives the duty: not at all (None), after a version was
-inserted at this index, from scratch, or after a linked case's own duty moved."""
-
-
-@dataclass(frozen=True, slots=True)
-class CaseSnapshot:
-    """A case as the engine judges it now (times in microseconds)."""
-
-    recorded_at: int | None
-    duty_arose_at: int | None
-    deadline: int | None
-    criteria: tuple[str, ...]
-    referral_at: int | None
-
-
-class UnknownForceError(KeyError):
-    """An event for a force the engine was not configured with."""
-
-
-class OutOfRangeError(ValueError):
-    """A time the engine cannot judge: its deadlines and labels would not be representable.
-
-    Adapters reject implausible times long before this (docs/contract.md section 13);
-    this keeps the engine itself from ever failing half-way through an event.
-    """
-
-
-def clock_at(event: Event, received_at_us: int | None) -> int:
-    """How far an event moves the clock: to its own time, but never past when it was
-    received (docs/contract.md section 13). A maximum over events of this minimum does not
-    depend on their arrival order (section 7)."""
-    if received_at_us is None:
-        return event.occurred_at_us
-    return max(MIN_MICROS, min(event.occurred_at_us, received_at_us))
-
-
-def _linked(event: Event) -> tuple[str, ...]:
-    """The cases a facts event links to: distinct, sorted, never the case itself."""
-    assert isinstance(event.payload, CaseFacts)
-    return tuple(sorted(set(event.payload.linked_case_ids) - {event.case_id}))
-
-
-def source_scope(event: Event) -> str:
-    """Whose namespace an event id belongs to (docs/contract.md section 7)."""
-    return WATCHDOG_SCOPE if event.event_type in WATCHDOG_EVENT_TYPES else event.force
+__all__ = [
+    "Applied",
+    "CaseSnapshot",
+    "Engine",
+    "OutOfRangeError",
+    "UnknownForceError",
+    "clock_at",
+    "source_scope",
+]
+"""What applying an event answers (outcomes.py) is importable from here, as it always was."""
 
 
 class Engine:
@@ -143,12 +77,6 @@ class Engine:
         self.ruleset = ruleset
         self.holidays = holidays
         self.peer_groups = peer_groups or PeerGroups({})
-        # (force, outlier id) -> its actions, whether or not it has opened (section 14)
-        self._actions: dict[tuple[str, str], list[Action]] = {}
-        self._first_event: int | None = None
-        # force -> case id -> every decision, for the few cases with more than one: a
-        # review point before the latest must see the one known then (review.py)
-        self._decided: dict[str, dict[str, list[DecisionRecord]]] = {}
         self._cases: dict[str, dict[str, CaseState]] = {f: {} for f in forces}
         # force -> linked case id -> the cases that declare a link to it
         self._linked_from: dict[str, LinkIndex] = {f: LinkIndex() for f in self._cases}
@@ -163,10 +91,10 @@ class Engine:
         # Force-level findings as of the latest report (they need the cross-force view).
         self._force_findings: dict[str, list[Finding]] = {}
         self._deadlines = Deadlines(ruleset.zone, ruleset.deadline_days_after)
-        self._decided = {f: {} for f in self._cases}
-        # force -> retired case id -> the times its review counts still need: a review
-        # point a window back still counts it (section 14), though no figure now does
-        self._retired_review: dict[str, dict[str, CaseState]] = {f: {} for f in self._cases}
+        # Outlier management's own state: actions, decisions, review times (section 14).
+        self._book = OutlierBook(
+            ruleset, self._cases, self._retired, self._deadlines.after, holidays
+        )
         self.clock: int | None = None
         self.valid = 0
         self.duplicate = 0
@@ -195,20 +123,19 @@ class Engine:
         fingerprint = hash(event)
         known = seen.get(event.event_id)
         if known is not None:
-            if known != fingerprint and known != _CONTENT_UNKNOWN:
-                return _CONFLICT
+            if known != fingerprint and known != CONTENT_UNKNOWN:
+                return CONFLICT
             self.duplicate += 1
-            return _DUPLICATE
+            return DUPLICATE
         if isinstance(event.payload, OutlierStep):
             changes = self._apply_action(event, event.payload, clock_at(event, received_at_us))
         elif event.case_id in self._retired[event.force]:
-            return _RETIRED
+            return RETIRED
         elif isinstance(event.payload, CaseFacts) and self._over_limit(event, cases):
-            return _LIMIT
+            return LIMIT
         else:
             changes = self._apply_new(event, cases, clock_at(event, received_at_us))
-        if self._first_event is None or event.occurred_at_us < self._first_event:
-            self._first_event = event.occurred_at_us
+        self._book.note_event(event.occurred_at_us)
         seen[event.event_id] = fingerprint
         self.valid += 1
         return Applied("applied", changes)
@@ -221,10 +148,10 @@ class Engine:
         """
         case = cases.get(event.case_id)
         if case is None or case.versions is None:
-            return len(_linked(event)) > MAX_LINKED_IDS
+            return len(linked_ids(event)) > MAX_LINKED_IDS
         if len(case.versions) >= MAX_FACT_VERSIONS:
             return True
-        fresh = self._linked_from[event.force].new_targets(event.case_id, _linked(event))
+        fresh = self._linked_from[event.force].new_targets(event.case_id, linked_ids(event))
         return case.linked_count + fresh > MAX_LINKED_IDS
 
     def _apply_action(
@@ -232,7 +159,7 @@ class Engine:
     ) -> tuple[FindingChange, ...]:
         """Keep an outlier action: the outliers are judged with the report (section 14)."""
         action = Action(event.occurred_at_us, event.event_id, event.event_type, step.detail)
-        self._actions.setdefault((event.force, event.case_id), []).append(action)
+        self._book.add_action(event.force, event.case_id, action)
         return self.advance(clock_us)
 
     def _apply_new(
@@ -249,9 +176,7 @@ class Engine:
             if held is None:
                 held = cases[event.case_id] = CaseState()
             record = DecisionRecord(event.occurred_at_us, event.event_id, event.payload.decision)
-            if held.decision is not None:
-                history = self._decided[event.force].setdefault(event.case_id, [held.decision])
-                history.append(record)
+            self._book.add_decision(event.force, event.case_id, held, record)
             held.add_decision(record)
             held.touch(event.occurred_at_us)
             return passed
@@ -263,7 +188,7 @@ class Engine:
             case = cases[event.case_id] = CaseState()
         own_before, recorded_before = case.own_duty_at, case.recorded
         case.touch(event.occurred_at_us)
-        inserted = self._record(event, case)
+        inserted = fold(event, case, self.ruleset, self._linked_from[event.force])
         how: Rederive = "rescan" if case.recorded != recorded_before else inserted
         changes.extend(self._refresh(event.force, event.case_id, how))
         if case.own_duty_at != own_before:
@@ -282,37 +207,6 @@ class Engine:
         self.clock = clock_us
         return tuple(self._fire_timers())
 
-    def _record(self, event: Event, case: CaseState) -> int | None:
-        """Fold the event into the case; where its new fact version went, if it has one."""
-        payload = event.payload
-        if isinstance(payload, CaseFacts):
-            rank = RECORDED_RANK if event.event_type == "case.recorded" else UPDATED_RANK
-            linked = _linked(event)
-            latest = case.latest
-            if latest is not None and latest.linked == linked:
-                linked = latest.linked  # one tuple for a case's unchanged links
-            linked_from = self._linked_from[event.force]
-            case.linked_count += linked_from.new_targets(event.case_id, linked)
-            for other in linked:
-                linked_from.add(event.case_id, other)
-            return case.add_version(
-                FactVersion(
-                    event.occurred_at_us,
-                    rank,
-                    event.event_id,
-                    self.ruleset.own_mask(payload),
-                    payload.assessed_mandatory,
-                    linked,
-                )
-            )
-        if isinstance(payload, Referred):
-            case.add_claim(event.occurred_at_us, event.event_id)
-        elif isinstance(payload, Received):
-            case.add_receipt(event.occurred_at_us, event.event_id)
-        elif isinstance(payload, Closed):
-            case.add_closure(event.occurred_at_us)
-        return None
-
     # -- derived state -------------------------------------------------------
 
     def _refresh(self, force: str, case_id: str, how: Rederive = None) -> list[FindingChange]:
@@ -320,7 +214,7 @@ class Engine:
         case = self._cases[force][case_id]
         lookup = self._lookups[force]
         if how is not None:
-            self._refresh_duty(case, lookup, how)
+            rederive_duty(case, lookup, how, self.ruleset.linked_bit, self._deadlines.after)
         assert self.clock is not None
         now = open_conditions(case, self.clock, self.ruleset, lookup)
         changes = self._diff(force, case_id, case, now) if now or case.findings else []
@@ -329,23 +223,6 @@ class Engine:
             heapq.heappush(self._timers, (wake, force, case_id))
         case.timer_at = wake
         return changes
-
-    def _refresh_duty(self, case: CaseState, lookup: CaseLookup, how: Rederive) -> None:
-        arose = NO_DUTY
-        versions, bit = case.versions, self.ruleset.linked_bit
-        if case.recorded and versions:
-            old = Duty(case.own_duty_at, case.duty_at, case.duty_mask, case.duty_event_id)
-            if how == "relinked":
-                arose = duty_relinked(versions, old, lookup, bit)
-            elif isinstance(how, int):
-                arose = duty_after_insert(versions, how, old, lookup, bit)
-            else:
-                arose = duty(versions, lookup, bit)
-        if arose.at is None:
-            case.deadline_at = None
-        elif arose.at != case.duty_at:
-            case.deadline_at = self._deadlines.after(arose.at)
-        case.own_duty_at, case.duty_at, case.duty_mask, case.duty_event_id = arose
 
     def _diff(
         self, force: str, case_id: str, case: CaseState, now: dict[FindingKind, Condition]
@@ -445,19 +322,23 @@ class Engine:
     def retirable(self, before_us: int) -> list[tuple[str, str]]:
         """(force, case id) of the cases whose every moment lies before `before_us` and for
         which time alone can open nothing more."""
-        return sorted(
-            (force, case_id)
-            for force, cases in self._cases.items()
-            for case_id, case in cases.items()
-            if can_retire(case, before_us)
-        )
+        found = []
+        for force, cases in self._cases.items():
+            # A duty known only after it arose keeps its case: the review times a
+            # retired case keeps hold one duty, not the steps (known_duty.py).
+            late = self._book.known_duties(force)
+            found += [
+                (force, case_id)
+                for case_id, case in cases.items()
+                if can_retire(case, before_us) and case_id not in late
+            ]
+        return sorted(found)
 
     def retire(self, force: str, case_id: str) -> Retired:
         """Drop a case, keeping what it still contributes (its findings, its own duty)."""
         case = self._cases[force].pop(case_id)
-        review = review_times(case)
-        self._retired_review[force][case_id] = review
-        decisions = tuple(self._decided[force].get(case_id, ()))
+        review = self._book.retire(force, case_id, case)
+        decisions = self._book.decisions(force, case_id)
         linked_from = self._linked_from[force]
         linked_from.drop_target(case_id)  # it will never change again: nobody to tell
         for version in case.versions or ():
@@ -482,18 +363,12 @@ class Engine:
         findings and own duty, its event ids (scope, id) and its share of the counts."""
         force, case_id = retired.force, retired.case_id
         self._retired[force][case_id] = retired
-        if retired.review is not None:
-            self._retired_review[force][case_id] = retired.review
-        if retired.decisions:
-            self._decided[force][case_id] = list(retired.decisions)
-        first = retired.first_at
-        if first is not None and (self._first_event is None or first < self._first_event):
-            self._first_event = first
+        self._book.absorb(retired)
         for finding in retired.findings:
             if finding.status == "open":
                 self._open[(finding.force, finding.kind)] += 1
         for scope, event_id in ids:
-            self._seen.setdefault(scope, {})[event_id] = _CONTENT_UNKNOWN
+            self._seen.setdefault(scope, {})[event_id] = CONTENT_UNKNOWN
         self.valid += valid
         self.duplicate += duplicate
 
@@ -521,42 +396,24 @@ class Engine:
     @property
     def first_event(self) -> int | None:
         """The event time of the earliest valid event: review points start after it."""
-        return self._first_event
+        return self._book.first_event
 
     def review_points(self) -> tuple[int, ...]:
-        return review_points(self._first_event, self.clock, self.ruleset.zone)
+        return self._book.review_points(self.clock)
 
     def held_review_counts(
         self, points: tuple[int, ...], window_days: int
     ) -> dict[str, tuple[ForceCounts, ...]]:
         """Per force held, its counts as of each review point (for `review_rows`)."""
-        return {
-            force: review_counts(
-                cases, points, window_days, self._decided[force], self._retired_review[force]
-            )
-            for force, cases in self._cases.items()
-            if cases or self._retired_review[force]
-        }
+        return self._book.review_counts(points, window_days)
 
     def held_actions(self) -> dict[tuple[str, str], list[Action]]:
         """The outlier actions held, by (force, outlier id), opened or not."""
-        return {key: list(found) for key, found in self._actions.items()}
+        return self._book.held_actions()
 
     def outliers(self, window_days: int) -> tuple[Outlier, ...]:
         """Every outlier opened at the review points up to the clock, worked through."""
-        if self.clock is None:
-            return ()
-        points = self.review_points()
-        counts = {
-            force: review_counts(
-                cases, points, window_days, self._decided[force], self._retired_review[force]
-            )
-            for force, cases in self._cases.items()
-        }
-        rows_at = review_rows(points, counts)
-        return open_outliers(
-            points, rows_at, self._actions, self.clock, self.ruleset.zone, self.holidays
-        )
+        return self._book.outliers(self.clock, window_days)
 
     def report(self, window_days: int, invalid: int = 0) -> Report:
         """The cross-force report as of the clock. The force-level findings it implies
@@ -579,7 +436,7 @@ class Engine:
         # Last year's window lies mostly before what retirement keeps: retired cases count.
         before = {
             force: count_force(
-                chain(cases.values(), self._retired_review[force].values()),
+                chain(cases.values(), self._book.retired_review(force)),
                 last_year,
                 window_days,
                 zone,
@@ -599,20 +456,3 @@ class Engine:
             comparisons=compare(counts, before, self.peer_groups),
             peer_groups=self.peer_groups,
         )
-
-
-class CaseLookup:
-    """When each case of one force became mandatory by its own criteria."""
-
-    __slots__ = ("_cases", "_retired")
-
-    def __init__(self, cases: dict[str, CaseState], retired: dict[str, Retired]) -> None:
-        self._cases = cases
-        self._retired = retired
-
-    def __call__(self, case_id: str) -> int | None:
-        case = self._cases.get(case_id)
-        if case is not None:
-            return case.own_duty_at
-        retired = self._retired.get(case_id)
-        return None if retired is None else retired.own_duty_at

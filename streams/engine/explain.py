@@ -13,12 +13,12 @@ step they cause says only which linked case, by its id.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from refmon.streams.engine.case import CaseState
-from refmon.streams.engine.engine import Engine
+from refmon.streams.engine.engine import Engine, clock_at
 from refmon.streams.engine.findings import FindingChange
 from refmon.streams.engine.model import CaseFacts, Event
 from refmon.streams.engine.rules import Ruleset
@@ -163,16 +163,24 @@ def explain(
     case_id: str,
     events: Sequence[tuple[int, Event]],
     as_of: int | None,
+    received: Mapping[int, int] | None = None,
 ) -> Explanation:
     """Replay (arrival, event) pairs of the case and its linked cases through `engine` (fresh)
-    in event time, then move its clock to `as_of`, noting what each step changed."""
+    in event time, then move its clock to `as_of`, noting what each step changed.
+
+    `received`: arrival -> when refmon received the event, where known. As `refmon run`
+    does, an event dated ahead moves the clock only to then (docs/contract.md section 13),
+    so a deadline between the two is not passed on its account.
+    """
+    received = received or {}
     ruleset = engine.ruleset
     story = Explanation(force, case_id, ruleset.id, as_of)
     before = view(engine, ruleset, force, case_id)
     first_after = _first_arrival_after([(a, e) for a, e in events if e.case_id == case_id])
     for arrival, event in sorted(events, key=lambda ae: (ae[1].occurred_at_us, ae[0])):
-        before = _time(story, engine, force, case_id, event.occurred_at_us, before)
-        applied = engine.apply(event)
+        received_at = received.get(arrival)
+        before = _time(story, engine, force, case_id, clock_at(event, received_at), before)
+        applied = engine.apply(event, received_at)
         after = view(engine, ruleset, force, case_id)
         mine = [c for c in applied.changes if c.finding.case_id == case_id]
         if event.case_id == case_id:

@@ -11,7 +11,13 @@ event).
 
 from __future__ import annotations
 
-__all__ = ["MAX_FACT_VERSIONS", "MAX_LINKED_IDS", "LinkIndex"]
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from refmon.streams.engine.case import CaseState
+    from refmon.streams.engine.retirement import Retired
+
+__all__ = ["MAX_FACT_VERSIONS", "MAX_LINKED_IDS", "CaseLookup", "LinkIndex"]
 
 MAX_FACT_VERSIONS = 25_000
 """`case.recorded`/`case.updated` events kept per case; beyond it, a dead letter."""
@@ -70,3 +76,20 @@ class LinkIndex:
                 held.discard(source)
                 if len(held) == 1:
                     self._sources[target] = next(iter(held))
+
+
+class CaseLookup:
+    """When each case of one force became mandatory by its own criteria."""
+
+    __slots__ = ("_cases", "_retired")
+
+    def __init__(self, cases: dict[str, CaseState], retired: dict[str, Retired]) -> None:
+        self._cases = cases
+        self._retired = retired
+
+    def __call__(self, case_id: str) -> int | None:
+        case = self._cases.get(case_id)
+        if case is not None:
+            return case.own_duty_at
+        retired = self._retired.get(case_id)
+        return None if retired is None else retired.own_duty_at

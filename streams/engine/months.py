@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
-from datetime import date, datetime, time, tzinfo
+from datetime import date, tzinfo
 from typing import NamedTuple
 
-from refmon.streams.engine.timeutil import MICROS_PER_DAY, from_micros, to_micros
+from refmon.streams.engine.timeutil import MICROS_PER_DAY, from_micros, local_midnight
 
 
 class MonthSpan(NamedTuple):
@@ -30,12 +30,14 @@ class MonthSpan(NamedTuple):
     """Clipped by the window: the month is not all in it."""
 
 
-def _midnight(day: date, zone: tzinfo) -> int:
-    return to_micros(datetime.combine(day, time(0), tzinfo=zone))
-
-
-def _next_month(day: date) -> date:
+def next_month(day: date) -> date:
+    """The 1st of the month after `day`'s."""
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def month_label(day: date) -> str:
+    """`YYYY-MM` of `day`'s month."""
+    return f"{day.year:04d}-{day.month:02d}"
 
 
 def month_spans(as_of: int, window_days: int, zone: tzinfo) -> tuple[MonthSpan, ...]:
@@ -47,18 +49,18 @@ def month_spans(as_of: int, window_days: int, zone: tzinfo) -> tuple[MonthSpan, 
     spans: list[MonthSpan] = []
     month = first
     while True:
-        lo, hi = _midnight(month, zone), _midnight(_next_month(month), zone)
+        lo, hi = local_midnight(month, zone), local_midnight(next_month(month), zone)
         if lo >= as_of:
             break
         spans.append(
             MonthSpan(
-                f"{month.year:04d}-{month.month:02d}",
+                month_label(month),
                 max(lo, start),
                 min(hi, as_of),
                 partial=lo < start or hi > as_of,
             )
         )
-        month = _next_month(month)
+        month = next_month(month)
     return tuple(spans)
 
 

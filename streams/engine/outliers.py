@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence, Set
 from datetime import date, tzinfo
 
 from refmon.streams.engine.findings import Finding, Status, finding_id
+from refmon.streams.engine.months import month_label
 from refmon.streams.engine.outlier_model import (
     AWAITS,
     KIND,
@@ -35,8 +36,7 @@ def outlier_id(measure: str, month_ended: str) -> str:
 
 def month_ended_at(review_point: int, zone: tzinfo) -> str:
     """`YYYY-MM` of the month that ends at a review point (00:00 on the 1st, local)."""
-    local = from_micros(review_point - 1).astimezone(zone)
-    return f"{local.year:04d}-{local.month:02d}"
+    return month_label(from_micros(review_point - 1).astimezone(zone).date())
 
 
 def flagged(row: ForceRow) -> Iterable[tuple[Measure, Level, float | None]]:

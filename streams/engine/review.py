@@ -14,14 +14,16 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time, tzinfo
+from datetime import tzinfo
 from itertools import chain
 
 from refmon.streams.engine.case import CaseState, DecisionRecord
 from refmon.streams.engine.counts import ForceCounts
 from refmon.streams.engine.cusum import Step
+from refmon.streams.engine.known_duty import KnownDuty
+from refmon.streams.engine.months import next_month
 from refmon.streams.engine.report import ForceRow, cross_force
-from refmon.streams.engine.timeutil import MICROS_PER_DAY, from_micros, to_micros
+from refmon.streams.engine.timeutil import MICROS_PER_DAY, from_micros, local_midnight
 
 
 def review_points(first_event: int | None, as_of: int | None, zone: tzinfo) -> tuple[int, ...]:
@@ -29,15 +31,15 @@ def review_points(first_event: int | None, as_of: int | None, zone: tzinfo) -> t
     if first_event is None or as_of is None or as_of <= first_event:
         return ()
     local = from_micros(first_event).astimezone(zone).date()
-    month = date(local.year + local.month // 12, local.month % 12 + 1, 1)
+    month = next_month(local)
     points: list[int] = []
     while True:
-        point = to_micros(datetime.combine(month, time(0), tzinfo=zone))
+        point = local_midnight(month, zone)
         if point > as_of:
             return tuple(points)
         if point > first_event:
             points.append(point)
-        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        month = next_month(month)
 
 
 def _referral_as_of(case: CaseState, at: int) -> int | None:
@@ -60,14 +62,18 @@ def review_counts(
     window_days: int,
     decided: Mapping[str, Sequence[DecisionRecord]] | None = None,
     retired: Mapping[str, CaseState] | None = None,
+    known: Mapping[str, Sequence[KnownDuty]] | None = None,
 ) -> tuple[ForceCounts, ...]:
     """One force's section 9/11/12 counts as of each review point (no monthly series).
 
     `cases` by case id; `decided` holds every decision of the cases that had more
     than one (a case holds only its latest, which a review point may not know yet);
-    `retired`: what retired cases still hold of the times above (the engine keeps it).
+    `retired`: what retired cases still hold of the times above (the engine keeps it);
+    `known`: the duty's steps of the few cases whose duty became known only after it
+    arose (known_duty.py); every other case's duty is known from its own moment.
     """
     decided = decided or {}
+    known = known or {}
     window = window_days * MICROS_PER_DAY
     size = len(points)
     # Range counts go to difference arrays: +1 where a case starts counting, -1 after.
@@ -85,20 +91,21 @@ def review_counts(
         recorded_at = case.recorded_at
         if recorded_at is None:
             continue
-        duty_at, deadline = case.duty_at, case.deadline_at
+        duties = _duties(case, known.get(case_id))
+        # A review point from `known_from` on knows some duty (the mandatory span).
+        known_from = duties[0].known_at if duties else None
         referred = _first(case.received_at, case.claim_at)
         end = recorded_at + window  # recorded in the window of R: recorded_at <= R < end
         span(recorded_at, end, recorded)
-        if duty_at is not None:
-            span(max(recorded_at, duty_at), end, mandatory)
+        if known_from is not None:
+            span(max(recorded_at, known_from), end, mandatory)
         if referred is not None:
-            span(
-                max(recorded_at, referred), end if duty_at is None else min(end, duty_at), voluntary
-            )
+            until = end if known_from is None else min(end, known_from)
+            span(max(recorded_at, referred), until, voluntary)
         if case.decision is not None and referred is not None:
             _decisions(case, decided.get(case_id, ()), points, counts, window, referred)
-        if duty_at is not None and deadline is not None:
-            _due(case, points, counts, steps, window, duty_at, deadline, recorded_at)
+        if duties:
+            _due(case, points, counts, steps, window, duties, recorded_at)
     running = [0, 0, 0]
     for index, c in enumerate(counts):
         running[0] += recorded[index]
@@ -107,6 +114,15 @@ def review_counts(
         c.recorded, c.mandatory, c.voluntary = running
         c.timeliness = tuple(Step(d, n, x) for d, (n, x) in sorted(steps[index].items()))
     return tuple(counts)
+
+
+def _duties(case: CaseState, known: Sequence[KnownDuty] | None) -> Sequence[KnownDuty]:
+    """The duty's steps; the usual one: known from the moment it arose."""
+    if known:
+        return known
+    if case.duty_at is None or case.deadline_at is None:
+        return ()
+    return (KnownDuty(case.duty_at, case.duty_at, case.deadline_at),)
 
 
 def _decision_as_of(
@@ -151,14 +167,18 @@ def _due(
     counts: list[ForceCounts],
     steps: list[dict[int, list[int]]],
     window: int,
-    duty_at: int,
-    deadline: int,
+    duties: Sequence[KnownDuty],
     recorded_at: int,
 ) -> None:
-    # Mandatory as of R: recorded and the duty arisen by R; in R's window while
-    # duty_at <= R < duty_at + window.
-    for index in range(bisect_left(points, max(duty_at, recorded_at)), len(points)):
+    # Mandatory as of R: recorded and a duty known by R; in R's window while
+    # duty_at <= R < duty_at + window. A later step's duty is earlier (known_duty.py),
+    # so once R is past one step's window it is past every later step's too.
+    step_index = 0
+    for index in range(bisect_left(points, max(duties[0].known_at, recorded_at)), len(points)):
         point = points[index]
+        while step_index + 1 < len(duties) and duties[step_index + 1].known_at <= point:
+            step_index += 1
+        duty_at, deadline = duties[step_index].duty_at, duties[step_index].deadline
         if point >= duty_at + window:
             break
         c = counts[index]

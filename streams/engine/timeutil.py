@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 
 MICROS_PER_SECOND = 1_000_000
@@ -58,6 +58,12 @@ def format_utc(micros: int) -> str:
     return text + "Z"
 
 
+def local_midnight(day: date, zone: tzinfo) -> int:
+    """00:00 local time on `day`: the one helper for every local midnight (deadlines,
+    months, review points). Local midnight always exists in Europe/London."""
+    return to_micros(datetime.combine(day, time(0), tzinfo=zone))
+
+
 def end_of_following_day(duty_us: int, zone: tzinfo, days_after: int = 1) -> int:
     """00:00 local time on the duty's local date + days_after + 1.
 
@@ -67,7 +73,7 @@ def end_of_following_day(duty_us: int, zone: tzinfo, days_after: int = 1) -> int
     """
     local_date = from_micros(duty_us).astimezone(zone).date()
     due_date = local_date + timedelta(days=days_after + 1)
-    return to_micros(datetime.combine(due_date, time(0), tzinfo=zone))
+    return local_midnight(due_date, zone)
 
 
 class Deadlines:
@@ -90,9 +96,9 @@ class Deadlines:
             return self._deadline
         deadline = end_of_following_day(duty_us, self._zone, self._days_after)
         local_date = from_micros(duty_us).astimezone(self._zone).date()
-        start = to_micros(datetime.combine(local_date, time(0), tzinfo=self._zone))
+        start = local_midnight(local_date, self._zone)
         next_date = local_date + timedelta(days=1)
-        end = to_micros(datetime.combine(next_date, time(0), tzinfo=self._zone))
+        end = local_midnight(next_date, self._zone)
         # Remembered only when the day's bounds are exact (local midnight exists).
         if self._local_date(start) == local_date == self._local_date(end - 1):
             self._start, self._end, self._deadline = start, end, deadline

@@ -8,9 +8,9 @@ stays standard-library-only and its results depend only on what it is given.
 from __future__ import annotations
 
 from collections.abc import Set
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, timedelta, tzinfo
 
-from refmon.streams.engine.timeutil import from_micros, to_micros
+from refmon.streams.engine.timeutil import from_micros, local_midnight
 
 _ONE_DAY = timedelta(days=1)
 
@@ -28,4 +28,4 @@ def working_days_after(at_us: int, days: int, zone: tzinfo, holidays: Set[date])
         if is_working_day(day, holidays):
             counted += 1
     # 24:00 of that day is 00:00 of the next: a wall-clock midnight, right across DST.
-    return to_micros(datetime.combine(day + _ONE_DAY, time(0), tzinfo=zone))
+    return local_midnight(day + _ONE_DAY, zone)

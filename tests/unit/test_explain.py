@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
 
+from refmon.cli import main
+from refmon.environment import Environment
 from tests.cli import run_cli
 from tests.factories import decision, received, recorded, referred, updated
+from tests.unit.test_clock import AHEAD, MER_DUTY, NOW, SERIOUS, run_at
 
 
 def named(event: dict[str, Any], event_id: str) -> dict[str, Any]:
@@ -114,3 +118,25 @@ def test_an_unknown_case_or_a_malformed_case_is_a_usage_error(tmp_path: Path) ->
     assert (missing.status, missing.stderr.count("\n")) == (2, 1)
     assert "no valid event of this case" in missing.stderr
     assert _explain(tmp_path, STORY, "--case", "c1").status == 2
+
+
+def test_explain_caps_the_clock_at_when_it_read_its_input_as_run_does(tmp_path: Path) -> None:
+    """docs/contract.md section 13: an event dated ahead moves the clock only to when it was
+    received. Before, explain replayed without received times and passed a deadline that
+    `refmon run` on the same input at the same moment had not."""
+
+    events = [named(recorded(MER_DUTY, case="m1", force="MER", **SERIOUS), "m1-rec")]
+    events.append(named(recorded(AHEAD), "ahead"))  # another force's event, dated ahead
+    ran = run_at(NOW, events, tmp_path)
+    assert [f for f in ran["found"] if f["force"] == "MER"] == []  # not yet due
+    stream = tmp_path / "events.jsonl"
+    stream.write_text("".join(json.dumps(e) + "\n" for e in events))
+    out, err = io.StringIO(), io.StringIO()
+    env = Environment(
+        stdout=out, stderr=err, stderr_isatty=False, wall_clock=lambda: NOW / 1_000_000
+    )
+    status = main(["explain", "--input", str(stream), "--case", "MER/m1", "--json"], env)
+    assert status == 0, err.getvalue()
+    story = json.loads(out.getvalue())
+    assert story["as_of"] == ran["as_of"]
+    assert story["findings"] == []

@@ -16,7 +16,7 @@ from refmon.kafka_options import add_kafka_options, settings_from, topics_from
 from refmon.schemas import EventAdapter
 from refmon.schemas.rejections import Rejection
 from refmon.streams.engine import Event
-from refmon.streams.engine.engine import source_scope
+from refmon.streams.engine.engine import clock_at, source_scope
 from refmon.streams.engine.explain import CaseView, Explanation, Step, explain, linked_ids
 from refmon.streams.engine.timeutil import format_utc, local_label
 from refmon.streams.kafka.settings import ENV_BOOTSTRAP
@@ -58,11 +58,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _events(
     args: argparse.Namespace, env: Environment, adapter: EventAdapter, force: str
-) -> tuple[list[tuple[int, Event]], int | None]:
-    """This force's valid events with their line numbers, and the latest event time overall.
+) -> tuple[list[tuple[int, Event]], int | None, int]:
+    """This force's valid events with their line numbers, the clock they reach, and when
+    they were received.
 
     A repeated id from the same source with other content is dropped as `refmon run`
-    would reject it: the first arrival wins, across every case.
+    would reject it: the first arrival wins, across every case. As there, the clock
+    reaches no further than when the input was read (docs/contract.md section 13).
     """
     received_at = env.now_us()
     kept: list[tuple[int, Event]] = []
@@ -84,15 +86,16 @@ def _events(
             key = (source_scope(event), event.event_id)
             if seen.setdefault(key, hash(event)) != hash(event):
                 continue
-            latest = max(latest or event.occurred_at_us, event.occurred_at_us)
+            reached = clock_at(event, received_at)
+            latest = reached if latest is None else max(latest, reached)
             if event.force == force:
                 kept.append((line.number, event))
-    return kept, latest
+    return kept, latest, received_at
 
 
 def _changelog(
     args: argparse.Namespace, adapter: EventAdapter, force: str
-) -> tuple[list[tuple[int, Event]], int | None, dict[int, str]]:
+) -> tuple[list[tuple[int, Event]], int | None, dict[int, str], dict[int, int]]:
     """This force's deliveries in the workers' case changelog, as `refmon report` reads it.
 
     Each is labelled by where it entered (`DUR[0]@41`). Arrival order across
@@ -110,12 +113,14 @@ def _changelog(
             "its events have left the changelog; explain it from the input topics' history"
         )
     held = sorted(stored.deliveries, key=replay_order)
-    latest = max((d.event.occurred_at_us for d in held), default=None)
+    # The clock as `refmon report` replays it: each event capped at when it was received.
+    latest = max((clock_at(d.event, d.received_at_us) for d in held), default=None)
     kept = [(n, d.event) for n, d in enumerate(held) if d.event.force == force]
     labels = {
         n: f"{d.source.name}[{d.source.partition}]@{d.source.offset}" for n, d in enumerate(held)
     }
-    return kept, latest, labels
+    received = {n: d.received_at_us for n, d in enumerate(held) if d.received_at_us is not None}
+    return kept, latest, labels, received
 
 
 def explain_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
@@ -129,17 +134,18 @@ def explain_command(args: argparse.Namespace, env: Environment) -> ExitStatus:
     if args.input is None and not (args.bootstrap_server or os.environ.get(ENV_BOOTSTRAP)):
         raise UsageError("give --input PATH|- (events), or --bootstrap-server (the Kafka state)")
     if args.input is not None:
-        held, latest = _events(args, env, wiring.adapter, force)
+        held, latest, received_at = _events(args, env, wiring.adapter, force)
         labels = {n: f"line {n}" for n, _ in held}
+        received = dict.fromkeys(labels, received_at)
     else:
-        held, latest, labels = _changelog(args, wiring.adapter, force)
+        held, latest, labels, received = _changelog(args, wiring.adapter, force)
     mine = [e for _, e in held if e.case_id == case_id]
     if not mine:
         raise UsageError(f"--case {safe(args.case[:80])}: no valid event of this case in the input")
     linked = linked_ids(mine, case_id)
     chosen = [(n, e) for n, e in held if e.case_id == case_id or e.case_id in linked]
     clock = latest if as_of is None else max(as_of, latest or as_of)
-    story = explain(wiring.engine, force, case_id, chosen, clock)
+    story = explain(wiring.engine, force, case_id, chosen, clock, received)
     if args.json:
         body = as_json(story, labels)
         env.stdout.write(json.dumps(body, indent=2, ensure_ascii=False) + "\n")
