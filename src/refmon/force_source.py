@@ -4,24 +4,21 @@ and reading findings from a file or from that topic, with bad ones named and cou
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 from refmon.environment import Environment, UsageError
+from refmon.force_settings import ENV_FORCE, ForceSettings
 from refmon.kafka_options import settings_from, topics_from
 from refmon.worklist import Rejected, parse
-
-ENV_FORCE = "REFMON_FORCE"
-ENV_GROUP = "REFMON_ALERTS_GROUP"
 
 
 def add_force_option(parser: argparse.ArgumentParser, required_for: str) -> None:
     parser.add_argument(
         "--force",
-        default=os.environ.get(ENV_FORCE),
+        default=ForceSettings().force,
         metavar="CODE",
         help=f"the force whose alerts to read, e.g. DUR ({required_for}; or {ENV_FORCE})",
     )
@@ -47,7 +44,7 @@ def alerts_group(args: argparse.Namespace, force: str) -> str:
     """The force's own consumer group, the one its ACLs allow: `<prefix>-<user>`."""
     from refmon.streams.kafka.acls import force_group, force_user
 
-    chosen = args.group or os.environ.get(ENV_GROUP)
+    chosen = args.group or ForceSettings().alerts_group
     if chosen:
         return str(chosen)
     return force_group(topics_from(args), settings_from(args).username or force_user(force))
