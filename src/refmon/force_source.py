@@ -71,6 +71,16 @@ class Tally:
         if not self.quiet:
             env.warn(f"{where}: {why.reason}; skipped")
 
+    def take(
+        self, env: Environment, where: str, found: dict[str, Any] | Rejected
+    ) -> dict[str, Any] | None:
+        """The finding, counted as read; or None, named and counted as rejected."""
+        if isinstance(found, Rejected):
+            self.reject(env, where, found)
+            return None
+        self.read += 1
+        return found
+
 
 def file_findings(path: str, env: Environment, tally: Tally) -> Iterator[dict[str, Any]]:
     """Findings from `refmon run --findings` (or saved alerts), one JSON object a line."""
@@ -82,13 +92,12 @@ def file_findings(path: str, env: Environment, tally: Tally) -> Iterator[dict[st
         if source is not env.stdin:
             stack.callback(source.close)
         for line in read_lines(source):
-            found = (
-                Rejected("longer than the line limit") if line.data is None else parse(line.data)
+            found = tally.take(
+                env,
+                f"line {line.number}",
+                Rejected("longer than the line limit") if line.data is None else parse(line.data),
             )
-            if isinstance(found, Rejected):
-                tally.reject(env, f"line {line.number}", found)
-            else:
-                tally.read += 1
+            if found is not None:
                 yield found
 
 
@@ -107,9 +116,6 @@ def topic_findings(
                 "whose latest change is older is not listed"
             )
         for record in reader.records(follow=False):
-            found = parse(record.value or b"")
-            if isinstance(found, Rejected):
-                tally.reject(env, f"{topic} offset {record.offset}", found)
-            else:
-                tally.read += 1
+            found = tally.take(env, f"{topic} offset {record.offset}", parse(record.value or b""))
+            if found is not None:
                 yield found

@@ -27,7 +27,7 @@ from refmon.force_source import (
     start,
 )
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
-from refmon.worklist import Rejected, line, parse
+from refmon.worklist import line, parse
 
 if TYPE_CHECKING:  # the Kafka client and the HTTP stack load only when the command runs
     from refmon.streams.kafka.alerts import AlertRecord
@@ -103,11 +103,9 @@ class Follower:
 
     def follow(self, records: Iterable[AlertRecord]) -> None:
         for record in records:
-            alert = parse(record.value or b"")
-            if isinstance(alert, Rejected):
-                self.tally.reject(self.env, f"{self.where} offset {record.offset}", alert)
-            else:
-                self.tally.read += 1
+            where = f"{self.where} offset {record.offset}"
+            alert = self.tally.take(self.env, where, parse(record.value or b""))
+            if alert is not None:
                 shown = json.dumps(alert, ensure_ascii=False) if self.as_json else line(alert)
                 self.env.stdout.write(shown + "\n")
                 self.env.stdout.flush()
