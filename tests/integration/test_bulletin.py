@@ -55,14 +55,18 @@ COUNT_HEADERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("bulletin")
+def simulated_report(folder: Path, *extra: str) -> Path:
+    """The report of the README's demo year (`extra`: more `refmon simulate` flags)."""
     events, report = folder / "events.jsonl", folder / "report.json"
-    assert run_cli([*SIMULATE, "--output", str(events)]).status == 0
+    assert run_cli([*SIMULATE, *extra, "--output", str(events)]).status == 0
     args = ["run", "--input", str(events), "--as-of", AS_OF, "--report", str(report), "-q"]
     assert run_cli(args).status == 0
     return report
+
+
+@pytest.fixture(scope="module")
+def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return simulated_report(tmp_path_factory.mktemp("bulletin"))
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 
 from tests.browser import visit
 from tests.cli import run_cli
-from tests.integration.test_bulletin import AS_OF, SIMULATE
+from tests.integration.test_bulletin import simulated_report
 
 pytestmark = pytest.mark.slow
 
@@ -22,12 +22,7 @@ MEASURES = ("compliance", "mandatory_share", "returned_share")
 
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("oversight")
-    events, report = folder / "events.jsonl", folder / "report.json"
-    assert run_cli([*SIMULATE, "--oversight", "--output", str(events)]).status == 0
-    args = ["run", "--input", str(events), "--as-of", AS_OF, "--report", str(report), "-q"]
-    assert run_cli(args).status == 0
-    return report
+    return simulated_report(tmp_path_factory.mktemp("oversight"), "--oversight")
 
 
 @pytest.fixture(scope="module")
