@@ -5,17 +5,33 @@ from __future__ import annotations
 from refmon.bulletin.cells import FORCE, Cell, Column, count, judged, pct
 from refmon.bulletin.tables import number_text
 
+COUNT_HEADERS = {
+    "recorded": "Recorded",
+    "mandatory": "Mandatory",
+    "due": "Due",
+    "on_time": "On time",
+    "late": "Late",
+    "overdue": "Overdue",
+    "pending": "Pending",
+    "decided": "Decided",
+    "open_findings_total": "Open findings",
+}
+
+
+def _counts(below: int, *keys: str) -> list[Column]:
+    return [Column(COUNT_HEADERS[key], count(key, below)) for key in keys]
+
+
+def _hours(header: str, key: str) -> Column:
+    return Column(header, lambda m: Cell(number_text(m[key], 0)))
+
 
 def force_columns(below: int) -> list[Column]:
     return [
         FORCE,
-        Column("Recorded", count("recorded", below)),
-        Column("Mandatory", count("mandatory", below)),
+        *_counts(below, "recorded", "mandatory"),
         Column("Mandatory share", judged("mandatory_share")),
-        Column("Due", count("due", below)),
-        Column("On time", count("on_time", below)),
-        Column("Late", count("late", below)),
-        Column("Overdue", count("overdue", below)),
+        *_counts(below, "due", "on_time", "late", "overdue"),
         Column("Compliance", judged("compliance")),
         Column(
             "CUSUM",
@@ -23,32 +39,23 @@ def force_columns(below: int) -> list[Column]:
                 number_text(r["timeliness_cusum"], 0), status=str(r["timeliness_status"])
             ),
         ),
-        Column("Decided", count("decided", below)),
+        *_counts(below, "decided"),
         Column("Returned share", judged("returned_share")),
-        Column("Open findings", count("open_findings_total", below)),
+        *_counts(below, "open_findings_total"),
     ]
 
 
 def month_columns(below: int, with_delays: bool) -> list[Column]:
     columns = [
         Column("Month", lambda m: Cell(str(m["month"])), False),
-        Column("Recorded", count("recorded", below)),
-        Column("Mandatory", count("mandatory", below)),
+        *_counts(below, "recorded", "mandatory"),
         Column("Mandatory share", pct("mandatory_share_pct")),
-        Column("Due", count("due", below)),
-        Column("On time", count("on_time", below)),
-        Column("Late", count("late", below)),
-        Column("Overdue", count("overdue", below)),
-        Column("Pending", count("pending", below)),
+        *_counts(below, "due", "on_time", "late", "overdue", "pending"),
         Column("Compliance", pct("compliance_pct")),
     ]
     if with_delays:
         columns += [
-            Column(
-                "Delay median (h)", lambda m: Cell(number_text(m["referral_delay_median_hours"], 0))
-            ),
-            Column(
-                "Delay 90th pct (h)", lambda m: Cell(number_text(m["referral_delay_p90_hours"], 0))
-            ),
+            _hours("Delay median (h)", "referral_delay_median_hours"),
+            _hours("Delay 90th pct (h)", "referral_delay_p90_hours"),
         ]
     return columns
