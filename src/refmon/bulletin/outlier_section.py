@@ -42,6 +42,25 @@ REASON_WORDS = {
     "data_error": "data error",
     "explained": "explained",
 }
+OUTCOME_WORDS = {"confirmed": "confirmed", **REASON_WORDS}
+# The actions are event types (outlier.checked, ...) in the report and the CSV files; a
+# reader of the page gets words: what is awaited, and what was done.
+AWAIT_WORDS = {
+    "outlier.checked": "data check",
+    "outlier.notified": "notice to the force",
+    "outlier.responded": "response",
+    "outlier.reviewed": "review",
+    "outlier.action_plan": "action plan",
+    "outlier.closed": "decision to close",
+}
+ACTION_WORDS = {
+    "outlier.checked": "data checked",
+    "outlier.notified": "force notified",
+    "outlier.responded": "force responded",
+    "outlier.reviewed": "IOPC reviewed",
+    "outlier.action_plan": "action plan sent",
+    "outlier.closed": "closed",
+}
 
 
 def _awaits(r: Mapping[str, Any]) -> Cell:
@@ -49,8 +68,9 @@ def _awaits(r: Mapping[str, Any]) -> Cell:
     if r["awaits"] is None:
         return Cell(DASH)
     who = OWNER_WORDS.get(str(r["owner"]), str(r["owner"]))
+    what = AWAIT_WORDS.get(str(r["awaits"]), str(r["awaits"]))
     by = f" by {r['due_by']}" if r["due_by"] else ""
-    return Cell(f"{who}: {r['awaits']}{by}", status="overdue" if r["past_deadline"] else None)
+    return Cell(f"{who}: {what}{by}", status="overdue" if r["past_deadline"] else None)
 
 
 def outlier_columns(with_force: bool, closed: bool) -> list[Column]:
@@ -74,7 +94,9 @@ def outlier_columns(with_force: bool, closed: bool) -> list[Column]:
     ]
 
 
-def comparison_columns() -> list[Column]:
+def comparison_columns(group: str) -> list[Column]:
+    """`group`: what the force is compared with, `Region` or `Group` (most similar forces)."""
+
     def change(r: Mapping[str, Any]) -> Cell:
         value = r["change_points"]
         if not isinstance(value, int):
@@ -84,20 +106,27 @@ def comparison_columns() -> list[Column]:
     return [
         Column("Measure", text("measure", MEASURE_WORDS), False),
         Column("This force", pct("force_pct")),
-        Column("Group", lambda r: Cell(percent_text(r["group_pct"]), sub=str(r["group"] or ""))),
+        Column(group, lambda r: Cell(percent_text(r["group_pct"]), sub=str(r["group"] or ""))),
         Column("England and Wales", pct("england_wales_pct")),
         Column("Last year", pct("last_year_pct")),
         Column("Change", change),
     ]
 
 
-def history_columns() -> list[Column]:
+def history_columns(with_force: bool) -> list[Column]:
     return [
+        *([FORCE] if with_force else []),
         Column("Outlier", text("outlier_id"), False),
         Column("Date", text("date"), False),
-        Column("Action", text("action"), False),
-        Column("Outcome", text("outcome"), False),
+        Column("Action", text("action", ACTION_WORDS), False),
+        Column("Outcome", text("outcome", OUTCOME_WORDS), False),
     ]
+
+
+def group_word(oversight: Oversight) -> str:
+    """What a force is compared with: its police region unless peer groups were given (a
+    0.1 report names neither, and its groups are the regions)."""
+    return "Group" if oversight.peer_groups == "peer_groups" else "Region"
 
 
 def outlier_section(
@@ -112,6 +141,7 @@ def outlier_section(
     rule = Rule(below=public.below)
     comparisons = comparison_rows(public.forces, public.national, oversight, rule)
     compared = [r for code in names if force in (None, code) for r in comparisons[code]]
+    group = group_word(oversight)
     files = {
         "outliers-open.csv": to_csv(open_rows, columns=OUTLIER_COLUMNS),
         "outliers-closed.csv": to_csv(closed_rows, columns=OUTLIER_COLUMNS),
@@ -123,7 +153,7 @@ def outlier_section(
         "peer_groups_source": oversight.peer_groups_source,
         "states": state_counts(mine),
         "open_outliers": table(
-            "Open outliers, the overdue first",
+            "Open outliers, the overdue first, then the nearest deadline",
             outlier_columns(force is None, closed=False),
             open_rows,
             "outliers-open.csv",
@@ -136,13 +166,16 @@ def outlier_section(
             "outliers-closed.csv",
         ),
         "outlier_history": table(
-            "Each outlier's recorded actions", history_columns(), history, "outlier-history.csv"
+            "Each outlier's recorded actions",
+            history_columns(force is None),
+            [{"force_name": names.get(str(r["force"]), r["force"]), **r} for r in history],
+            "outlier-history.csv",
         ),
         "comparison": None
         if force is None
         else table(
-            "Compared with its group, England and Wales, and itself a year earlier",
-            comparison_columns(),
+            f"Compared with its {group.lower()}, England and Wales, and itself a year earlier",
+            comparison_columns(group),
             comparisons[force],
             "comparison.csv",
             lambda r: bool(r["change_significant"]),

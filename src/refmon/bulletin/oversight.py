@@ -293,15 +293,15 @@ def outlier_row(o: Outlier, names: Mapping[str, str]) -> Row:
 
 
 def open_first_overdue(outliers: Sequence[Outlier]) -> list[Outlier]:
-    """Open outliers, the overdue first, then by state (earliest stage first), then the
-    nearest deadline."""
+    """Open outliers as a worklist: the overdue first, then the nearest deadline (what falls
+    overdue next; one with none, in monitoring, last), then by state (earliest stage first)."""
     far = datetime.max.replace(tzinfo=LONDON)
     return sorted(
         (o for o in outliers if o.state != "closed"),
         key=lambda o: (
             not o.overdue,
-            STATE_ORDER.index(o.state),
             o.due or far,
+            STATE_ORDER.index(o.state),
             o.force,
             o.measure,
         ),
