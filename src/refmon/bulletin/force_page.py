@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from refmon.bulletin import charts
 from refmon.bulletin.cells import table
+from refmon.bulletin.chart_style import BLUE, GREY, VERMILLION
 from refmon.bulletin.count_tables import force_columns, month_columns
 from refmon.bulletin.figure import Figure, mid, month_ends, ratio, when
 from refmon.bulletin.funnels import funnels
 from refmon.bulletin.public import Public, Row, number
+from refmon.bulletin.time_charts import CusumSpec, Series, cusum_svg, monthly_svg
 
 RECENT_DAYS = 90
 """A CUSUM signal counts towards `signal` while this recent (docs/contract.md section 11)."""
@@ -35,13 +36,13 @@ def _series(public: Public, code: str) -> list[Figure]:
         figures.append(
             Figure(
                 name,
-                charts.monthly_svg(
+                monthly_svg(
                     name,
                     title,
                     label,
                     [
-                        charts.Series(code, x, own, charts.BLUE),
-                        charts.Series("national", x, nat, charts.GREY, "--", ""),
+                        Series(code, x, own, BLUE),
+                        Series("national", x, nat, GREY, "--", ""),
                     ],
                     percent=True,
                 ),
@@ -58,13 +59,13 @@ def _delays(public: Public, code: str) -> Figure:
     p90 = tuple(number(m.get("referral_delay_p90_hours")) for m in months)
     return Figure(
         "force-delays",
-        charts.monthly_svg(
+        monthly_svg(
             "force-delays",
             f"{code}: time from duty to referral",
             "hours",
             [
-                charts.Series("median", x, median, charts.BLUE),
-                charts.Series("90th percentile", x, p90, charts.VERMILLION, "-", "s"),
+                Series("median", x, median, BLUE),
+                Series("90th percentile", x, p90, VERMILLION, "-", "s"),
             ],
             percent=False,
             band=(24.0, 48.0),
@@ -83,8 +84,8 @@ def _cusum(public: Public, code: str) -> Figure | None:
     ends = month_ends(public)
     return Figure(
         "force-cusum",
-        charts.cusum_svg(
-            charts.CusumSpec(
+        cusum_svg(
+            CusumSpec(
                 f"cusum-{code}",
                 f"{code}: timeliness CUSUM",
                 tuple(ends[str(c["month"])] for c in states),

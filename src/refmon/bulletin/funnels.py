@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from refmon.bulletin import charts
 from refmon.bulletin.data import MEASURES, Measure
 from refmon.bulletin.figure import Figure
+from refmon.bulletin.funnel_chart import FunnelPoint, FunnelSpec, funnel_svg
 from refmon.bulletin.public import Public, number
 
 DENOMINATOR_WORDS = {
@@ -14,7 +14,7 @@ DENOMINATOR_WORDS = {
 }
 
 
-def _funnel(measure: Measure, public: Public, highlight: str | None) -> charts.FunnelSpec | None:
+def _funnel(measure: Measure, public: Public, highlight: str | None) -> FunnelSpec | None:
     national = public.national
     target, tau2 = (
         number(national[f"{measure.name}_target_pct"]),
@@ -28,11 +28,11 @@ def _funnel(measure: Measure, public: Public, highlight: str | None) -> charts.F
         n, rate = number(r[measure.denominator]), number(r[f"{measure.name}_pct"])
         if r[f"{measure.name}_status"] != "insufficient_data" and n and rate is not None:
             points.append(
-                charts.FunnelPoint(str(r["force"]), rate / 100, n, str(r[f"{measure.name}_status"]))
+                FunnelPoint(str(r["force"]), rate / 100, n, str(r[f"{measure.name}_status"]))
             )
     if not points:
         return None
-    return charts.FunnelSpec(
+    return FunnelSpec(
         measure.name,
         measure.title,
         measure.y_label,
@@ -71,5 +71,5 @@ def funnels(public: Public, highlight: str | None) -> list[Figure]:
         )
         if unplotted:
             caption += f" Not plotted (rate withheld): {', '.join(unplotted)}."
-        figures.append(Figure(f"funnel-{measure.name}", charts.funnel_svg(spec), caption))
+        figures.append(Figure(f"funnel-{measure.name}", funnel_svg(spec), caption))
     return figures

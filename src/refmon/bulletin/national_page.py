@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from refmon.bulletin import charts
 from refmon.bulletin.cells import table
+from refmon.bulletin.chart_style import BLUE
 from refmon.bulletin.count_tables import force_columns, month_columns
 from refmon.bulletin.data import STATUS_FIELDS, is_flagged
 from refmon.bulletin.figure import Figure, mid, month_ends, ratio
 from refmon.bulletin.funnels import funnels
 from refmon.bulletin.public import Public, Row, number
+from refmon.bulletin.time_charts import Panel, Series, grid_svg, monthly_svg
 
 
 def _national_trends(public: Public) -> list[Figure]:
@@ -25,9 +26,7 @@ def _national_trends(public: Public) -> list[Figure]:
     ):
         y = tuple(ratio(m.get(key)) for m in months)
         name = f"national-{key.removesuffix('_pct')}"
-        svg = charts.monthly_svg(
-            name, title, label, [charts.Series("all forces", x, y, charts.BLUE)], percent=True
-        )
+        svg = monthly_svg(name, title, label, [Series("all forces", x, y, BLUE)], percent=True)
         out.append(
             Figure(
                 name,
@@ -39,10 +38,10 @@ def _national_trends(public: Public) -> list[Figure]:
     return out
 
 
-def _cusum_panel(public: Public, r: Row) -> charts.Panel:
+def _cusum_panel(public: Public, r: Row) -> Panel:
     ends = month_ends(public)
     rows = public.cusum[str(r["force"])]
-    return charts.Panel(
+    return Panel(
         str(r["force"]),
         r["timeliness_status"] == "signal",
         tuple(ends[str(c["month"])] for c in rows),
@@ -58,7 +57,7 @@ def _grids(public: Public, rows: Sequence[Row]) -> list[Figure]:
         tuple(ratio(m["compliance_pct"]) for m in national),
     )
     compliance = [
-        charts.Panel(
+        Panel(
             str(r["force"]),
             r["compliance_status"] in {"alert", "alarm"} or r["timeliness_status"] == "signal",
             tuple(mid(m) for m in public.monthly[str(r["force"])]),
@@ -71,7 +70,7 @@ def _grids(public: Public, rows: Sequence[Row]) -> list[Figure]:
     return [
         Figure(
             "grid-compliance",
-            charts.grid_svg(
+            grid_svg(
                 "grid-compliance",
                 "Compliance by month, every force",
                 compliance,
@@ -85,7 +84,7 @@ def _grids(public: Public, rows: Sequence[Row]) -> list[Figure]:
         ),
         Figure(
             "grid-cusum",
-            charts.grid_svg(
+            grid_svg(
                 "grid-cusum",
                 "Timeliness CUSUM, every force",
                 cusum,
