@@ -8,19 +8,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from refmon.bulletin.cells import FORCE, STATUS_WORDS, Cell, Column, pct, table, text
+from refmon.bulletin.comparison import comparison_rows
 from refmon.bulletin.disclosure import Rule
-from refmon.bulletin.oversight import (
+from refmon.bulletin.outlier_rows import (
     HISTORY_COLUMNS,
-    MEASURE_WORDS,
     OUTLIER_COLUMNS,
-    Oversight,
     closed_latest_first,
-    comparison_rows,
     history_rows,
     open_first_overdue,
     outlier_row,
     state_counts,
 )
+from refmon.bulletin.oversight import MEASURE_WORDS, Oversight
 from refmon.bulletin.public import Public
 from refmon.bulletin.tables import DASH, percent_text, to_csv
 
