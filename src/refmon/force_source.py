@@ -4,24 +4,21 @@ and reading findings from a file or from that topic, with bad ones named and cou
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 from refmon.environment import Environment, UsageError
+from refmon.force_settings import ENV_FORCE, ForceSettings
 from refmon.kafka_options import settings_from, topics_from
 from refmon.worklist import Rejected, parse
-
-ENV_FORCE = "REFMON_FORCE"
-ENV_GROUP = "REFMON_ALERTS_GROUP"
 
 
 def add_force_option(parser: argparse.ArgumentParser, required_for: str) -> None:
     parser.add_argument(
         "--force",
-        default=os.environ.get(ENV_FORCE),
+        default=ForceSettings().force,
         metavar="CODE",
         help=f"the force whose alerts to read, e.g. DUR ({required_for}; or {ENV_FORCE})",
     )
@@ -47,7 +44,7 @@ def alerts_group(args: argparse.Namespace, force: str) -> str:
     """The force's own consumer group, the one its ACLs allow: `<prefix>-<user>`."""
     from refmon.streams.kafka.acls import force_group, force_user
 
-    chosen = args.group or os.environ.get(ENV_GROUP)
+    chosen = args.group or ForceSettings().alerts_group
     if chosen:
         return str(chosen)
     return force_group(topics_from(args), settings_from(args).username or force_user(force))
@@ -74,6 +71,16 @@ class Tally:
         if not self.quiet:
             env.warn(f"{where}: {why.reason}; skipped")
 
+    def take(
+        self, env: Environment, where: str, found: dict[str, Any] | Rejected
+    ) -> dict[str, Any] | None:
+        """The finding, counted as read; or None, named and counted as rejected."""
+        if isinstance(found, Rejected):
+            self.reject(env, where, found)
+            return None
+        self.read += 1
+        return found
+
 
 def file_findings(path: str, env: Environment, tally: Tally) -> Iterator[dict[str, Any]]:
     """Findings from `refmon run --findings` (or saved alerts), one JSON object a line."""
@@ -85,13 +92,12 @@ def file_findings(path: str, env: Environment, tally: Tally) -> Iterator[dict[st
         if source is not env.stdin:
             stack.callback(source.close)
         for line in read_lines(source):
-            found = (
-                Rejected("longer than the line limit") if line.data is None else parse(line.data)
+            found = tally.take(
+                env,
+                f"line {line.number}",
+                Rejected("longer than the line limit") if line.data is None else parse(line.data),
             )
-            if isinstance(found, Rejected):
-                tally.reject(env, f"line {line.number}", found)
-            else:
-                tally.read += 1
+            if found is not None:
                 yield found
 
 
@@ -110,9 +116,6 @@ def topic_findings(
                 "whose latest change is older is not listed"
             )
         for record in reader.records(follow=False):
-            found = parse(record.value or b"")
-            if isinstance(found, Rejected):
-                tally.reject(env, f"{topic} offset {record.offset}", found)
-            else:
-                tally.read += 1
+            found = tally.take(env, f"{topic} offset {record.offset}", parse(record.value or b""))
+            if found is not None:
                 yield found

@@ -14,27 +14,17 @@ from datetime import datetime
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
+from refmon.spreadsheet import neutral
+from refmon.streams.engine.model import Finding
 from refmon.streams.engine.resolves import resolves
 
 ZONE: Final = ZoneInfo("Europe/London")
 REQUIRED: Final = ("finding_id", "kind", "status", "force", "detected_at", "summary")
-COLUMNS: Final = (
-    "finding_id",
-    "kind",
-    "status",
-    "force",
-    "case_id",
-    "criteria",
-    "duty_arose_at",
-    "deadline",
-    "detected_at",
-    "summary",
-    "resolves",
-    "ruleset",
-    "duty_event_id",
-    "referral_event_id",
-)
-"""CSV columns: the finding as `refmon run --findings` writes it (criteria joined by `;`)."""
+_FIELDS: Final = Finding._fields
+_SUMMARY: Final = _FIELDS.index("summary") + 1
+COLUMNS: Final = (*_FIELDS[:_SUMMARY], "resolves", *_FIELDS[_SUMMARY:])
+"""CSV columns: the finding's fields, as `refmon run --findings` writes them (criteria joined
+by `;`), with what resolves it after its summary."""
 STATUSES: Final = ("open", "resolved", "all")
 
 
@@ -121,13 +111,7 @@ def line(finding: Mapping[str, Any]) -> str:
 
 
 def _cell(value: Any) -> Any:
-    """A text that a spreadsheet would run as a formula, quoted so that it is shown instead."""
-    if isinstance(value, str) and value[:1] in FORMULA:
-        return "'" + value
-    return value
-
-
-FORMULA: Final = frozenset("=+-@")
+    return neutral(value) if isinstance(value, str) else value
 
 
 def as_csv(findings: Iterable[Mapping[str, Any]]) -> str:

@@ -55,14 +55,18 @@ COUNT_HEADERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("bulletin")
+def simulated_report(folder: Path, *extra: str) -> Path:
+    """The report of the README's demo year (`extra`: more `refmon simulate` flags)."""
     events, report = folder / "events.jsonl", folder / "report.json"
-    assert run_cli([*SIMULATE, "--output", str(events)]).status == 0
+    assert run_cli([*SIMULATE, *extra, "--output", str(events)]).status == 0
     args = ["run", "--input", str(events), "--as-of", AS_OF, "--report", str(report), "-q"]
     assert run_cli(args).status == 0
     return report
+
+
+@pytest.fixture(scope="module")
+def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return simulated_report(tmp_path_factory.mktemp("bulletin"))
 
 
 @pytest.fixture(scope="module")
@@ -298,3 +302,48 @@ def test_refmon_run_imports_neither_matplotlib_nor_jinja2() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+OUTLIER_TABLES = {"outliers-open", "outliers-closed", "outlier-history"}
+
+
+def _ids(folder: Path, tag: str) -> list[str]:
+    return re.findall(rf'<{tag} id="([^"]+)"', (folder / "index.html").read_text())
+
+
+def _tables(folder: Path) -> tuple[list[str], set[str]]:
+    """The page's tables: the others in order, and those of the outlier section."""
+    tables = _ids(folder, "table")
+    return [t for t in tables if t not in OUTLIER_TABLES], set(tables) & OUTLIER_TABLES
+
+
+def test_each_page_has_every_part_its_modules_make(
+    national: Path, own: Path, report: dict[str, Any]
+) -> None:
+    # The national page: funnels, national trends and the every-force grids; every force's
+    # table and months; the outlier section (outliers open at month ends even with no
+    # --oversight, though nobody acts on them).
+    funnels = [f"funnel-{m}" for m in MEASURES]
+    assert _ids(national, "figure") == [
+        *funnels,
+        "national-compliance",
+        "national-mandatory_share",
+        "grid-compliance",
+        "grid-cusum",
+    ]
+    tables, outliers = _tables(national)
+    assert tables[:2] == ["forces", "national-months"]
+    assert sorted(tables[2:]) == sorted(f"months-{r['force']}" for r in report["forces"])
+    assert "outliers-open" in outliers
+    # A force's page: its own series, delays and CUSUM, the funnels with it picked out, its
+    # row, its comparison and its months, and its own outliers.
+    assert _ids(own, "figure") == [
+        "force-compliance",
+        "force-mandatory_share",
+        "force-delays",
+        "force-cusum",
+        *funnels,
+    ]
+    tables, outliers = _tables(own)
+    assert tables == ["force", "comparison", "months"]
+    assert "outliers-open" in outliers

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,7 @@ import pytest
 
 from tests.browser import visit
 from tests.cli import run_cli
-from tests.integration.test_bulletin import AS_OF, SIMULATE
+from tests.integration.test_bulletin import simulated_report
 
 pytestmark = pytest.mark.slow
 
@@ -22,12 +24,7 @@ MEASURES = ("compliance", "mandatory_share", "returned_share")
 
 @pytest.fixture(scope="module")
 def report_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("oversight")
-    events, report = folder / "events.jsonl", folder / "report.json"
-    assert run_cli([*SIMULATE, "--oversight", "--output", str(events)]).status == 0
-    args = ["run", "--input", str(events), "--as-of", AS_OF, "--report", str(report), "-q"]
-    assert run_cli(args).status == 0
-    return report
+    return simulated_report(tmp_path_factory.mktemp("oversight"), "--oversight")
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +67,9 @@ def test_the_national_bulletin_lists_open_outliers_overdue_first_and_closed_ones
     }
     flags = [r["past_deadline"] == "true" for r in shown]
     assert flags == sorted(flags, reverse=True)  # every overdue one before every other
+    # Then what falls overdue next: the nearest deadline first, none (monitoring) last.
+    due = [r["due_by"] or "9999" for r in shown if r["past_deadline"] != "true"]
+    assert due == sorted(due)
     by_id = {(o["force"], o["outlier_id"]): o for o in outliers}
     for r in shown:
         o = by_id[(r["force"], r["outlier_id"])]
@@ -160,3 +160,58 @@ def test_the_outlier_tables_show_in_chromium(national: Path, report: dict[str, A
     assert found["closed"]["rows"] == sum(s == "closed" for s in states)
     assert found["open"]["width"] > 0
     assert found["closed"]["width"] > 0
+
+
+def page_table(folder: Path, table_id: str) -> tuple[str, list[str], list[list[str]]]:
+    """A table of the page as a reader sees it: its caption, headers and cells' text."""
+    page = (folder / "index.html").read_text()
+    found = re.search(rf'<table id="{table_id}">(.*?)</table>', page, re.S)
+    assert found, table_id
+    body = found.group(1)
+
+    def text(html: str) -> str:
+        return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+    caption = re.search(r"<caption>(.*?)</caption>", body, re.S)
+    assert caption
+    headers = [text(h) for h in re.findall(r"<th[^>]*>(.*?)</th>", body, re.S)]
+    cells = [
+        [text(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body.split("</thead>")[1], re.S)
+    ]
+    return text(caption.group(1)), headers, cells
+
+
+def test_the_outlier_tables_say_in_words_what_is_awaited_and_done_and_by_which_force(
+    national: Path, durham: Path
+) -> None:
+    _, headers, cells = page_table(national, "outliers-open")
+    awaits = [row[headers.index("Awaits")] for row in cells]
+    assert awaits
+    assert not [a for a in awaits if "outlier." in a]  # an event type is no word for a reader
+    assert any(a.startswith("IOPC: data check by ") for a in awaits)
+    # The national history names each outlier's force: ids repeat from force to force.
+    _, headers, cells = page_table(national, "outlier-history")
+    assert headers == ["Force", "Outlier", "Date", "Action", "Outcome"]
+    assert all(row[0] for row in cells)
+    assert not [row for row in cells if "outlier." in row[3] or "_" in row[4]]
+    assert any(row[3:] == ["data checked", "confirmed"] for row in cells)
+    # A force's own history is all its own: no force column.
+    _, headers, _ = page_table(durham, "outlier-history")
+    assert headers == ["Outlier", "Date", "Action", "Outcome"]
+
+
+def test_a_comparison_with_the_police_regions_calls_the_group_a_region(
+    durham: Path, report_path: Path, tmp_path: Path
+) -> None:
+    caption, headers, cells = page_table(durham, "comparison")
+    assert "Region" in headers
+    assert "Group" not in headers
+    assert caption.startswith("Compared with its region, England and Wales")
+    assert all(row[headers.index("Region")].endswith("North East") for row in cells)
+    groups = tmp_path / "groups.csv"
+    groups.write_text("force,group\nDUR,A\nMPS,A\n")
+    out = _bulletin(report_path, tmp_path / "out", "--force", "DUR", "--peer-groups", str(groups))
+    caption, headers, _ = page_table(out, "comparison")
+    assert "Group" in headers
+    assert caption.startswith("Compared with its group, England and Wales")

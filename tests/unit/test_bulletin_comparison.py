@@ -6,8 +6,9 @@ import math
 from types import SimpleNamespace
 from typing import Any, cast
 
+from refmon.bulletin.comparison import comparison_rows, last_year_counts
 from refmon.bulletin.disclosure import SUPPRESSED, Rule
-from refmon.bulletin.oversight import Comparison, Oversight, comparison_rows, last_year_counts
+from refmon.bulletin.oversight import Comparison, Oversight
 from refmon.report_model import ForceRow
 
 
@@ -98,7 +99,8 @@ def test_a_group_mean_is_withheld_when_a_members_rate_is() -> None:
 
 
 def test_an_outlier_table_with_no_rows_still_has_its_header() -> None:
-    from refmon.bulletin.oversight import OUTLIER_COLUMNS, Outlier, outlier_row
+    from refmon.bulletin.outlier_rows import OUTLIER_COLUMNS, outlier_row
+    from refmon.bulletin.oversight import Outlier
     from refmon.bulletin.tables import to_csv
 
     assert to_csv([], columns=OUTLIER_COLUMNS).splitlines() == [

@@ -15,9 +15,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from refmon.bulletin.tables import neutral
 from refmon.report_model import ReportError, printable
 from refmon.schemas import load_forces
+from refmon.spreadsheet import neutral
 
 __all__ = ["NOTICE", "WORKLIST", "Finding", "read_findings", "worklist_csv"]
 

@@ -1,34 +1,23 @@
-"""The bulletin's oversight tables (docs/contract.md sections 14 and 15), as published rows.
-
-Outliers carry states and dates, never a case count, so they are published as
-they are. The comparison rates follow the disclosure rule of `public.py`: a
-force's own rate is the published one; last year's rate and the change are
-withheld with it, and whenever the report cannot vouch for last year's counts
-(`M_change_z` null: a denominator under 5); a group's mean is withheld when a
-member's rate is, since the mean and the others' rates would give it back.
+"""The report's oversight sections (docs/contract.md sections 14 and 15), read and checked:
+its outliers and each force's comparison, regrouped when other peer groups are given.
+The published rows are made from them in `outlier_rows.py` and `comparison.py`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, TypeAdapter, ValidationError
 
-from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED, Rule, Value
-from refmon.bulletin.public import MEASURE_PARTS, Row
+from refmon.bulletin.public import MEASURE_PARTS
 from refmon.report_model import ForceRow, Report, ReportError
-from refmon.streams.engine.outlier_model import STATES, OutlierState
+from refmon.streams.engine.outlier_model import OutlierState
 from refmon.streams.engine.peers import PeerGroups
 
-LONDON = ZoneInfo("Europe/London")
 Text = Annotated[str, Field(min_length=1, max_length=200)]
-STATE_ORDER = STATES
 MEASURE_WORDS = {
     "compliance": "Compliance",
     "mandatory_share": "Mandatory share",
@@ -144,197 +133,3 @@ def regroup(oversight: Oversight, report: Report, groups: PeerGroups) -> Oversig
             update[f"{measure}_group"] = None if group is None else means.get((group, measure))
         comparisons[row.force] = found.model_copy(update=update)
     return Oversight(oversight.outliers, comparisons, groups.kind, groups.source, oversight.counts)
-
-
-def _day(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(LONDON).date().isoformat()
-
-
-def _last_day(due: datetime | None) -> str | None:
-    """A deadline is the end (24:00) of a working day: name that day, not the next one."""
-    return None if due is None else _day(due - timedelta(microseconds=1))
-
-
-def _whole(share: float | None) -> int | None:
-    return None if share is None else round(100 * share)
-
-
-LAST_YEAR_LIMIT = 200_000
-"""The largest last-year denominator searched for (a force's year is far below it)."""
-
-
-def last_year_counts(
-    this: tuple[int, int], share: float, z: float, limit: int = LAST_YEAR_LIMIT
-) -> list[tuple[int, int]]:
-    """Every (numerator, denominator) last year could have had, given this year's counts,
-    last year's share and the change's z: what a reader could work out from the report's
-    figures, so the rule is applied to it. Each denominator n gives x = round(share * n);
-    those whose share and pooled z (section 15's formula) come out as reported remain."""
-    x1, n1 = this
-    n2 = np.arange(5, limit + 1, dtype=np.float64)
-    x2 = np.rint(share * n2)
-    keep = x2 / n2 == share
-    n2, x2 = n2[keep], x2[keep]
-    p = (x1 + x2) / (n1 + n2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zs = (x1 / n1 - x2 / n2) / np.sqrt(p * (1 - p) * (1 / n1 + 1 / n2))
-    match = np.isclose(zs, z, rtol=1e-9, atol=1e-12)
-    return [(int(x), int(n)) for x, n in zip(x2[match], n2[match], strict=True)]
-
-
-def _last_year_shown(this: tuple[int, int], share: float, z: float, rule: Rule) -> bool:
-    """Last year's share (and so the change) is published only when the rule would publish
-    its rate for every count it could have come from; none found: withheld."""
-    found = last_year_counts(this, share, z)
-    return bool(found) and all(not _withheld(rule.rate(x, n)) for x, n in found)
-
-
-def _withheld(value: Value) -> bool:
-    return value in (SUPPRESSED, SECONDARY)
-
-
-def comparison_rows(
-    forces: Sequence[Row],
-    national: Row,
-    oversight: Oversight,
-    rule: Rule,
-) -> dict[str, list[Row]]:
-    """Per force, one row per measure: the force, its group, England and Wales, last year."""
-    groups = {code: c.group for code, c in oversight.comparisons.items()}
-    out: dict[str, list[Row]] = {}
-    for row in forces:
-        code = str(row["force"])
-        found = oversight.comparisons.get(code)
-        group = None if found is None else found.group
-        members = [r for r in forces if group is not None and groups.get(str(r["force"])) == group]
-        rows: list[Row] = []
-        for measure in MEASURE_PARTS:
-            own = row[f"{measure}_pct"]
-            values: Mapping[str, Any] = {} if found is None else found.model_dump()
-            last_year = values.get(f"{measure}_last_year")
-            change = values.get(f"{measure}_change")
-            change_z = values.get(f"{measure}_change_z")
-            significant = values.get(f"{measure}_change_significant")
-            group_mean = values.get(f"{measure}_group")
-            numerator, denominator = MEASURE_PARTS[measure]
-            true = oversight.counts.get(code)
-            vouched = (
-                true is not None
-                and not _withheld(own)
-                and own is not None
-                and change_z is not None
-                and last_year is not None
-                and _last_year_shown(
-                    (getattr(true, numerator), getattr(true, denominator)),
-                    last_year,
-                    change_z,
-                    rule,
-                )
-            )
-            group_pct: Value = _whole(group_mean)
-            if group_pct is not None and any(_withheld(r[f"{measure}_pct"]) for r in members):
-                group_pct = SUPPRESSED
-            rows.append(
-                {
-                    "force": code,
-                    "force_name": row["force_name"],
-                    "measure": measure,
-                    "force_pct": own,
-                    "group": group,
-                    "group_pct": group_pct,
-                    "england_wales_pct": national.get(f"{measure}_pct"),
-                    "last_year_pct": None
-                    if last_year is None
-                    else (_whole(last_year) if vouched else SUPPRESSED),
-                    "change_points": None
-                    if change is None
-                    else (_whole(change) if vouched else SUPPRESSED),
-                    "change_significant": bool(significant) if vouched else None,
-                }
-            )
-        out[code] = rows
-    return out
-
-
-OUTLIER_COLUMNS = (
-    "force",
-    "force_name",
-    "outlier_id",
-    "measure",
-    "level",
-    "opened",
-    "state",
-    "awaits",
-    "owner",
-    "due_by",
-    "past_deadline",
-    "closed",
-    "close_reason",
-)
-HISTORY_COLUMNS = ("force", "outlier_id", "date", "action", "outcome")
-
-
-def outlier_row(o: Outlier, names: Mapping[str, str]) -> Row:
-    return {
-        "force": o.force,
-        "force_name": names.get(o.force, o.force),
-        "outlier_id": o.outlier_id,
-        "measure": o.measure,
-        "level": o.level,
-        "opened": _day(o.opened_at),
-        "state": o.state,
-        "awaits": o.awaits,
-        "owner": o.owner,
-        "due_by": _last_day(o.due),
-        "past_deadline": o.overdue,
-        "closed": _day(o.closed_at),
-        "close_reason": o.close_reason,
-    }
-
-
-def open_first_overdue(outliers: Sequence[Outlier]) -> list[Outlier]:
-    """Open outliers, the overdue first, then by state (earliest stage first), then the
-    nearest deadline."""
-    far = datetime.max.replace(tzinfo=LONDON)
-    return sorted(
-        (o for o in outliers if o.state != "closed"),
-        key=lambda o: (
-            not o.overdue,
-            STATE_ORDER.index(o.state),
-            o.due or far,
-            o.force,
-            o.measure,
-        ),
-    )
-
-
-def closed_latest_first(outliers: Sequence[Outlier]) -> list[Outlier]:
-    closed = [o for o in outliers if o.state == "closed" and o.closed_at is not None]
-    return sorted(closed, key=lambda o: (o.closed_at, o.force, o.measure), reverse=True)
-
-
-def history_rows(outliers: Sequence[Outlier]) -> list[Row]:
-    return [
-        {
-            "force": o.force,
-            "outlier_id": o.outlier_id,
-            "date": _day(a.occurred_at),
-            "action": a.event_type,
-            "outcome": a.outcome or a.reason,
-        }
-        for o in outliers
-        for a in o.history
-    ]
-
-
-def state_counts(outliers: Sequence[Outlier]) -> list[Row]:
-    """Open outliers by state, with how many of each are overdue (a count of outliers, not
-    of cases: nothing to suppress)."""
-    return [
-        {
-            "state": state,
-            "open": sum(o.state == state for o in outliers),
-            "overdue": sum(o.state == state and o.overdue for o in outliers),
-        }
-        for state in STATE_ORDER[:-1]
-    ]

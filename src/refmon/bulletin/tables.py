@@ -15,17 +15,20 @@ from typing import Any
 
 from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED
 from refmon.bulletin.public import withheld
+from refmon.spreadsheet import neutral
+
+__all__ = [
+    "DASH",
+    "count_text",
+    "csv_cell",
+    "neutral",
+    "number_text",
+    "percent_text",
+    "to_csv",
+]
 
 DASH = "\N{EN DASH}"
 """A figure not shown: none to show."""
-
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
-"""What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list)."""
-
-
-def neutral(text: str) -> str:
-    """A text cell that no spreadsheet runs: a leading formula character gets a quote."""
-    return "'" + text if text.startswith(_FORMULA) else text
 
 
 def csv_cell(value: Any) -> str:

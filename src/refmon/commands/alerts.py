@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from refmon.environment import Environment, ExitStatus, UsageError
+from refmon.force_settings import ENV_ATTEMPTS, ENV_GROUP, ENV_STATE, ENV_WEBHOOK, ForceSettings
 from refmon.force_source import (
-    ENV_GROUP,
     Tally,
     add_force_option,
     add_quiet_option,
@@ -28,18 +27,15 @@ from refmon.force_source import (
     start,
 )
 from refmon.kafka_options import add_kafka_options, settings_from, topics_from
-from refmon.worklist import Rejected, line, parse
+from refmon.worklist import line, parse
 
 if TYPE_CHECKING:  # the Kafka client and the HTTP stack load only when the command runs
     from refmon.streams.kafka.alerts import AlertRecord
     from refmon.webhook import Forwarder
 
-ENV_WEBHOOK = "REFMON_WEBHOOK_URL"
-ENV_STATE = "REFMON_WEBHOOK_STATE"
-ENV_ATTEMPTS = "REFMON_WEBHOOK_ATTEMPTS"
-
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    given = ForceSettings()
     p = commands.add_parser(
         "alerts",
         help="follow a force's alerts: each as a line (case, criteria, deadline, what "
@@ -67,13 +63,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--webhook",
         metavar="URL",
-        default=os.environ.get(ENV_WEBHOOK),
+        default=given.webhook_url,
         help=f"POST each new alert (JSON) here, retried; or {ENV_WEBHOOK}",
     )
     p.add_argument(
         "--webhook-state",
         metavar="PATH",
-        default=os.environ.get(ENV_STATE),
+        default=given.webhook_state,
         help="the alerts already forwarded, so that none is sent twice (default "
         f"refmon-webhook-<FORCE>.sent here; or {ENV_STATE})",
     )
@@ -81,7 +77,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--webhook-attempts",
         type=int,
         metavar="N",
-        default=os.environ.get(ENV_ATTEMPTS, "5"),
+        default=given.webhook_attempts,
         help=f"tries per alert before giving up (default 5, or {ENV_ATTEMPTS})",
     )
     add_quiet_option(p)
@@ -107,11 +103,9 @@ class Follower:
 
     def follow(self, records: Iterable[AlertRecord]) -> None:
         for record in records:
-            alert = parse(record.value or b"")
-            if isinstance(alert, Rejected):
-                self.tally.reject(self.env, f"{self.where} offset {record.offset}", alert)
-            else:
-                self.tally.read += 1
+            where = f"{self.where} offset {record.offset}"
+            alert = self.tally.take(self.env, where, parse(record.value or b""))
+            if alert is not None:
                 shown = json.dumps(alert, ensure_ascii=False) if self.as_json else line(alert)
                 self.env.stdout.write(shown + "\n")
                 self.env.stdout.flush()

@@ -8,9 +8,9 @@ state. The watchdog, with broader rights, can give a findings file instead.
 from __future__ import annotations
 
 import argparse
-import os
 
 from refmon.environment import Environment, ExitStatus, UsageError
+from refmon.force_settings import ENV_FORMAT, ForceSettings
 from refmon.force_source import (
     Tally,
     add_force_option,
@@ -24,7 +24,6 @@ from refmon.streams.engine.resolves import RESOLVES
 from refmon.worklist import STATUSES, as_csv, as_jsonl, fold, line, select
 
 FORMATS = ("text", "csv", "json")
-ENV_FORMAT = "REFMON_FINDINGS_FORMAT"
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,7 +54,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--format",
         choices=FORMATS,
-        default=os.environ.get(ENV_FORMAT, "text"),
+        default=ForceSettings().findings_format,
         help=f"text: a line each (default); csv; json: JSON Lines (or {ENV_FORMAT})",
     )
     add_quiet_option(p)
