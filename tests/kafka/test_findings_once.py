@@ -4,6 +4,7 @@ and alerts topics sees no force-level message repeat the one before it of the sa
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -11,8 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from kafka import KafkaConsumer, TopicPartition
+from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.topics import Topics
+from refmon.streams.worker.announced import force_level
+from refmon.streams.worker.reader import read_committed_where
 
 from tests.cli import run_cli
 from tests.factories import recorded
@@ -133,3 +138,39 @@ def test_a_restarted_worker_and_one_taking_over_repeat_no_force_level_finding(
     assert "outlier_overdue" in kinds
     for topic in (topics.findings, *(topics.alerts(f) for f in forces)):
         assert repeats(committed(deployment, topic)) == [], topic
+
+
+def test_the_seed_read_keeps_committed_values_only_and_ends_after_transaction_markers(
+    deployment: Deployment,
+) -> None:
+    topic = Topics(deployment.prefix).findings
+    settings = KafkaSettings(deployment.broker.bootstrap)
+
+    async def scenario() -> dict[bytes, bytes]:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=deployment.broker.bootstrap, transactional_id=deployment.prefix
+        )
+        await producer.start()
+        try:
+            for key, value, commit in (
+                (b"a", b'{"kind":"deterioration","n":1}', True),
+                (b"a", b'{"kind":"deterioration","n":2}', False),
+                (b"b", b'{"kind":"missed_referral"}', True),
+                (b"c", b'{"kind":"volume_anomaly"}', True),
+                (b"c", b'{"kind":"volume_anomaly","n":3}', False),
+            ):
+                await producer.begin_transaction()
+                await producer.send_and_wait(topic, value, key=key)
+                if commit:
+                    await producer.commit_transaction()
+                else:
+                    await producer.abort_transaction()
+        finally:
+            await producer.stop()
+        # Each partition written to now ends with a transaction marker, not a record.
+        return await read_committed_where(settings, topic, deployment.partitions, force_level)
+
+    assert asyncio.run(scenario()) == {
+        b"a": b'{"kind":"deterioration","n":1}',
+        b"c": b'{"kind":"volume_anomaly"}',
+    }
