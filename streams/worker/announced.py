@@ -44,6 +44,11 @@ class Seeder:
         self._announcers = announcers
         self._held: frozenset[str] = frozenset()
 
+    def forget(self) -> None:
+        """A new session: every force is read afresh at the next tick, so that a change whose
+        send failed with the last session (not on the topic) goes out again."""
+        self._held = frozenset()
+
     async def held(self, forces: Set[str]) -> None:
         """Call before announcing for `forces`; reads the topic only when one is new."""
         gained = frozenset(forces) - self._held

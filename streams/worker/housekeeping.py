@@ -64,6 +64,8 @@ class Housekeeping:
     async def run(self, send: Send) -> None:
         """Until cancelled, or until a stall persists (then returns: start afresh)."""
         config = self._config
+        if self._seeder is not None:
+            self._seeder.forget()  # a new session: what was sent is read again
         last_stats = last_retire = 0.0
         while True:
             await asyncio.sleep(config.tick_seconds)

@@ -99,6 +99,8 @@ def test_the_topic_is_read_only_when_a_force_is_new_to_the_worker() -> None:
     async def ticks() -> None:
         for held in ({"DUR"}, {"DUR"}, {"DUR", "MPS"}, {"MPS"}, {"DUR", "MPS"}):
             await seeder.held(held)
+        seeder.forget()  # a new session
+        await seeder.held({"DUR", "MPS"})
 
     asyncio.run(ticks())
-    assert len(reads) == 3  # DUR; MPS; DUR again after it was gone
+    assert len(reads) == 4  # DUR; MPS; DUR again after it was gone; both in a new session
