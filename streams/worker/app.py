@@ -24,6 +24,7 @@ from aiokafka.errors import KafkaError
 from refmon.schemas.events import EventAdapter
 from refmon.streams.engine import Engine
 from refmon.streams.worker import clients
+from refmon.streams.worker.announced import Seeder
 from refmon.streams.worker.checkpoint import Checkpoint, Sender
 from refmon.streams.worker.force_findings import ForceFindings
 from refmon.streams.worker.health import HealthState
@@ -34,6 +35,7 @@ from refmon.streams.worker.judging_loop import JudgingLoop
 from refmon.streams.worker.loop import ConsumerLoop
 from refmon.streams.worker.messages import Counts
 from refmon.streams.worker.outliers import LiveOutliers
+from refmon.streams.worker.reader import read_committed_where
 from refmon.streams.worker.settings import WorkerSettings
 from refmon.streams.worker.statistics import SharedCounts, WorkerMetrics
 
@@ -71,20 +73,29 @@ class Worker:
         )
         self._shared = SharedCounts(config)
         engine = build_engine()
+        force_findings = ForceFindings(engine.ruleset)
+        outliers = LiveOutliers(config, engine.ruleset, engine.holidays)
         self._housekeeping = Housekeeping(
             config,
             self.judging,
             (self.intake, self.judging),
             self._shared,
-            ForceFindings(engine.ruleset),
+            force_findings,
             self.counts,
             metrics,
             wall_clock,
-            LiveOutliers(config, engine.ruleset, engine.holidays),
+            outliers,
+            Seeder(self._read_findings, (force_findings, outliers.findings)),
         )
         self._stop = asyncio.Event()
         self.health = HealthProbe(
             health or HealthState(), (self.intake, self.judging), contact=self.judging
+        )
+
+    async def _read_findings(self, keep: Callable[[bytes], bool]) -> dict[bytes, bytes]:
+        config = self.config
+        return await read_committed_where(
+            config.kafka, config.topics.findings, config.partition_count, keep
         )
 
     def stop(self) -> None:

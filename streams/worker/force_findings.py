@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
+from dataclasses import replace
 from datetime import date, tzinfo
 
 from refmon.streams.engine import Finding, FindingChange, ForceRow, Ruleset
@@ -46,6 +47,16 @@ class _Announced:
         self.last = {k: f for k, f in self.last.items() if f.force not in held} | now
         return changed
 
+    def seed(self, announced: Iterable[Finding], forces: Set[str]) -> None:
+        """Start these forces from what the findings topic holds: a finding announced
+        before (by us in an earlier life, or by another worker) is not announced again."""
+        self.last = {k: f for k, f in self.last.items() if f.force not in forces} | {
+            f.finding_id: f for f in announced if f.force in forces
+        }
+
+
+KINDS = frozenset({"deterioration", "volume_anomaly"})
+
 
 class ForceFindings:
     """The force-level findings (`deterioration`, `volume_anomaly`) a worker announces,
@@ -58,6 +69,9 @@ class ForceFindings:
     def changes(self, rows: Iterable[ForceRow], held: Set[str]) -> list[FindingChange]:
         found = force_findings(rows, self._ruleset.id, self._ruleset.zone)
         return self._announced.changes(found, held)
+
+    def seed(self, announced: Iterable[Finding], forces: Set[str]) -> None:
+        self._announced.seed((f for f in announced if f.kind in KINDS), forces)
 
 
 class OutlierFindings:
@@ -79,9 +93,32 @@ class OutlierFindings:
         self._announced = _Announced()
         self._told_force: set[str] = set()
         """Finding ids whose latest change went to the force's alerts topic as open."""
+        self._seeded_open: dict[str, int | None] = {}
+        """Open findings taken from the findings topic (id -> deadline): whether the force
+        was told of them is known from their outliers, at the next `messages`."""
+
+    def seed(self, announced: Iterable[Finding], forces: Set[str]) -> None:
+        mine = [f for f in announced if f.kind == KIND and f.force in forces]
+        self._announced.seed(mine, forces)
+        self._told_force -= {f.finding_id for f in mine}
+        self._seeded_open.update({f.finding_id: f.deadline for f in mine if f.status == "open"})
+
+    def _told_of_seeded(self, outliers: Iterable[Outlier]) -> None:
+        """The force heard of a seeded open finding if the step overdue then was its own."""
+        for outlier in outliers:
+            ident = finding_id(KIND, outlier.force, outlier.outlier_id)
+            if ident not in self._seeded_open:
+                continue
+            then = replace(outlier, overdue_since=self._seeded_open[ident])
+            if overdue_owner(then, self._zone, self._holidays) == "force":
+                self._told_force.add(ident)
+            else:
+                self._told_force.discard(ident)
+        self._seeded_open.clear()
 
     def messages(self, outliers: Iterable[Outlier], held: Set[str]) -> list[Outbound]:
         outliers = tuple(outliers)
+        self._told_of_seeded(outliers)
         found = overdue_findings(outliers, self._ruleset_id, self._zone)
         owed_by_force = {
             finding_id(KIND, o.force, o.outlier_id)

@@ -22,6 +22,7 @@ from refmon.streams.engine.outlier_model import Outlier
 from refmon.streams.engine.report import cross_force
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.engine.vocabulary import FindingKind
+from refmon.streams.worker.announced import Seeder
 from refmon.streams.worker.force_findings import ForceFindings
 from refmon.streams.worker.judging_loop import JudgingLoop
 from refmon.streams.worker.loop import ConsumerLoop
@@ -47,6 +48,7 @@ class Housekeeping:
         metrics: WorkerMetrics | None,
         wall_clock: Callable[[], int],
         outliers: LiveOutliers | None = None,
+        seeder: Seeder | None = None,
     ) -> None:
         self._config = config
         self._judging = judging
@@ -57,10 +59,13 @@ class Housekeeping:
         self._metrics = metrics
         self._wall_clock = wall_clock
         self._outliers = outliers
+        self._seeder = seeder
 
     async def run(self, send: Send) -> None:
         """Until cancelled, or until a stall persists (then returns: start afresh)."""
         config = self._config
+        if self._seeder is not None:
+            self._seeder.forget()  # a new session: what was sent is read again
         last_stats = last_retire = 0.0
         while True:
             await asyncio.sleep(config.tick_seconds)
@@ -111,6 +116,8 @@ class Housekeeping:
         for judge in list(judges.values()):
             open_findings.update(judge.engine.open_counts())
         statistics = cross_force(self._shared.counts(config.forces), open_findings)
+        if self._seeder is not None:  # a force new to us: from what was announced for it
+            await self._seeder.held(set(held))
         changes = self._force_findings.changes(statistics[0], set(held))
         await send(finding_messages(config.topics, changes))
         outliers: tuple[Outlier, ...] = ()

@@ -145,7 +145,7 @@ class LiveOutliers:
             config.window_days,
             RECOUNT_TICKS * config.stats_seconds,
         )
-        self._findings = OutlierFindings(config.topics, ruleset.id, ruleset.zone, holidays)
+        self.findings = OutlierFindings(config.topics, ruleset.id, ruleset.zone, holidays)
         self.latest: tuple[Outlier, ...] = ()
         """The outliers as last combined in full (kept while an input is missing)."""
 
@@ -161,9 +161,9 @@ class LiveOutliers:
         self._publisher.sent(sends)
         config = self._config
         combined = combined_outliers(
-            inputs, config.forces, config.partitions, self._zone, self._holidays
+            inputs, config.forces, config.partition_count, self._zone, self._holidays
         )
         if combined is not None:
-            await send(self._findings.messages(combined, held))
+            await send(self.findings.messages(combined, held))
             self.latest = combined
         return self.latest

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -80,6 +81,48 @@ async def read_records(
                 raise TimeoutError(f"reading {topic}[{partition}] stalled")
             found.extend(r for r in records if first <= r.offset < last)
         return found
+    finally:
+        await consumer.stop()
+
+
+async def read_committed_where(
+    settings: KafkaSettings, topic: str, partitions: int, keep: Callable[[bytes], bool]
+) -> dict[bytes, bytes]:
+    """The latest committed value of every key of `topic` (every partition) whose value
+    `keep` accepts, from the start to the end offsets seen on opening (read_committed:
+    a transaction's outputs count once it commits)."""
+    consumer = AIOKafkaConsumer(
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_wait_ms=50,
+        **settings.aiokafka(),
+    )
+    await consumer.start()
+    latest: dict[bytes, bytes] = {}
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        moved = time.monotonic()
+        pending = {tp for tp in tps if await consumer.position(tp) < ends[tp]}
+        while pending:
+            batch = await consumer.getmany(*pending, timeout_ms=500, max_records=20_000)
+            if any(batch.values()):
+                moved = time.monotonic()
+            elif time.monotonic() - moved > STALL_SECONDS:
+                raise TimeoutError(f"reading {topic} stalled")
+            for tp, records in batch.items():
+                for record in records:
+                    if record.offset >= ends[tp] or record.key is None:
+                        continue
+                    if record.value is not None and keep(record.value):
+                        latest[record.key] = record.value
+                    else:  # a tombstone, or a later value of another sort
+                        latest.pop(record.key, None)
+            pending = {tp for tp in pending if await consumer.position(tp) < ends[tp]}
+        return latest
     finally:
         await consumer.stop()
 
