@@ -101,7 +101,8 @@ async def _count(bootstrap: str, topic: str) -> Count:
                     deletions += r.value is None
                     latest[bytes(r.key or b"")] = r.value is not None
         live = [k for k, present in latest.items() if present]
-        retired = sum(1 for k in live if k.endswith(b"@retired"))
+        # Retired cases: archive records (#retired/P/N), or one record each before them.
+        retired = sum(1 for k in live if k.startswith(b"#retired/") or k.endswith(b"@retired"))
         return Count(records, deletions, retired, len(live))
     finally:
         await consumer.stop()
@@ -142,7 +143,10 @@ def nudge(bootstrap: str, prefix: str) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
         for p in range(kp.PARTITIONS):
-            producer.send(f"{prefix}-cases-changelog", key=b"#bench-roll", value=None, partition=p)
+            for _ in range(300):  # enough new bytes for the cleaner to pass again
+                producer.send(
+                    f"{prefix}-cases-changelog", key=b"#bench-roll", value=None, partition=p
+                )
         producer.flush()
     finally:
         producer.close()
