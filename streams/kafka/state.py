@@ -171,8 +171,18 @@ def decode_archive(value: bytes) -> list[Folded]:
 
 
 LATE_DUPLICATES = b"#late-duplicates"
-"""One record per partition: where repeats of retired cases' events came from (their
-count, and what the judge has applied, must survive a restore like everything else)."""
+"""One record per partition, keyed `#late-duplicates/P`: where repeats of retired cases'
+events came from (their count, and what the judge has applied, must survive a restore
+like everything else). The partition is in the key because `refmon report` reads every
+partition into one table; releases before wrote `#late-duplicates` alone, still read."""
+
+
+def late_key(partition: int) -> bytes:
+    return LATE_DUPLICATES + f"/{partition}".encode()
+
+
+def is_late_key(key: bytes) -> bool:
+    return key == LATE_DUPLICATES or key.startswith(LATE_DUPLICATES + b"/")
 
 
 def encode_late(sources: list[Source]) -> bytes:
@@ -208,12 +218,12 @@ def held(records: Mapping[bytes, bytes | None]) -> Held:
     found: list[Delivery] = []
     archive: list[tuple[int, tuple[Folded, ...]]] = []
     single: list[tuple[bytes, Folded]] = []
-    late: tuple[Source, ...] = ()
+    late: list[Source] = []
     for key, value in records.items():
         if value is None:
             continue
-        if key == LATE_DUPLICATES:
-            late = tuple(decode_late(value))
+        if is_late_key(key):
+            late += decode_late(value)
         elif key.startswith(ARCHIVE_PREFIX):
             archive.append((archive_number(key), tuple(decode_archive(value))))
         elif key.endswith(RETIRED_SUFFIX):
@@ -227,7 +237,9 @@ def held(records: Mapping[bytes, bytes | None]) -> Held:
         folded.setdefault(_case(f), f)
     if folded:
         found = [d for d in found if (d.event.force, d.event.case_id) not in folded]
-    return Held(found, list(folded.values()), late, tuple(archive), singles)
+    # A source is applied once, so one in two records (an earlier release's key and
+    # today's) is the same repeat.
+    return Held(found, list(folded.values()), tuple(dict.fromkeys(late)), tuple(archive), singles)
 
 
 def _case(folded: Folded) -> tuple[str, str]:

@@ -19,13 +19,13 @@ from refmon.streams.judging import judge
 from refmon.streams.kafka.state import (
     ARCHIVE_BYTES,
     ARCHIVE_CASES,
-    LATE_DUPLICATES,
     Folded,
     Held,
     archive_key,
     archive_value,
     encode_case,
     encode_late,
+    late_key,
     replay,
 )
 from refmon.streams.kafka.topics import Topics
@@ -212,7 +212,7 @@ class PartitionJudge:
                 state.append(
                     Outbound(
                         self._topics.cases_changelog,
-                        LATE_DUPLICATES,
+                        late_key(self.partition),
                         encode_late(self._late),
                         self.partition,
                     )

@@ -16,11 +16,11 @@ from kafka.errors import KafkaError
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.state import (
     ARCHIVE_PREFIX,
-    LATE_DUPLICATES,
     RETIRED_SUFFIX,
     decode_archive,
     decode_folded,
     decode_late,
+    is_late_key,
 )
 from refmon.streams.kafka.topics import Topics
 from refmon.streams.wire.delivery import decode_delivery
@@ -73,7 +73,7 @@ def _stored(bootstrap: str, topics: Topics) -> tuple[set[str], set[str]]:
     for key, value in latest.items():
         if value is None:
             continue
-        if key == LATE_DUPLICATES:
+        if is_late_key(key):
             sources.update(str(s) for s in decode_late(value))
         elif key.endswith(RETIRED_SUFFIX) or key.startswith(ARCHIVE_PREFIX):
             for folded in (

@@ -169,3 +169,24 @@ def test_refmon_report_reading_every_partition_into_one_table_keeps_each_ones_ar
         judges.append(judge)
     assert len(held(merged).folded) == 4
     assert restored(merged).engine.valid == sum(j.engine.valid for j in judges)
+
+
+def test_refmon_report_keeps_every_partitions_late_repeats_of_retired_cases() -> None:
+    merged: Changelog = {}
+    for partition, force in enumerate(("DUR", "MPS")):
+        judge = PartitionJudge(
+            partition, bootstrap.new_engine(), TOPICS, Counts(), frozenset({force})
+        )
+        first = recorded("2024-01-02T10:00:00Z", case="old", force=force, **SERIOUS)
+        stream = [
+            (first, force, 1),
+            (recorded("2025-06-01T10:00:00Z", case="new", force=force), force, 2),
+        ]
+        for delivery in deliveries(*stream):
+            write(merged, judge.judge([delivery]).state)
+        archives, deletions = judge.retire(MARGIN)
+        write(merged, [*archives, *deletions])
+        for delivery in deliveries((first, force, 3)):  # a late repeat of a retired case's
+            write(merged, judge.judge([delivery]).state)
+    assert len(held(merged).late) == 2
+    assert restored(merged).engine.duplicate == 2
