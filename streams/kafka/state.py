@@ -3,7 +3,10 @@
 One record per delivery, keyed `FORCE/case_id@source`, in the compact encoding
 (`refmon.streams.wire.delivery`): appending an event is one small write, and a record
 written twice (a crash between a write and its commit) is the same record.
-The topic is compacted and read as its latest value per key.
+The topic is compacted and read as its latest value per key. A retired case's
+deliveries are deleted (tombstones) once it is kept, folded, in an archive record
+(`#retired/P/N`, many cases each); an earlier release's one record per retired case
+(`FORCE/case_id@retired`) is still read, moved into the archive and deleted.
 
 Releases before 0.2 kept one entry per case in another shape: the worker's
 upgrade (streams/worker/upgrade.py) turns those into these records before
@@ -13,7 +16,7 @@ anything here reads them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from refmon.streams.engine import Engine, Finding
@@ -68,31 +71,26 @@ def _review(fields: list[Any] | None) -> CaseState | None:
     )
 
 
-def encode_folded(folded: Folded) -> bytes:
+def _folded_body(folded: Folded) -> dict[str, Any]:
     retired = folded.retired
-    return json.dumps(
-        {
-            "version": 2,
-            "force": retired.force,
-            "case_id": retired.case_id,
-            "own_duty_at": retired.own_duty_at,
-            "findings": [list(f) for f in retired.findings],
-            # Format 2: what the review points and last year's window still count.
-            "review": _review_fields(retired.review),
-            "decisions": [list(d) for d in retired.decisions],
-            "first_at": retired.first_at,
-            "ids": [list(i) for i in folded.ids],
-            "sources": [list(s) for s in folded.sources],
-            "valid": folded.valid,
-            "duplicate": folded.duplicate,
-        },
-        ensure_ascii=False,
-        separators=(",", ":"),
-    ).encode()
+    return {
+        "version": 2,
+        "force": retired.force,
+        "case_id": retired.case_id,
+        "own_duty_at": retired.own_duty_at,
+        "findings": [list(f) for f in retired.findings],
+        # Format 2: what the review points and last year's window still count.
+        "review": _review_fields(retired.review),
+        "decisions": [list(d) for d in retired.decisions],
+        "first_at": retired.first_at,
+        "ids": [list(i) for i in folded.ids],
+        "sources": [list(s) for s in folded.sources],
+        "valid": folded.valid,
+        "duplicate": folded.duplicate,
+    }
 
 
-def decode_folded(value: bytes) -> Folded:
-    body = json.loads(value)
+def _folded_from(body: dict[str, Any]) -> Folded:
     if body.get("version") not in (1, 2):
         raise ValueError(
             f"retired-case format {body.get('version')!r} is not one this release reads"
@@ -116,9 +114,75 @@ def decode_folded(value: bytes) -> Folded:
     )
 
 
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def encode_folded(folded: Folded) -> bytes:
+    """One retired case in a record of its own: what releases before the archive wrote."""
+    return _dumps(_folded_body(folded))
+
+
+def decode_folded(value: bytes) -> Folded:
+    return _folded_from(json.loads(value))
+
+
+ARCHIVE_PREFIX = b"#retired/"
+"""Retired cases, many to a record, keyed `#retired/P/N` (P the partition, N = 0, 1, ...):
+the changelog keeps one record per ARCHIVE_CASES retired cases, not one per case, so
+that compaction leaves it proportional to the live cases (docs/kafka.md). The partition
+is in the key because `refmon report` reads every partition into one table."""
+
+ARCHIVE_CASES = 500
+"""At most this many cases in one archive record,"""
+ARCHIVE_BYTES = 256 * 1024
+"""and at most this many bytes (unless one case alone is more): well inside the 1 MiB a
+Kafka message may be by default."""
+
+
+def archive_key(partition: int, number: int) -> bytes:
+    return ARCHIVE_PREFIX + f"{partition}/{number}".encode()
+
+
+def archive_number(key: bytes) -> int:
+    return int(key.rpartition(b"/")[2])
+
+
+def encode_case(folded: Folded) -> bytes:
+    """One case as an archive record holds it (`archive_value` joins them)."""
+    return _dumps(_folded_body(folded))
+
+
+def archive_value(cases: Sequence[bytes]) -> bytes:
+    """An archive record of cases each encoded once (`encode_case`): a record rewritten
+    as cases join it costs a join, not encoding them all again."""
+    return b'{"version":1,"cases":[' + b",".join(cases) + b"]}"
+
+
+def encode_archive(cases: Sequence[Folded]) -> bytes:
+    return archive_value([encode_case(f) for f in cases])
+
+
+def decode_archive(value: bytes) -> list[Folded]:
+    body = json.loads(value)
+    if body.get("version") != 1:
+        raise ValueError(f"archive format {body.get('version')!r} is not one this release reads")
+    return [_folded_from(case) for case in body["cases"]]
+
+
 LATE_DUPLICATES = b"#late-duplicates"
-"""One record per partition: where repeats of retired cases' events came from (their
-count, and what the judge has applied, must survive a restore like everything else)."""
+"""One record per partition, keyed `#late-duplicates/P`: where repeats of retired cases'
+events came from (their count, and what the judge has applied, must survive a restore
+like everything else). The partition is in the key because `refmon report` reads every
+partition into one table; releases before wrote `#late-duplicates` alone, still read."""
+
+
+def late_key(partition: int) -> bytes:
+    return LATE_DUPLICATES + f"/{partition}".encode()
+
+
+def is_late_key(key: bytes) -> bool:
+    return key == LATE_DUPLICATES or key.startswith(LATE_DUPLICATES + b"/")
 
 
 def encode_late(sources: list[Source]) -> bytes:
@@ -135,31 +199,51 @@ class Held(NamedTuple):
 
     deliveries: list[Delivery]
     folded: list[Folded]
+    """Every retired case, once, from the archive records or a record of its own."""
     late: tuple[Source, ...] = ()
+    archive: tuple[tuple[int, tuple[Folded, ...]], ...] = ()
+    """The archive records (number, cases), in number order."""
+    single: tuple[tuple[bytes, Folded | None], ...] = ()
+    """Records of one retired case each (key, and the case when no archive holds it): an
+    earlier release's, to move into the archive and delete."""
 
 
 def held(records: Mapping[bytes, bytes | None]) -> Held:
     """What a changelog's latest values hold (deletions dropped).
 
     A case folded while its deliveries' deletions were still being written has
-    both: the folded record wins, so nothing counts twice.
+    both: the folded record wins, so nothing counts twice; so does a case both
+    archived and in a record of its own (an archiving interrupted by a crash).
     """
     found: list[Delivery] = []
-    folded: list[Folded] = []
-    late: tuple[Source, ...] = ()
+    archive: list[tuple[int, tuple[Folded, ...]]] = []
+    single: list[tuple[bytes, Folded]] = []
+    late: list[Source] = []
     for key, value in records.items():
         if value is None:
             continue
-        if key == LATE_DUPLICATES:
-            late = tuple(decode_late(value))
+        if is_late_key(key):
+            late += decode_late(value)
+        elif key.startswith(ARCHIVE_PREFIX):
+            archive.append((archive_number(key), tuple(decode_archive(value))))
         elif key.endswith(RETIRED_SUFFIX):
-            folded.append(decode_folded(value))
+            single.append((key, decode_folded(value)))
         else:
             found.append(decode_delivery(value))
-    gone = {(f.retired.force, f.retired.case_id) for f in folded}
-    if gone:
-        found = [d for d in found if (d.event.force, d.event.case_id) not in gone]
-    return Held(found, folded, late)
+    archive.sort(key=lambda chunk: chunk[0])
+    folded = {_case(f): f for _, chunk in archive for f in chunk}
+    singles = tuple((key, None if _case(f) in folded else f) for key, f in single)
+    for _, f in single:
+        folded.setdefault(_case(f), f)
+    if folded:
+        found = [d for d in found if (d.event.force, d.event.case_id) not in folded]
+    # A source is applied once, so one in two records (an earlier release's key and
+    # today's) is the same repeat.
+    return Held(found, list(folded.values()), tuple(dict.fromkeys(late)), tuple(archive), singles)
+
+
+def _case(folded: Folded) -> tuple[str, str]:
+    return folded.retired.force, folded.retired.case_id
 
 
 def replay_order(delivery: Delivery) -> tuple[int, str, str, int, int]:

@@ -21,6 +21,7 @@ WATCHDOG = "watchdog"
 CASES_TABLE = "cases"
 FORCE_COUNTS_TABLE = "force-counts"
 DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
@@ -143,12 +144,24 @@ class Topics:
         # future-timestamp rule measures against, the same on every redelivery.
         arrival = {**keep, "message.timestamp.type": "LogAppendTime"}
         compacted = {"cleanup.policy": "compact"}
+        # The case changelog is rewritten as cases retire (a folded record, and deletions
+        # of their deliveries): compaction must actually run for a restore to read live
+        # cases only. Kafka cleans only closed segments, so close one every hour (the
+        # default, a week, or 1 GiB, would keep years of deliveries in the active one);
+        # clean once a tenth is dirty; drop deletions a day after cleaning (a restore
+        # reading from the start within that day still sees them).
+        changelog = {
+            **compacted,
+            "segment.ms": str(HOUR_MS),
+            "min.cleanable.dirty.ratio": "0.1",
+            "delete.retention.ms": str(DAY_MS),
+        }
         short = {"retention.ms": str(90 * DAY_MS)}
         topics = [TopicSpec(self.input(f), 1, arrival) for f in [*forces, WATCHDOG]]
         topics += [
             TopicSpec(self.by_force, partitions, keep),
             # Partitioned as the by-force topic: partition p holds partition p's cases.
-            TopicSpec(self.cases_changelog, partitions, compacted),
+            TopicSpec(self.cases_changelog, partitions, changelog),
             TopicSpec(self.force_counts_changelog, 1, compacted),
             TopicSpec(self.watchdog_ids, 1, compacted),
             TopicSpec(self.findings, partitions, compacted),

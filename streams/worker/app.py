@@ -32,6 +32,7 @@ from refmon.streams.worker.health_probe import HealthProbe
 from refmon.streams.worker.housekeeping import Housekeeping
 from refmon.streams.worker.intake_loop import IntakeLoop
 from refmon.streams.worker.judging_loop import JudgingLoop
+from refmon.streams.worker.leave import leave_groups
 from refmon.streams.worker.loop import ConsumerLoop
 from refmon.streams.worker.messages import Counts
 from refmon.streams.worker.outliers import LiveOutliers
@@ -168,8 +169,15 @@ class Worker:
             for client in consumers:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(client.stop(), timeout=4)
+            if self._stop.is_set():  # stopped for good: hand the partitions over now
+                await leave_groups(config.kafka, self._memberships())
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(producer.stop(), timeout=5)
+
+    def _memberships(self) -> list[tuple[str, str]]:
+        """(group, static instance id) of each consumer, as `_attach` names them."""
+        topics, member = self.config.topics, self.config.member_id
+        return [(topics.intake_group, f"{member}-intake"), (topics.app_id, f"{member}-judge")]
 
     def _attach(
         self, loop: ConsumerLoop, group: str, suffix: str, topics: list[str], sender: Sender

@@ -82,8 +82,8 @@ class Housekeeping:
                     return
 
     async def _retire(self, send: Send) -> None:
-        """Fold each partition's cases that can no longer change any output: the folded
-        records first, confirmed, then the deletions of what they fold."""
+        """Fold each partition's cases that can no longer change any output: the archive
+        records that hold them first, confirmed, then the deletions of their deliveries."""
         margin = (self._config.window_days + self._config.retire_after_days) * MICROS_PER_DAY
         for judge in list(self._judging.judges.values()):
             async with self._judging.state_lock:
@@ -93,8 +93,8 @@ class Housekeeping:
                     await send(deletions)
             if folded:
                 log.info(
-                    "retired %d case(s) of partition %d (%d changelog records)",
-                    len(folded),
+                    "retired %d case(s) of partition %d (%d changelog records deleted)",
+                    judge.last_retired,
                     judge.partition,
                     len(deletions),
                 )

@@ -17,11 +17,15 @@ from refmon.streams.engine.engine import source_scope
 from refmon.streams.engine.report import ForceCounts
 from refmon.streams.judging import judge
 from refmon.streams.kafka.state import (
-    LATE_DUPLICATES,
+    ARCHIVE_BYTES,
+    ARCHIVE_CASES,
     Folded,
     Held,
-    encode_folded,
+    archive_key,
+    archive_value,
+    encode_case,
     encode_late,
+    late_key,
     replay,
 )
 from refmon.streams.kafka.topics import Topics
@@ -76,6 +80,14 @@ class PartitionJudge:
         """Every input source that sends this partition events: its forces and the watchdog."""
         # Per input source, the latest event time it has sent this partition.
         self._source_times: dict[str, int] = {}
+        # The archive record retired cases go into now, and its cases so far: it is
+        # rewritten whole as cases join it, and the next one opens when it is full.
+        self._archive_number = 0
+        self._archive_cases: list[bytes] = []
+        self._archive_bytes = 0
+        self._singles: tuple[tuple[bytes, Folded | None], ...] = ()
+        self.last_retired = 0
+        """How many cases the last `retire` folded (for the log)."""
 
     def restore(self, stored: Held) -> Iterator[int]:
         """Apply a changelog's contents, retired cases first, then deliveries in event-time
@@ -84,6 +96,12 @@ class PartitionJudge:
         Nothing is sent while restoring: these changes were sent when first made.
         """
         self._late = list(stored.late)
+        self._singles = stored.single
+        if stored.archive:
+            number, cases = stored.archive[-1]
+            self._archive_number = number
+            self._archive_cases = [encode_case(f) for f in cases]
+            self._archive_bytes = sum(map(len, self._archive_cases))
         return replay(self.engine, stored, RESTORE_CHUNK, self._note, self._replayed)
 
     def watermark(self) -> int | None:
@@ -101,26 +119,54 @@ class PartitionJudge:
 
     def retire(self, margin_us: int) -> tuple[list[Outbound], list[Outbound]]:
         """Fold the cases that can no longer change any output (streams/engine/retirement.py):
-        their folded records, to write first, and the deletions of their deliveries, after.
-        A case retires once everything about it is `margin_us` older than the watermark."""
+        the archive records that now hold them, to write first, and the deletions of their
+        deliveries, after. A case retires once everything about it is `margin_us` older
+        than the watermark."""
         topic = self._topics.cases_changelog
-        folded_records: list[Outbound] = []
         deletions: list[Outbound] = []
         watermark = self.watermark()
         if watermark is None:
-            return folded_records, deletions
+            return [], deletions
+        retiring: list[Folded] = []
         for force, case_id in self.engine.retirable(watermark - margin_us):
             retired = self.engine.retire(force, case_id)
             kept = self._held.pop((force, case_id), [])
             ids = tuple(dict.fromkeys((source_scope(d.event), d.event.event_id) for d in kept))
-            folded = Folded(
-                retired, ids, tuple(d.source for d in kept), len(ids), len(kept) - len(ids)
-            )
-            folded_records.append(
-                Outbound(topic, folded.key, encode_folded(folded), self.partition)
+            retiring.append(
+                Folded(retired, ids, tuple(d.source for d in kept), len(ids), len(kept) - len(ids))
             )
             deletions += [Outbound(topic, case_record_key(d), None, self.partition) for d in kept]
-        return folded_records, deletions
+        self.last_retired = len(retiring)
+        return self._archived(retiring), deletions
+
+    def archive_singles(self) -> tuple[list[Outbound], list[Outbound]]:
+        """An earlier release's records of one retired case each, moved into the archive:
+        the archive records, to write first, and the deletions of the single records."""
+        singles, self._singles = self._singles, ()
+        written = self._archived([f for _, f in singles if f is not None])
+        topic = self._topics.cases_changelog
+        return written, [Outbound(topic, key, None, self.partition) for key, _ in singles]
+
+    def _archived(self, cases: list[Folded]) -> list[Outbound]:
+        """Add retired cases to the open archive record, opening the next when it is full:
+        each record written, once, as it stands after them all."""
+        written: dict[int, list[bytes]] = {}
+        for case in cases:
+            encoded = encode_case(case)
+            full = len(self._archive_cases) >= ARCHIVE_CASES
+            if self._archive_cases and (full or self._archive_bytes + len(encoded) > ARCHIVE_BYTES):
+                self._archive_number += 1
+                self._archive_cases, self._archive_bytes = [], 0
+            self._archive_cases.append(encoded)
+            self._archive_bytes += len(encoded)
+            written[self._archive_number] = self._archive_cases
+        topic = self._topics.cases_changelog
+        return [
+            Outbound(
+                topic, archive_key(self.partition, number), archive_value(chunk), self.partition
+            )
+            for number, chunk in written.items()
+        ]
 
     def _replayed(self, delivery: Delivery) -> None:
         self._note(delivery.source)
@@ -166,7 +212,7 @@ class PartitionJudge:
                 state.append(
                     Outbound(
                         self._topics.cases_changelog,
-                        LATE_DUPLICATES,
+                        late_key(self.partition),
                         encode_late(self._late),
                         self.partition,
                     )

@@ -42,6 +42,11 @@ async def restore_judge(
     for _ in judge.restore(stored):
         await asyncio.sleep(0)
     await send(judge.open_findings())
+    archived, singles = judge.archive_singles()
+    if singles:  # an earlier release's one record per retired case: into the archive
+        await send(archived)
+        await send(singles)
+        log.info("archived %d retired-case records of partition %d", len(singles), partition)
     if legacy:
         written, deletions = upgrade.rewrite(topics, partition, stored.deliveries, legacy)
         await send(written)

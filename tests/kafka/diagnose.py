@@ -14,7 +14,14 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from refmon.streams.kafka.settings import KafkaSettings
-from refmon.streams.kafka.state import LATE_DUPLICATES, RETIRED_SUFFIX, decode_folded, decode_late
+from refmon.streams.kafka.state import (
+    ARCHIVE_PREFIX,
+    RETIRED_SUFFIX,
+    decode_archive,
+    decode_folded,
+    decode_late,
+    is_late_key,
+)
 from refmon.streams.kafka.topics import Topics
 from refmon.streams.wire.delivery import decode_delivery
 
@@ -66,12 +73,14 @@ def _stored(bootstrap: str, topics: Topics) -> tuple[set[str], set[str]]:
     for key, value in latest.items():
         if value is None:
             continue
-        if key == LATE_DUPLICATES:
+        if is_late_key(key):
             sources.update(str(s) for s in decode_late(value))
-        elif key.endswith(RETIRED_SUFFIX):
-            folded = decode_folded(value)
-            ids.update(event_id for _, event_id in folded.ids)
-            sources.update(str(s) for s in folded.sources)
+        elif key.endswith(RETIRED_SUFFIX) or key.startswith(ARCHIVE_PREFIX):
+            for folded in (
+                decode_archive(value) if key.startswith(ARCHIVE_PREFIX) else [decode_folded(value)]
+            ):
+                ids.update(event_id for _, event_id in folded.ids)
+                sources.update(str(s) for s in folded.sources)
         else:
             delivery = decode_delivery(value)
             ids.add(delivery.event.event_id)

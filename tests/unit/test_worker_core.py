@@ -192,7 +192,7 @@ def test_force_findings_are_announced_once_as_they_open_and_resolve_for_held_for
 
 def test_a_partition_retires_old_cases_into_folded_records_and_restores_the_same_outputs() -> None:
     from refmon.streams.engine.timeutil import MICROS_PER_DAY
-    from refmon.streams.kafka.state import LATE_DUPLICATES, decode_folded
+    from refmon.streams.kafka.state import decode_archive, late_key
 
     stream = [
         (recorded("2024-01-02T10:00:00Z", case="old", **SERIOUS), "DUR", 1),
@@ -207,7 +207,8 @@ def test_a_partition_retires_old_cases_into_folded_records_and_restores_the_same
             changelog[record.key or b""] = record.value
     before = list(live.engine.findings()), live.engine.valid, live.engine.duplicate
     folded, deletions = live.retire(395 * MICROS_PER_DAY)
-    assert [decode_folded(f.value or b"").retired.case_id for f in folded] == ["old"]
+    [archive] = folded
+    assert [f.retired.case_id for f in decode_archive(archive.value or b"")] == ["old"]
     assert len(deletions) == 3
     assert all(d.value is None for d in deletions)
     for record in [*folded, *deletions]:
@@ -220,7 +221,7 @@ def test_a_partition_retires_old_cases_into_folded_records_and_restores_the_same
     # partition's one record of such repeats (the case's own deliveries are folded).
     [repeat] = deliveries((stream[0][0], "DUR", 9))
     judged = live.judge([repeat])
-    assert [r.key for r in judged.state] == [LATE_DUPLICATES]
+    assert [r.key for r in judged.state] == [late_key(0)]
     assert live.engine.duplicate == before[2] + 1
     for record in judged.state:
         changelog[record.key or b""] = record.value
