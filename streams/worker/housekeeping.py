@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
@@ -30,7 +30,9 @@ from refmon.streams.worker.statistics import SharedCounts, WorkerMetrics
 
 log = logging.getLogger("refmon.worker")
 
-Send = Callable[[Iterable[Outbound]], Awaitable[None]]
+Send = Callable[[int, list[Outbound], list[Outbound] | None], Awaitable[None]]
+"""Records of one by-force partition's judge, in that partition's lane (checkpoint.py):
+outputs, then state."""
 
 
 class Housekeeping:
@@ -66,7 +68,7 @@ class Housekeeping:
             if config.clock == "wall":
                 clock = self._wall_clock()
                 for judge in list(self._judging.judges.values()):
-                    await send(judge.tick(clock))
+                    await send(judge.partition, judge.tick(clock), None)
             if time.monotonic() - last_stats >= config.stats_seconds:
                 last_stats = time.monotonic()
                 if await self._statistics(send):
@@ -80,8 +82,7 @@ class Housekeeping:
             async with self._judging.state_lock:
                 folded, deletions = judge.retire(margin)
                 if folded:
-                    await send(folded)
-                    await send(deletions)
+                    await send(judge.partition, folded, deletions)
             if folded:
                 log.info(
                     "retired %d case(s) of partition %d (%d changelog records)",
@@ -97,17 +98,22 @@ class Housekeeping:
         config = self._config
         judges = self._judging.judges
         held = {}
+        partition_of: dict[str, int] = {}
         for judge in list(judges.values()):
-            held.update(judge.force_counts(config.window_days))
+            mine = judge.force_counts(config.window_days)
+            held.update(mine)
+            partition_of.update(dict.fromkeys(mine, judge.partition))
+            await send(judge.partition, self._shared.publish(mine), None)
             await asyncio.sleep(0)  # a partition at a time: batches go on in between
-        await send(self._shared.publish(held))
         await self._shared.refresh()
         open_findings: Counter[tuple[str, FindingKind]] = Counter()
         for judge in list(judges.values()):
             open_findings.update(judge.engine.open_counts())
         statistics = cross_force(self._shared.counts(config.forces), open_findings)
         changes = self._force_findings.changes(statistics[0], set(held))
-        await send(finding_messages(config.topics, changes))
+        for partition in sorted(set(partition_of.values())):
+            theirs = [c for c in changes if partition_of.get(c.finding.force) == partition]
+            await send(partition, finding_messages(config.topics, theirs), None)
         lags: dict[TopicPartition, int] = {}
         stalled: set[TopicPartition] = set()
         restart = False
