@@ -72,6 +72,7 @@ class Worker:
             config.partitions,
             config.stall_seconds,
             metrics,
+            transactional_input=config.delivery == "exactly-once",
         )
         self._shared = SharedCounts(config)
         self._housekeeping = Housekeeping(

@@ -197,6 +197,7 @@ class Checkpoint:
         self._name = name
         self._open_lane = open_lane
         self.lanes: dict[TopicPartition, Lane] = {}
+        self._closed = False
 
     async def assigned(self, tps: set[TopicPartition]) -> None:
         """The whole new assignment: lanes opened for new partitions before anything is read
@@ -205,6 +206,9 @@ class Checkpoint:
         await asyncio.gather(*(lane.close() for lane in gone))
         new = [tp for tp in tps if tp not in self.lanes]
         opened = await asyncio.gather(*(self._open_lane(tp) for tp in new))
+        if self._closed:  # the session ended while they opened
+            await asyncio.gather(*(lane.close() for lane in opened))
+            return
         self.lanes.update(zip(new, opened, strict=True))
 
     async def revoked(self, tps: Iterable[TopicPartition]) -> None:
@@ -229,5 +233,6 @@ class Checkpoint:
 
     async def close(self) -> None:
         """Ending the session: let what was submitted land, briefly, then stop every lane."""
+        self._closed = True
         lanes, self.lanes = list(self.lanes.values()), {}
         await asyncio.gather(*(lane.close() for lane in lanes), return_exceptions=True)

@@ -144,6 +144,10 @@ async def watch(loop: ConsumerLoop) -> dict[TopicPartition, int]:
     positions = {}
     for tp in ends:
         mine = loop.gaps.next(tp)
+        if mine is not None and not loop.gapless:
+            # Commit markers and aborted records take offsets the loop never sees: once
+            # the consumer is past them, so is processing.
+            mine = max(mine, int(await consumer.position(tp)))
         if mine is not None:
             positions[tp] = mine
     lags = loop.stalls.check(ends, positions, set(loop.restoring))

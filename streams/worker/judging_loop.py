@@ -44,8 +44,11 @@ class JudgingLoop(ConsumerLoop):
         partitions: int,
         stall_seconds: float,
         metrics: WorkerMetrics | None,
+        transactional_input: bool = True,
     ) -> None:
         super().__init__(kafka, stall_seconds, metrics)
+        # Intake writes the by-force topic in transactions when exactly once.
+        self.gapless = not transactional_input
         self._topics = topics
         self._adapter = adapter
         self._counts = counts

@@ -39,6 +39,8 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     """One consumer group's loop, and the rebalance listener of its consumer."""
 
     name = "loop"
+    gapless = True
+    """Whether its input's offsets have no gaps (in transactions: commit markers, aborts)."""
 
     def __init__(
         self, kafka: KafkaSettings, stall_seconds: float, metrics: WorkerMetrics | None
@@ -149,8 +151,9 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             if tp in consumer.assignment():
                 consumer.seek(tp, records[0].offset)  # fetched just before it was paused
             return []
-        if self.gaps.missing(tp, records[0].offset) is None and (
-            records[-1].offset - records[0].offset + 1 == len(records)
+        if not self.gapless or (
+            self.gaps.missing(tp, records[0].offset) is None
+            and records[-1].offset - records[0].offset + 1 == len(records)
         ):
             self.gaps.seen(tp, records[-1].offset)
             return records  # the usual case: no gap before or inside the batch
@@ -187,6 +190,8 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         # Each partition's lane first: opening it fences the partition's previous owner
         # and ends its open transaction, so the offsets read next are settled.
         await checkpoint.assigned(tps)
+        if self.consumer is None:
+            return  # the session ended meanwhile
         committed = {tp: await consumer.committed(tp) for tp in tps}
         await self.assigning(committed)
         # Where each partition's records must start: the committed offset, or the
