@@ -11,6 +11,7 @@ after a resume ends the session, so that the worker starts new consumers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -147,7 +148,8 @@ async def watch(loop: ConsumerLoop) -> dict[TopicPartition, int]:
         if mine is not None and not loop.gapless:
             # Commit markers and aborted records take offsets the loop never sees: once
             # the consumer is past them, so is processing.
-            mine = max(mine, int(await consumer.position(tp)))
+            with contextlib.suppress(TimeoutError):  # no position yet: keep our own
+                mine = max(mine, int(await asyncio.wait_for(consumer.position(tp), 1)))
         if mine is not None:
             positions[tp] = mine
     lags = loop.stalls.check(ends, positions, set(loop.restoring))
