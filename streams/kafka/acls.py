@@ -26,7 +26,7 @@ ADMIN_USER = "refmon-admin"
 WATCHDOG_USER = "watchdog"
 FORCE_USER_FORMAT = "force-{code}"
 
-Resource = Literal["topic", "group", "cluster"]
+Resource = Literal["topic", "group", "cluster", "transactional_id"]
 Pattern = Literal["literal", "prefixed"]
 # Kafka's operations (those an ACL found on the broker may carry, too).
 Operation = Literal[
@@ -154,6 +154,12 @@ def worker_grants(topics: Topics, forces: Iterable[str], user: str = WORKER_USER
     # Joining, committing to and describing its group all need read on it.
     grants += [Grant(user, "group", name, "literal", "read") for name in access.groups]
     grants.append(Grant(user, "cluster", CLUSTER, "literal", "idempotent_write"))
+    # Its transactional producers, one per input partition (streams/worker/checkpoint.py):
+    # prefixed by `<prefix>.tx.`, which no other deployment's names can start with.
+    grants += [
+        Grant(user, "transactional_id", topics.transactional_prefix, "prefixed", op)
+        for op in ("write", "describe")
+    ]
     return grants
 
 
@@ -246,7 +252,12 @@ def revoke(admin: Any, grants: list[Grant]) -> list[str]:
     return [f"{acl_filter}: {error}" for acl_filter, _, error in results if error.errno != 0]
 
 
-_KINDS = {"topic": "TOPIC", "group": "GROUP", "cluster": "CLUSTER"}
+_KINDS = {
+    "topic": "TOPIC",
+    "group": "GROUP",
+    "cluster": "CLUSTER",
+    "transactional_id": "TRANSACTIONAL_ID",
+}
 _PATTERNS = {"literal": "LITERAL", "prefixed": "PREFIXED"}
 
 

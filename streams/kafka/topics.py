@@ -67,6 +67,11 @@ class Topics:
         return self.prefix
 
     @property
+    def transactional_prefix(self) -> str:
+        """What the worker's transactional ids start with (one per input partition)."""
+        return f"{self.prefix}.tx."
+
+    @property
     def intake_group(self) -> str:
         """The consumer group that validates and forwards the input topics."""
         return f"{self.prefix}-intake"

@@ -8,8 +8,10 @@ Intake and judging are two consumer groups, so that each spreads its own
 partitions evenly over the workers: the 45 single-partition input topics in
 one (intake_loop.py), the by-force partitions in the other (judging_loop.py).
 Each loop checkpoints its batches (checkpoint.py); housekeeping.py runs beside
-them. A session is one producer and the two consumers; a Kafka failure ends it
-and the next starts from the committed offsets, with every partition restored.
+them. A session is the two consumers and their producers (one per input
+partition, exactly once); a Kafka failure (a fenced or failed transaction too)
+ends it and the next starts from the committed offsets, with every partition
+restored.
 """
 
 from __future__ import annotations
@@ -20,12 +22,18 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from refmon.schemas.events import EventAdapter
 from refmon.streams.engine import Engine
 from refmon.streams.worker import clients
 from refmon.streams.worker.announced import Seeder
-from refmon.streams.worker.checkpoint import Checkpoint, Sender
+from refmon.streams.worker.checkpoint import (
+    Checkpoint,
+    ConfirmedLane,
+    Lane,
+    TransactionalLane,
+)
 from refmon.streams.worker.force_findings import ForceFindings
 from refmon.streams.worker.health import HealthState
 from refmon.streams.worker.health_probe import HealthProbe
@@ -71,6 +79,7 @@ class Worker:
             config.partition_count,
             config.stall_seconds,
             metrics,
+            transactional_input=config.delivery == "exactly-once",
         )
         self._shared = SharedCounts(config)
         engine = build_engine()
@@ -138,11 +147,10 @@ class Worker:
         config = self.config
         topics = config.topics
         producer = clients.producer(config.kafka)
-        sender = Sender(producer)
         inputs = [topics.input(s) for s in config.sources]
         consumers = [
-            self._attach(self.intake, topics.intake_group, "intake", inputs, sender),
-            self._attach(self.judging, topics.app_id, "judge", [topics.by_force], sender),
+            self._attach(self.intake, topics.intake_group, "intake", inputs, producer),
+            self._attach(self.judging, topics.app_id, "judge", [topics.by_force], producer),
         ]
         tasks: list[asyncio.Task[Any]] = []
         try:
@@ -152,7 +160,7 @@ class Worker:
             tasks = [
                 asyncio.create_task(self.intake.run()),
                 asyncio.create_task(self.judging.run()),
-                asyncio.create_task(self._housekeeping.run(sender.send)),
+                asyncio.create_task(self._housekeeping.run(self.judging.send)),
                 asyncio.create_task(self._stop.wait()),
             ]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -162,6 +170,9 @@ class Worker:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            for loop in (self.intake, self.judging):
+                if loop.checkpoint is not None:
+                    await loop.checkpoint.close()
             self.intake.detach()
             self.judging.detach()
             # Static members do not leave the group on stop: a restart within the
@@ -180,15 +191,32 @@ class Worker:
         return [(topics.intake_group, f"{member}-intake"), (topics.app_id, f"{member}-judge")]
 
     def _attach(
-        self, loop: ConsumerLoop, group: str, suffix: str, topics: list[str], sender: Sender
+        self,
+        loop: ConsumerLoop,
+        group: str,
+        suffix: str,
+        topics: list[str],
+        producer: AIOKafkaProducer,
     ) -> Any:
+        config = self.config
         consumer = clients.group_consumer(
-            self.config.kafka,
+            config.kafka,
             group,
-            f"{self.config.member_id}-{suffix}",
-            self.config.session_timeout,
+            f"{config.member_id}-{suffix}",
+            config.session_timeout,
             topics,
             loop,
         )
-        loop.attach(consumer, Checkpoint(loop.name, sender, consumer, loop.on_committed))
+
+        async def open_lane(tp: TopicPartition) -> Lane:
+            if config.delivery == "at-least-once":
+                return ConfirmedLane(tp, loop.name, producer, consumer, loop.on_committed)
+            own = clients.transactional_producer(
+                config.kafka, clients.transactional_id(config.topics, tp)
+            )
+            lane = TransactionalLane(tp, own, group, loop.on_committed)
+            await lane.start()
+            return lane
+
+        loop.attach(consumer, Checkpoint(loop.name, open_lane))
         return consumer

@@ -1,11 +1,22 @@
-"""Checkpointing: a batch's outputs, then its state, confirmed by the broker, then its offsets.
+"""Checkpointing: what one input partition's work produced, with the offsets it consumed.
 
 The one place where the worker hands records to Kafka and commits what it has
-read: the seam where Kafka transactions go next (outputs, changelog writes and
-input offsets in one transaction). Until then the order is what makes a crash
-harmless: outputs before state, so a crash repeats an alert and never loses
-one; both confirmed (acks=all, idempotent producer) before the commit, so a
-crash repeats work and never skips it.
+read. Each assigned input partition has a lane; everything the partition's
+work produces (a batch's outputs and changelog writes with its offsets; the
+records of a wall-clock tick, a retirement or a restore, without offsets) is
+submitted to that lane, and a lane writes its submissions one after another,
+in the order they were submitted.
+
+Exactly once (the default): a lane is a transactional producer of its own,
+with a transactional id named after its input partition, so that whoever is
+assigned the partition next fences it when it starts (docs/decisions.md,
+"Exactly once"). A submission is one transaction: its records and its offsets
+(`send_offsets_to_transaction` with the loop's group), committed together or
+not at all; readers see only what committed (`read_committed`).
+
+At least once (`--delivery at-least-once`, kept to measure what transactions
+cost): one shared idempotent producer; outputs, then state, confirmed, then the
+offsets committed by the consumer. A crash repeats outputs and never loses one.
 """
 
 from __future__ import annotations
@@ -13,7 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError
@@ -22,9 +34,12 @@ from refmon.streams.worker.messages import Outbound
 
 log = logging.getLogger("refmon.worker")
 
+Delivery = Literal["exactly-once", "at-least-once"]
+Offsets = Mapping[TopicPartition, int]
+
 
 class Batch:
-    """What a batch of records produced: outputs first, then state, then the commit."""
+    """What one partition's records produced: outputs, state (written after), refusals."""
 
     def __init__(
         self,
@@ -35,77 +50,189 @@ class Batch:
         self.outputs = outputs or []
         self.state = state or []
         self.refused = refused or []
-        self.offsets: dict[TopicPartition, int] = {}
-
-    def add(self, other: Batch, tp: TopicPartition, offset: int) -> None:
-        self.outputs += other.outputs
-        self.state += other.state
-        self.refused += other.refused
-        self.offsets[tp] = offset
 
 
-class Sender:
-    """Records to the broker, each send confirmed before `send` returns."""
-
-    def __init__(self, producer: AIOKafkaProducer) -> None:
-        self._producer = producer
-
-    async def send(self, messages: Iterable[Outbound]) -> None:
-        futures = [
-            await self._producer.send(m.topic, m.value, key=m.key, partition=m.partition)
-            for m in messages
-        ]
-        if futures:
-            await asyncio.gather(*futures)
+async def send_all(producer: AIOKafkaProducer, messages: Iterable[Outbound]) -> None:
+    """Every record handed to the producer, then every one confirmed."""
+    futures = [
+        await producer.send(m.topic, m.value, key=m.key, partition=m.partition) for m in messages
+    ]
+    if futures:
+        await asyncio.gather(*futures)
 
 
-class Checkpoint:
-    """One consumer loop's checkpoints: `write` a batch's records, then `commit` its offsets.
+class Lane:
+    """One input partition's writes, in submission order: each waits for the one before."""
 
-    A commit overlaps the work on the next batch: commits still go out in order
-    (each waits for the one before), and only after their batch's sends.
-    """
+    def __init__(self, tp: TopicPartition) -> None:
+        self.tp = tp
+        self._last: asyncio.Task[None] | None = None
+
+    def submit(
+        self, outputs: list[Outbound], state: list[Outbound], offset: int | None
+    ) -> asyncio.Task[None]:
+        """Queue a write (offset: the next to consume, committed with it; None: records only).
+        The order is fixed here, synchronously: a caller holding a lock keeps it."""
+        task = asyncio.create_task(self._after(self._last, outputs, state, offset))
+        self._last = task
+        return task
+
+    async def _after(
+        self,
+        previous: asyncio.Task[None] | None,
+        outputs: list[Outbound],
+        state: list[Outbound],
+        offset: int | None,
+    ) -> None:
+        if previous is not None:
+            await previous  # a failure before ends this one too: nothing is written out of order
+        await self.write(outputs, state, offset)
+
+    async def write(
+        self, outputs: list[Outbound], state: list[Outbound], offset: int | None
+    ) -> None:
+        raise NotImplementedError
+
+    async def drain(self) -> None:
+        """Wait for everything submitted so far (its failure is the submitter's to see)."""
+        if self._last is not None:
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await asyncio.shield(self._last)
+
+    async def close(self) -> None:
+        """Let what was submitted land, briefly; then give up on it (the session is ending,
+        and the next one starts from the committed offsets)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drain(), timeout=5)
+        if self._last is not None:
+            self._last.cancel()
+
+
+class TransactionalLane(Lane):
+    """A producer of the partition's own: each write is one transaction."""
 
     def __init__(
         self,
-        name: str,
-        sender: Sender,
-        consumer: AIOKafkaConsumer,
-        committed: Callable[[Mapping[TopicPartition, int]], None],
+        tp: TopicPartition,
+        producer: AIOKafkaProducer,
+        group: str,
+        committed: Callable[[Offsets], None],
     ) -> None:
+        super().__init__(tp)
+        self._producer = producer
+        self._group = group
+        self._committed = committed
+
+    async def start(self) -> None:
+        # Starting registers the transactional id: the broker aborts the previous
+        # owner's open transaction and fences that owner from writing again.
+        await self._producer.start()
+
+    async def write(
+        self, outputs: list[Outbound], state: list[Outbound], offset: int | None
+    ) -> None:
+        producer = self._producer
+        await producer.begin_transaction()
+        try:
+            await send_all(producer, [*outputs, *state])
+            if offset is not None:
+                await producer.send_offsets_to_transaction({self.tp: offset}, self._group)
+            await producer.commit_transaction()
+        except BaseException:
+            # Abort if the producer still can (a fenced one cannot); the caller ends
+            # the session, which drops this partition's state and restores it.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(producer.abort_transaction(), timeout=5)
+            raise
+        if offset is not None:
+            self._committed({self.tp: offset})
+
+    async def close(self) -> None:
+        await super().close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._producer.stop(), timeout=5)
+
+
+class ConfirmedLane(Lane):
+    """At least once: outputs, then state, confirmed, then the consumer commits the offset."""
+
+    def __init__(
+        self,
+        tp: TopicPartition,
+        name: str,
+        producer: AIOKafkaProducer,
+        consumer: AIOKafkaConsumer,
+        committed: Callable[[Offsets], None],
+    ) -> None:
+        super().__init__(tp)
         self._name = name
-        self._sender = sender
+        self._producer = producer
         self._consumer = consumer
         self._committed = committed
-        self._committing: asyncio.Task[None] | None = None
 
-    async def send(self, messages: Iterable[Outbound]) -> None:
-        """Records outside a batch (a restored partition's open findings), confirmed."""
-        await self._sender.send(messages)
-
-    async def write(self, batch: Batch) -> None:
-        await self._sender.send(batch.outputs)
-        await self._sender.send(batch.state)
-
-    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
-        if self._committing is not None:
-            await self._committing
-        self._committing = asyncio.create_task(self._commit(offsets))
-
-    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+    async def write(
+        self, outputs: list[Outbound], state: list[Outbound], offset: int | None
+    ) -> None:
+        # Outputs before state: a crash between them repeats an alert, never loses one.
+        await send_all(self._producer, outputs)
+        await send_all(self._producer, state)
+        if offset is None:
+            return
         try:
-            await self._consumer.commit(offsets)
+            await self._consumer.commit({self.tp: offset})
         except CommitFailedError:
             # The group moved on: the new owner processes these again, harmlessly.
             log.warning(
-                "%s: commit refused after a rebalance; the new owner repeats it", self._name
+                "%s: commit refused after a rebalance; the new owner repeats it",
+                self._name,
             )
             return
-        self._committed(offsets)
+        self._committed({self.tp: offset})
+
+
+class Checkpoint:
+    """One consumer loop's lanes: one per input partition assigned to it."""
+
+    def __init__(self, name: str, open_lane: Callable[[TopicPartition], Awaitable[Lane]]) -> None:
+        self._name = name
+        self._open_lane = open_lane
+        self.lanes: dict[TopicPartition, Lane] = {}
+        self._closed = False
+
+    async def assigned(self, tps: set[TopicPartition]) -> None:
+        """The whole new assignment: lanes opened for new partitions before anything is read
+        from them (opening fences their previous owner), closed for partitions gone."""
+        gone = [self.lanes.pop(tp) for tp in list(self.lanes) if tp not in tps]
+        await asyncio.gather(*(lane.close() for lane in gone))
+        new = [tp for tp in tps if tp not in self.lanes]
+        opened = await asyncio.gather(*(self._open_lane(tp) for tp in new))
+        if self._closed:  # the session ended while they opened
+            await asyncio.gather(*(lane.close() for lane in opened))
+            return
+        self.lanes.update(zip(new, opened, strict=True))
+
+    async def revoked(self, tps: Iterable[TopicPartition]) -> None:
+        """Before the group moves partitions: what was submitted lands (or fails) first. The
+        lanes stay open: a partition that comes straight back keeps its producer."""
+        await asyncio.gather(*(lane.drain() for tp, lane in self.lanes.items() if tp in set(tps)))
+
+    def submit(self, tp: TopicPartition, batch: Batch, offset: int) -> asyncio.Task[None] | None:
+        """A batch with its consumed offset; None if the partition has gone (its next owner
+        processes the records again)."""
+        lane = self.lanes.get(tp)
+        return lane.submit(batch.outputs, batch.state, offset) if lane is not None else None
+
+    async def send(
+        self, tp: TopicPartition, outputs: list[Outbound], state: list[Outbound] | None = None
+    ) -> None:
+        """Records not tied to consumed offsets (a tick, a retirement, a restore), in the
+        partition's lane; nothing if the partition is no longer ours."""
+        lane = self.lanes.get(tp)
+        if lane is not None and (outputs or state):
+            await lane.submit(outputs, state or [], None)
 
     async def close(self) -> None:
-        """Stopping: let the last commit (of work already confirmed) land, briefly."""
-        committing = self._committing
-        if committing is not None and not committing.done():
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(committing), timeout=2)
+        """Ending the session: let what was submitted land, briefly, then stop every lane."""
+        self._closed = True
+        lanes, self.lanes = list(self.lanes.values()), {}
+        await asyncio.gather(*(lane.close() for lane in lanes), return_exceptions=True)

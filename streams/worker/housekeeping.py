@@ -11,10 +11,11 @@ after a resume ends the session, so that the worker starts new consumers.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
@@ -33,7 +34,9 @@ from refmon.streams.worker.statistics import SharedCounts, WorkerMetrics
 
 log = logging.getLogger("refmon.worker")
 
-Send = Callable[[Iterable[Outbound]], Awaitable[None]]
+Send = Callable[[int, list[Outbound], list[Outbound] | None], Awaitable[None]]
+"""Records of one by-force partition's judge, in that partition's lane (checkpoint.py):
+outputs, then state."""
 
 
 class Housekeeping:
@@ -75,7 +78,7 @@ class Housekeeping:
             if config.clock == "wall":
                 clock = self._wall_clock()
                 for judge in list(self._judging.judges.values()):
-                    await send(judge.tick(clock))
+                    await send(judge.partition, judge.tick(clock), None)
             if time.monotonic() - last_stats >= config.stats_seconds:
                 last_stats = time.monotonic()
                 if await self._statistics(send):
@@ -89,8 +92,7 @@ class Housekeeping:
             async with self._judging.state_lock:
                 folded, deletions = judge.retire(margin)
                 if folded:
-                    await send(folded)
-                    await send(deletions)
+                    await send(judge.partition, folded, deletions)
             if folded:
                 log.info(
                     "retired %d case(s) of partition %d (%d changelog records deleted)",
@@ -106,11 +108,15 @@ class Housekeeping:
         config = self._config
         judges = self._judging.judges
         held = {}
-        for judge in list(judges.values()):
-            held.update(judge.force_counts(config.window_days))
-            await asyncio.sleep(0)  # a partition at a time: batches go on in between
+        partition_of: dict[str, int] = {}
         clocks = [j.engine.clock for j in judges.values() if j.engine.clock is not None]
-        await send(self._shared.publish(held, max(clocks, default=None)))
+        clock = max(clocks, default=None)
+        for judge in list(judges.values()):
+            mine = judge.force_counts(config.window_days)
+            held.update(mine)
+            partition_of.update(dict.fromkeys(mine, judge.partition))
+            await send(judge.partition, self._shared.publish(mine, clock), None)
+            await asyncio.sleep(0)  # a partition at a time: batches go on in between
         await self._shared.refresh()
         open_findings: Counter[tuple[str, FindingKind]] = Counter()
         for judge in list(judges.values()):
@@ -119,11 +125,15 @@ class Housekeeping:
         if self._seeder is not None:  # a force new to us: from what was announced for it
             await self._seeder.held(set(held))
         changes = self._force_findings.changes(statistics[0], set(held))
-        await send(finding_messages(config.topics, changes))
+        for partition in sorted(set(partition_of.values())):
+            theirs = [c for c in changes if partition_of.get(c.finding.force) == partition]
+            await send(partition, finding_messages(config.topics, theirs), None)
         outliers: tuple[Outlier, ...] = ()
         if self._outliers is not None:  # section 14: published, combined, announced
             by_partition = {p: j.engine for p, j in judges.items()}
-            outliers = await self._outliers.tick(by_partition, self._shared.values, set(held), send)
+            outliers = await self._outliers.tick(
+                by_partition, self._shared.values, partition_of, send
+            )
         lags: dict[TopicPartition, int] = {}
         stalled: set[TopicPartition] = set()
         restart = False
@@ -156,6 +166,11 @@ async def watch(loop: ConsumerLoop) -> dict[TopicPartition, int]:
     positions = {}
     for tp in ends:
         mine = loop.gaps.next(tp)
+        if mine is not None and not loop.gapless:
+            # Commit markers and aborted records take offsets the loop never sees: once
+            # the consumer is past them, so is processing.
+            with contextlib.suppress(TimeoutError):  # no position yet: keep our own
+                mine = max(mine, int(await asyncio.wait_for(consumer.position(tp), 1)))
         if mine is not None:
             positions[tp] = mine
     lags = loop.stalls.check(ends, positions, set(loop.restoring))

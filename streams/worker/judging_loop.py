@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -44,8 +44,11 @@ class JudgingLoop(ConsumerLoop):
         partitions: int,
         stall_seconds: float,
         metrics: WorkerMetrics | None,
+        transactional_input: bool = True,
     ) -> None:
         super().__init__(kafka, stall_seconds, metrics)
+        # Intake writes the by-force topic in transactions when exactly once.
+        self.gapless = not transactional_input
         self._topics = topics
         self._adapter = adapter
         self._counts = counts
@@ -59,6 +62,15 @@ class JudgingLoop(ConsumerLoop):
 
     def forget(self) -> None:
         self.judges.clear()
+
+    async def send(
+        self, partition: int, outputs: list[Outbound], state: list[Outbound] | None = None
+    ) -> None:
+        """Records of a by-force partition's judge that no batch made (a tick, a retirement,
+        counts), written in the partition's own lane; nothing if it is no longer ours."""
+        checkpoint = self.checkpoint
+        if checkpoint is not None:
+            await checkpoint.send(TopicPartition(self._topics.by_force, partition), outputs, state)
 
     def guard(self) -> asyncio.Lock:
         return self.state_lock
@@ -133,8 +145,10 @@ class JudgingLoop(ConsumerLoop):
             self._forces,
             self._partitions,
         )
-        held = await recovery.restore_judge(
-            self._kafka, self._topics, self._adapter, judge, checkpoint.send
-        )
+
+        async def send(messages: Iterable[Outbound]) -> None:
+            await checkpoint.send(tp, list(messages))
+
+        held = await recovery.restore_judge(self._kafka, self._topics, self._adapter, judge, send)
         self.judges[tp.partition] = judge
         return held

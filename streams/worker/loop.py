@@ -39,6 +39,8 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     """One consumer group's loop, and the rebalance listener of its consumer."""
 
     name = "loop"
+    gapless = True
+    """Whether its input's offsets have no gaps (in transactions: commit markers, aborts)."""
 
     def __init__(
         self, kafka: KafkaSettings, stall_seconds: float, metrics: WorkerMetrics | None
@@ -62,11 +64,11 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         raise NotImplementedError
 
     def guard(self) -> contextlib.AbstractAsyncContextManager[Any]:
-        """Held from processing a batch to its sends."""
+        """Held from processing a batch to its submission (which fixes its order of writing)."""
         return contextlib.nullcontext()
 
     async def completing(self, batch: Batch) -> None:
-        """Last additions to a processed batch, before its sends."""
+        """Last additions to a partition's processed batch, before it is submitted."""
 
     async def assigning(self, committed: dict[TopicPartition, int | None]) -> None:
         """Before the start of each newly assigned partition is worked out."""
@@ -108,27 +110,30 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     # -- the loop ------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Fetch, process, write what the batch produced, commit; until cancelled."""
+        """Fetch, process, submit each partition's batch with its offset; until cancelled.
+
+        A batch's writes overlap the work on the next one (each partition's lane keeps
+        them in order); the loop waits for them before submitting the batch after, and
+        a failed write ends the session (raised here)."""
         consumer, checkpoint = self.consumer, self.checkpoint
         assert consumer is not None
         assert checkpoint is not None
-        try:
-            while True:
-                fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH)
-                batch = Batch()
-                async with self.guard():
-                    for tp, records in fetched.items():
-                        records = await self._in_order(tp, records)
-                        done = await self.process(tp, records) if records else None
-                        if done is not None:
-                            batch.add(done, tp, records[-1].offset + 1)
-                    if batch.offsets:
-                        await self.completing(batch)
-                        await checkpoint.write(batch)
-                if batch.offsets:
-                    await checkpoint.commit(batch.offsets)
-        finally:
-            await checkpoint.close()
+        writing: list[asyncio.Task[None]] = []
+        while True:
+            fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH)
+            submitted = []
+            async with self.guard():
+                for tp, records in fetched.items():
+                    records = await self._in_order(tp, records)
+                    done = await self.process(tp, records) if records else None
+                    if done is None:
+                        continue
+                    await self.completing(done)
+                    task = checkpoint.submit(tp, done, records[-1].offset + 1)
+                    if task is not None:
+                        submitted.append(task)
+            await asyncio.gather(*writing)
+            writing = submitted
 
     def handed_over(self, tp: TopicPartition, records: Records) -> Records:
         """The records as the consumer handed them over (a test may stand in here)."""
@@ -146,8 +151,9 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             if tp in consumer.assignment():
                 consumer.seek(tp, records[0].offset)  # fetched just before it was paused
             return []
-        if self.gaps.missing(tp, records[0].offset) is None and (
-            records[-1].offset - records[0].offset + 1 == len(records)
+        if not self.gapless or (
+            self.gaps.missing(tp, records[0].offset) is None
+            and records[-1].offset - records[0].offset + 1 == len(records)
         ):
             self.gaps.seen(tp, records[-1].offset)
             return records  # the usual case: no gap before or inside the batch
@@ -155,29 +161,16 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         for record in records:
             missing = self.gaps.missing(tp, record.offset)
             if missing is not None:
-                whole += await self._refetch(tp, *missing)
+                whole += await refetch(self._kafka, self._metrics, tp, *missing)
             whole.append(record)
             self.gaps.seen(tp, record.offset)
         return whole
 
-    async def _refetch(self, tp: TopicPartition, first: int, last: int) -> Records:
-        """Records the consumer skipped: fetched here, and processed before anything after."""
-        records = await read_records(self._kafka, tp.topic, tp.partition, first, last - first + 1)
-        log.error(
-            "%s[%d]: offsets %d to %d never reached the worker; fetched %d of them again",
-            tp.topic,
-            tp.partition,
-            first,
-            last,
-            len(records),
-        )
-        if self._metrics is not None:
-            self._metrics.refetched(len(records))
-        return records
-
     # -- rebalancing ---------------------------------------------------------------
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self.checkpoint is not None:
+            await self.checkpoint.revoked(revoked)
         for tp in revoked:
             task = self.restoring.pop(tp, None)
             if task is not None:
@@ -192,6 +185,13 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         # other loop goes on between the awaits below, and would race the bookkeeping.
         if tps:
             consumer.pause(*tps)
+        checkpoint = self.checkpoint
+        assert checkpoint is not None
+        # Each partition's lane first: opening it fences the partition's previous owner
+        # and ends its open transaction, so the offsets read next are settled.
+        await checkpoint.assigned(tps)
+        if self.consumer is None:
+            return  # the session ended meanwhile
         committed = {tp: await consumer.committed(tp) for tp in tps}
         await self.assigning(committed)
         # Where each partition's records must start: the committed offset, or the
@@ -235,3 +235,21 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             held,
             time.monotonic() - started,
         )
+
+
+async def refetch(
+    kafka: KafkaSettings, metrics: WorkerMetrics | None, tp: TopicPartition, first: int, last: int
+) -> Records:
+    """Records the consumer skipped: fetched here, and processed before anything after."""
+    records = await read_records(kafka, tp.topic, tp.partition, first, last - first + 1)
+    log.error(
+        "%s[%d]: offsets %d to %d never reached the worker; fetched %d of them again",
+        tp.topic,
+        tp.partition,
+        first,
+        last,
+        len(records),
+    )
+    if metrics is not None:
+        metrics.refetched(len(records))
+    return records

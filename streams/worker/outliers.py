@@ -26,7 +26,8 @@ from refmon.streams.worker.force_findings import OutlierFindings
 from refmon.streams.worker.messages import Outbound
 from refmon.streams.worker.settings import WorkerSettings
 
-Send = Callable[[Iterable[Outbound]], Awaitable[None]]
+Send = Callable[[int, list[Outbound], list[Outbound] | None], Awaitable[None]]
+"""Records to send in a transaction of a by-force partition (housekeeping.py's `Send`)."""
 
 RECOUNT_TICKS = 4
 """New events alone recount a partition's review points every this many statistics ticks."""
@@ -150,20 +151,28 @@ class LiveOutliers:
         """The outliers as last combined in full (kept while an input is missing)."""
 
     async def tick(
-        self, engines: Mapping[int, Engine], values: Mapping[str, Any], held: Set[str], send: Send
+        self,
+        engines: Mapping[int, Engine],
+        values: Mapping[str, Any],
+        partition_of: Mapping[str, int],
+        send: Send,
     ) -> tuple[Outlier, ...]:
+        """`partition_of`: the partition of each force held. What a partition's state
+        yields goes out in that partition's transaction, so a worker that has lost the
+        partition is fenced from sending it."""
         inputs = wire.read(values)
-        sends: list[Outbound] = []
         for partition, engine in engines.items():
-            sends += self._publisher.publish({partition: engine}, inputs, self._zone, monotonic())
+            sends = self._publisher.publish({partition: engine}, inputs, self._zone, monotonic())
+            await send(partition, sends, None)
+            self._publisher.sent(sends)
             await asyncio.sleep(0)  # a partition at a time: batches go on in between
-        await send(sends)
-        self._publisher.sent(sends)
         config = self._config
         combined = combined_outliers(
             inputs, config.forces, config.partition_count, self._zone, self._holidays
         )
         if combined is not None:
-            await send(self.findings.messages(combined, held))
+            for partition in sorted(set(partition_of.values())):
+                forces = {f for f, p in partition_of.items() if p == partition}
+                await send(partition, self.findings.messages(combined, forces), None)
             self.latest = combined
         return self.latest

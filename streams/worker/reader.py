@@ -2,7 +2,9 @@
 
 A worker restores a partition from its changelog with `read_latest`, fetches
 skipped or refused inputs with `read_records`; `refmon report` reads whole
-compacted topics with `read_topic`, through the same code.
+compacted topics with `read_topic`, through the same code. It reads
+`read_committed`: what an aborted transaction wrote is never state, and the end
+it reads to is the last stable offset.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ STALL_SECONDS = 60.0
 async def _open(settings: KafkaSettings, tp: TopicPartition) -> AIOKafkaConsumer:
     consumer = AIOKafkaConsumer(
         enable_auto_commit=False,
+        # The worker writes its topics in transactions: an aborted write is no state.
+        isolation_level="read_committed",
         max_partition_fetch_bytes=8 * 1024 * 1024,
         fetch_max_wait_ms=50,
         **settings.aiokafka(),
@@ -129,7 +133,9 @@ async def read_committed_where(
 
 async def _read_topic(settings: KafkaSettings, topic: str) -> dict[bytes, bytes | None]:
     # Subscribed (without a group) only so that starting fetches the topic's metadata.
-    consumer = AIOKafkaConsumer(topic, enable_auto_commit=False, **settings.aiokafka())
+    consumer = AIOKafkaConsumer(
+        topic, enable_auto_commit=False, isolation_level="read_committed", **settings.aiokafka()
+    )
     try:
         await consumer.start()
         partitions = consumer.partitions_for_topic(topic)

@@ -34,14 +34,17 @@ async def restore_judge(
     send: Send,
 ) -> int:
     """Restore a new judge from its partition's changelog, yielding to the event loop as it
-    goes; resend its open findings (repairs a send lost in a crash). Records restored."""
+    goes. Records restored.
+
+    Its open findings are not sent again: every finding went out in the transaction
+    that wrote the state it follows from (checkpoint.py), so a reader would see them
+    twice; at least once, outputs are confirmed before their state is written."""
     partition = judge.partition
     records = await reader.read_latest(kafka, topics.cases_changelog, partition)
     current, legacy = upgrade.upgraded(records, adapter, topics)
     stored = held(current)
     for _ in judge.restore(stored):
         await asyncio.sleep(0)
-    await send(judge.open_findings())
     archived, singles = judge.archive_singles()
     if singles:  # an earlier release's one record per retired case: into the archive
         await send(archived)

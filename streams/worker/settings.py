@@ -67,6 +67,9 @@ class WorkerSettings(KafkaCommandSettings):
     """How often a worker looks for cases to retire."""
     tick_seconds: float = Field(1.0, gt=0)
     stats_seconds: float = Field(15.0, gt=0)
+    delivery: Literal["exactly-once", "at-least-once"] = "exactly-once"
+    """Exactly once: a transaction per input partition's batch (checkpoint.py); at least
+    once: outputs confirmed before offsets are committed (kept to measure the cost)."""
     test_clock_start: str | None = None
     """Test clock: the wall clock starts here (RFC 3339) instead of now..."""
     test_clock_speed: float = Field(1.0, gt=0)

@@ -66,7 +66,11 @@ class SharedCounts:
 
     async def refresh(self) -> None:
         if self._consumer is None:
-            consumer = AIOKafkaConsumer(enable_auto_commit=False, **self._config.kafka.aiokafka())
+            consumer = AIOKafkaConsumer(
+                enable_auto_commit=False,
+                isolation_level="read_committed",  # counts are written in transactions
+                **self._config.kafka.aiokafka(),
+            )
             await consumer.start()
             partition = TopicPartition(self._config.topics.force_counts_changelog, 0)
             consumer.assign([partition])

@@ -28,7 +28,11 @@ from refmon.streams.wire.delivery import decode_delivery
 
 def _all_records(bootstrap: str, topic: str, timeout_s: float = 10) -> list[Any]:
     """Every record of `topic`, history and all, to the end offsets seen on opening."""
-    consumer = KafkaConsumer(enable_auto_commit=False, **KafkaSettings(bootstrap).kafka_python())
+    consumer = KafkaConsumer(
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        **KafkaSettings(bootstrap).kafka_python(),
+    )
     found: list[Any] = []
     try:
         tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]

@@ -11,10 +11,11 @@ the broker. Only the producer is slowed; Kafka and refmon are real.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from typing import Any
 
-SLOW_SEND_SECONDS = 0.02
+SLOW_SEND_SECONDS = float(os.environ.get("REFMON_TEST_SLOW_SEND_SECONDS", "0.02"))
 
 
 def slow_down_changelog_writes() -> None:

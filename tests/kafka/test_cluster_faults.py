@@ -6,8 +6,9 @@ happens: the leader of the busiest input partition killed (-9), a broker paused
 for longer than its session timeout, the active controller killed, a worker
 killed in the middle of its work, a worker restarted from its old state folder.
 After all of it the report and the open findings must be byte-identical to
-`refmon run` on the same events. `scripts/cluster-fault-test.sh N` runs this N
-times in a row.
+`refmon run` on the same events, and a read_committed consumer of the findings
+and alerts topics must see no message twice (exactly once: tests/kafka/repeats.py).
+`scripts/cluster-fault-test.sh N` runs this N times in a row.
 
 One scenario per module: the two tests read what it left behind.
 """
@@ -23,7 +24,6 @@ import subprocess
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +35,7 @@ from refmon.streams.kafka.topics import Topics
 
 from tests.cli import run_cli
 from tests.kafka.conftest import KAFKA_SH, Broker, Deployment
+from tests.kafka.repeats import read_outputs
 
 NODES = 3
 SEED = int(os.environ.get("REFMON_FAULT_SEED", "31"))
@@ -170,37 +171,6 @@ def replication(deployment: Deployment) -> set[int]:
         admin.close()
 
 
-def repeated_outputs(deployment: Deployment) -> tuple[dict[str, int], int]:
-    """A read_committed consumer of the findings and alerts topics, from the start:
-    how many messages it saw more than once (same topic, key and value), and in all."""
-    topics = Topics(deployment.prefix)
-    names = [topics.findings, *(topics.alerts(f.code) for f in load_forces())]
-    consumer = KafkaConsumer(
-        bootstrap_servers=deployment.broker.bootstrap,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-    )
-    try:
-        partitions = [
-            TopicPartition(name, p) for name in names for p in consumer.partitions_for_topic(name)
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning()
-        ends = consumer.end_offsets(partitions)
-        seen: Counter[tuple[str, bytes | None, bytes | None]] = Counter()
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            for records in consumer.poll(timeout_ms=1000).values():
-                seen.update((r.topic, r.key, r.value) for r in records)
-    finally:
-        consumer.close()
-    repeats: Counter[str] = Counter()
-    for (topic, _, _), count in seen.items():
-        if count > 1:
-            kind = "findings" if topic == topics.findings else "alerts"
-            repeats[kind] += count - 1
-    return {"findings": repeats["findings"], "alerts": repeats["alerts"]}, sum(seen.values())
-
-
 def during(publish: Callable[[], None], fault: Callable[[], None]) -> None:
     """The fault while a part is being published; the part must still arrive whole."""
     publishing = threading.Thread(target=publish)
@@ -290,7 +260,8 @@ def outcome(
         got = folder / "cluster-findings.jsonl"
         report = run_cli(["report", *deployment.args(), "--findings", str(got)])
         assert report.status == 0, report.stderr
-        repeats, outputs = repeated_outputs(deployment)
+        seen = read_outputs(deployment.broker.bootstrap, deployment.prefix)
+        repeats, outputs = seen.repeats, seen.messages
         result = Outcome(
             expected.stdout,
             expected_findings,
@@ -344,9 +315,5 @@ def test_after_every_fault_the_report_and_open_findings_equal_refmon_run(
     assert open_lines(outcome.findings) == open_lines(outcome.expected_findings)
 
 
-AT_LEAST_ONCE = "outputs are at-least-once until transactions land (issue 22)"
-
-
-@pytest.mark.xfail(strict=True, reason=AT_LEAST_ONCE)
 def test_a_read_committed_consumer_sees_each_finding_and_alert_once(outcome: Outcome) -> None:
     assert outcome.repeats == {"findings": 0, "alerts": 0}, f"of {outcome.outputs} messages"

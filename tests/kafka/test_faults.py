@@ -21,6 +21,7 @@ import pytest
 
 from tests.cli import run_cli
 from tests.kafka.conftest import KAFKA_SH, Broker, Deployment
+from tests.kafka.repeats import read_outputs
 from tests.ports import free_ports
 
 SEED = int(os.environ.get("REFMON_FAULT_SEED", "21"))
@@ -114,8 +115,37 @@ def test_a_killed_worker_an_added_worker_and_a_broker_restart_while_publishing_l
         report = run_cli(["report", *deployment.args(), "--findings", str(got)])
         assert report.stdout == expected.stdout
         assert open_lines(got) == open_lines(findings)
+        seen = read_outputs(broker.bootstrap, deployment.prefix)
+        assert seen.repeats == {"findings": 0, "alerts": 0}, f"of {seen.messages} messages"
     finally:
         deployment.stop_all()
+
+
+def test_a_worker_killed_mid_batch_and_started_again_repeats_no_finding_or_alert(
+    deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Changelog writes slowed (tests/kafka/slow_sends.py: 2 ms each, so that a batch stays
+    well inside the transaction timeout), so that the kill lands while a batch's outputs
+    are out and its state and offsets are not: a read_committed reader sees none of that
+    batch's outputs, then the restarted worker's once."""
+    stream = tmp_path / "events.jsonl"
+    sim = [*SIM[:2], "60", *SIM[3:]]
+    assert run_cli([*sim, "--output", str(stream)]).status == 0
+    expected = run_cli(["run", "--input", str(stream), "-q"])
+    events = json.loads(expected.stdout)["events"]
+    monkeypatch.setenv("REFMON_TEST_SLOW_SEND_SECONDS", "0.002")  # inherited by the workers
+    slow = "tests.kafka.slow_sends"
+    first = deployment.start_worker("w1", "--clock", "event", module=slow)
+    deployment.publish(stream)
+    deployment.wait_for(valid=events["valid"] // 3, timeout=300, stream=stream)
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    deployment.start_worker("w1", "--clock", "event", module=slow)  # takes its place at once
+    deployment.wait_for(events["valid"], events["duplicate"], timeout=300, stream=stream)
+    assert run_cli(["report", *deployment.args()]).stdout == expected.stdout
+    seen = read_outputs(deployment.broker.bootstrap, deployment.prefix)
+    assert seen.messages > 0
+    assert seen.repeats == {"findings": 0, "alerts": 0}, f"of {seen.messages} messages"
 
 
 def open_lines(path: Path) -> list[str]:

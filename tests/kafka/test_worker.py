@@ -24,7 +24,9 @@ LONDON = __import__("zoneinfo").ZoneInfo("Europe/London")
 
 def read_topic(deployment: Deployment, topic: str, timeout: float = 5.0) -> list[Any]:
     consumer = KafkaConsumer(
-        bootstrap_servers=deployment.broker.bootstrap, enable_auto_commit=False
+        bootstrap_servers=deployment.broker.bootstrap,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
     )
     try:
         tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]

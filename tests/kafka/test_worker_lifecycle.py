@@ -33,14 +33,16 @@ def test_records_the_consumer_skips_are_fetched_again_and_the_report_is_exact(
         "--clock",
         "event",
         "--test-drop",
-        f"{topics.by_force}:0:3-7",
+        # An input topic: by-force is written in transactions, whose offsets have gaps by
+        # design (commit markers), so the gap check guards the inputs (docs/kafka.md).
+        f"{topics.input('WYP')}:0:3-7",
         module="tests.kafka.dropping",
     )
     deployment.publish(stream)
     deployment.wait_for(expected["valid"], expected["duplicate"], stream=stream)
     assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)
     log = (deployment.folder / "w1.log").read_text()
-    assert f"{topics.by_force}[0]: offsets 3 to 7 never reached the worker; fetched 5" in log
+    assert f"{topics.input('WYP')}[0]: offsets 3 to 7 never reached the worker; fetched 5" in log
 
 
 def test_a_second_worker_on_a_data_folder_in_use_exits_with_one_line(

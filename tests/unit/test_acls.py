@@ -48,6 +48,8 @@ def test_the_worker_gets_exactly_what_it_reads_writes_and_joins() -> None:
     expected |= {("topic", t, "literal", "create") for t in access.creates}
     expected |= {("group", g, "literal", "read") for g in access.groups}
     expected |= {("cluster", "kafka-cluster", "literal", "idempotent_write")}
+    # Its transactional ids, one per input partition, under a prefix no other deployment has.
+    expected |= {("transactional_id", "refmon.tx.", "prefixed", op) for op in ("write", "describe")}
     assert worker == expected
 
 

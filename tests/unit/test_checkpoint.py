@@ -1,4 +1,6 @@
-"""Checkpointing without a broker: outputs, then state, confirmed, then the offsets."""
+"""Checkpointing without a broker: each input partition's lane writes in submission order;
+exactly once, a submission is one transaction with its offset; at least once, outputs, then
+state, confirmed, then the offset."""
 
 from __future__ import annotations
 
@@ -6,19 +8,28 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
 from aiokafka import TopicPartition
-from aiokafka.errors import CommitFailedError
-from refmon.streams.worker.checkpoint import Batch, Checkpoint, Sender
+from aiokafka.errors import CommitFailedError, ProducerFenced
+from refmon.streams.worker.checkpoint import (
+    Batch,
+    Checkpoint,
+    ConfirmedLane,
+    Lane,
+    TransactionalLane,
+)
 from refmon.streams.worker.messages import Outbound
 
 TP = TopicPartition("t.by-force", 0)
 
 
 class FakeProducer:
-    """Records each send, and when its delivery is confirmed."""
+    """Records each send, when its delivery is confirmed, and each transaction step."""
 
-    def __init__(self, journal: list[str]) -> None:
+    def __init__(self, journal: list[str], fenced_at: int | None = None) -> None:
         self.journal = journal
+        self.fenced_at = fenced_at
+        self.commits = 0
 
     async def send(self, topic: str, value: bytes | None, **_: Any) -> asyncio.Future[None]:
         self.journal.append(f"send {topic}")
@@ -29,6 +40,27 @@ class FakeProducer:
     def _confirm(self, done: asyncio.Future[None], topic: str) -> None:
         self.journal.append(f"confirmed {topic}")
         done.set_result(None)
+
+    async def start(self) -> None:
+        self.journal.append("start")
+
+    async def stop(self) -> None:
+        self.journal.append("stop")
+
+    async def begin_transaction(self) -> None:
+        self.journal.append("begin")
+
+    async def send_offsets_to_transaction(self, offsets: Mapping[Any, int], group: str) -> None:
+        self.journal.append(f"offsets {dict(offsets)[TP]} {group}")
+
+    async def commit_transaction(self) -> None:
+        self.commits += 1
+        if self.commits == self.fenced_at:
+            raise ProducerFenced()
+        self.journal.append("commit")
+
+    async def abort_transaction(self) -> None:
+        self.journal.append("abort")
 
 
 class FakeConsumer:
@@ -42,48 +74,77 @@ class FakeConsumer:
         self.journal.append(f"commit {dict(offsets)[TP]}")
 
 
-def batch(offset: int) -> Batch:
-    done = Batch([Outbound("findings", b"k", b"v")], [Outbound("changelog", b"k", b"v", 0)])
-    done.offsets[TP] = offset
-    return done
+def batch() -> Batch:
+    return Batch([Outbound("findings", b"k", b"v")], [Outbound("changelog", b"k", b"v", 0)])
 
 
-def checkpointed(consumer: FakeConsumer, journal: list[str]) -> list[Mapping[Any, int]]:
-    committed: list[Mapping[Any, int]] = []
+def through(lane: Lane, offsets: list[int | None]) -> None:
+    """Submit a batch per offset at once (as the loop does), then wait for them all."""
 
     async def run() -> None:
-        checkpoint = Checkpoint(
-            "judge",
-            Sender(FakeProducer(journal)),  # type: ignore[arg-type]
-            consumer,  # type: ignore[arg-type]
-            committed.append,
-        )
-        for offset in (10, 20):
-            done = batch(offset)
-            await checkpoint.write(done)
-            await checkpoint.commit(done.offsets)
+        checkpoint = Checkpoint("judge", lambda tp: _ready(lane))
+        await checkpoint.assigned({TP})
+        tasks = []
+        for offset in offsets:
+            if offset is None:
+                tasks.append(checkpoint.lanes[TP].submit(batch().outputs, [], None))
+            else:
+                task = checkpoint.submit(TP, batch(), offset)
+                assert task is not None
+                tasks.append(task)
+        await asyncio.gather(*tasks)
         await checkpoint.close()
 
     asyncio.run(run())
-    return committed
 
 
-def test_outputs_then_state_are_confirmed_before_their_offsets_are_committed_in_order() -> None:
+async def _ready(lane: Lane) -> Lane:
+    return lane
+
+
+def test_at_least_once_outputs_then_state_are_confirmed_before_each_offset_in_order() -> None:
     journal: list[str] = []
-    committed = checkpointed(FakeConsumer(journal), journal)
-    sends = [entry for entry in journal if not entry.startswith("commit")]
-    assert (
-        sends
-        == ["send findings", "confirmed findings", "send changelog", "confirmed changelog"] * 2
-    )
-    state_confirmed = [n for n, entry in enumerate(journal) if entry == "confirmed changelog"]
-    # Each batch's commit after its own state is confirmed (a commit may overlap the
-    # next batch's sends), and the commits in order.
-    assert state_confirmed[0] < journal.index("commit 10") < journal.index("commit 20")
-    assert state_confirmed[1] < journal.index("commit 20")
+    committed: list[Mapping[Any, int]] = []
+    producer, consumer = FakeProducer(journal), FakeConsumer(journal)
+    lane = ConfirmedLane(TP, "judge", producer, consumer, committed.append)  # type: ignore[arg-type]
+    through(lane, [10, 20])
+    one = ["send findings", "confirmed findings", "send changelog", "confirmed changelog"]
+    assert journal == [*one, "commit 10", *one, "commit 20"]
     assert [dict(c)[TP] for c in committed] == [10, 20]
 
 
 def test_a_commit_refused_after_a_rebalance_is_not_counted_as_progress() -> None:
     journal: list[str] = []
-    assert checkpointed(FakeConsumer(journal, refuse=True), journal) == []
+    committed: list[Mapping[Any, int]] = []
+    consumer = FakeConsumer(journal, refuse=True)
+    lane = ConfirmedLane(TP, "judge", FakeProducer(journal), consumer, committed.append)  # type: ignore[arg-type]
+    through(lane, [10])
+    assert committed == []
+
+
+def test_exactly_once_each_submission_is_one_transaction_with_its_offset_in_order() -> None:
+    journal: list[str] = []
+    committed: list[Mapping[Any, int]] = []
+    producer = FakeProducer(journal)
+    lane = TransactionalLane(TP, producer, "refmon", committed.append)  # type: ignore[arg-type]
+    through(lane, [10, None, 20])
+    sends = ["send findings", "send changelog", "confirmed findings", "confirmed changelog"]
+    assert journal == [
+        *["begin", *sends, "offsets 10 refmon", "commit"],
+        *["begin", "send findings", "confirmed findings", "commit"],
+        *["begin", *sends, "offsets 20 refmon", "commit"],
+        "stop",
+    ]
+    assert [dict(c)[TP] for c in committed] == [10, 20]
+
+
+def test_a_fenced_transaction_is_aborted_fails_what_follows_and_commits_nothing() -> None:
+    journal: list[str] = []
+    committed: list[Mapping[Any, int]] = []
+    producer = FakeProducer(journal, fenced_at=1)
+    lane = TransactionalLane(TP, producer, "refmon", committed.append)  # type: ignore[arg-type]
+    with pytest.raises(ProducerFenced):
+        through(lane, [10, 20])
+    assert "abort" in journal
+    assert journal.count("begin") == 1  # the next submission never starts
+    assert committed == []

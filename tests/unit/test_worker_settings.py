@@ -71,6 +71,7 @@ VALUES = {
     "stats_seconds": "3",
     "test_clock_start": "2025-01-01T00:00:00Z",
     "test_clock_speed": "60",
+    "delivery": "at-least-once",
     "topic_prefix": "other",
     "bootstrap_server": "env-host:9092",
     "security_protocol": "PLAINTEXT",

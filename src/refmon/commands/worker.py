@@ -100,6 +100,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print the effective settings (flags over environment over defaults, secrets "
         "masked) as JSON, each under its environment variable, and exit",
     )
+    p.add_argument(
+        "--delivery",
+        choices=["exactly-once", "at-least-once"],
+        help="exactly-once (the default): each input partition's batch, its outputs and its "
+        "offsets in one Kafka transaction, readers use read_committed; at-least-once: outputs "
+        "confirmed before offsets are committed, repeated after a crash (or REFMON_DELIVERY)",
+    )
     p.add_argument("--retire-seconds", type=float, help=argparse.SUPPRESS)
     # Kept so that old command lines and manifests still start: state now lives in Kafka.
     p.add_argument("--store", choices=["rocksdb", "memory"], help=argparse.SUPPRESS)
