@@ -6,7 +6,8 @@ the suppressed part at most 1 (152 - 143 - 8). So, before anything is
 published, `protect` reads the public view as an attacker would (each count an
 interval; each published relation, `total = sum of parts` or `rate = part /
 whole`, narrowing the intervals until nothing moves) and withholds one more
-figure of the relation that closed a suppressed cell, until none closes.
+figure of the relation that closed a suppressed cell (or, when it has none left,
+one further out: `_victim`), until none closes.
 
 Pure: intervals in, keys out. The adversary test attacks the files
 independently of this module.
