@@ -17,17 +17,28 @@ def test_a_suppressed_total_over_suppressed_months_and_zeros_is_widened_not_refu
     # five zeros. 7 parts of at least 1 under a whole of at most 7: each month is 1, and no
     # figure in the relation is shown to withhold.
     months = _months("LEIC", [0, 0, 0, *[SUPPRESSED] * 2, 0, 0, *[SUPPRESSED] * 5])
-    whole: Key = ("force", "LEIC", "", "late")
+    own = ("force", "LEIC", "")
+    whole, due, on_time, overdue = ((*own, c) for c in ("late", "due", "on_time", "overdue"))
+    pct = (*own, "compliance_pct")
     counts: dict[Key, Value] = {whole: SUPPRESSED, **months}
-    relations = [Relation(whole, tuple(months))]
-    assert len(pinned(counts, {}, relations, BELOW, BASE)) == 8
+    counts |= {due: SECONDARY, on_time: SECONDARY, overdue: 0}
+    rates: dict[Key, Value] = {pct: SUPPRESSED}  # "[c]": on_time or late + overdue is 1 to 7
+    relations = [
+        Relation(whole, tuple(months)),
+        Relation(due, (on_time, whole, overdue)),
+        Ratio(on_time, due, pct),
+    ]
+    assert len(pinned(counts, rates, relations, BELOW, BASE)) == 8
     withheld: list[Key] = []
 
-    protect(counts, {}, relations, BELOW, BASE, withheld.append)
+    protect(counts, rates, relations, BELOW, BASE, withheld.append)
 
-    assert withheld == [whole]  # one cell, the total: its "<8" is what pinned the months
+    # One count, the total (its "<8" is what pinned the months), and the rate whose "[c]"
+    # would say so again.
+    assert sorted(withheld) == sorted([whole, pct])
     assert counts[whole] == SECONDARY
-    assert pinned(counts, {}, relations, BELOW, BASE) == {}
+    assert rates[pct] == SECONDARY
+    assert pinned(counts, rates, relations, BELOW, BASE) == {}
 
 
 def test_a_shown_figure_is_still_withheld_before_any_suppressed_one_is_widened() -> None:

@@ -158,7 +158,14 @@ def protect(
             if key in rates:
                 rates[key] = SECONDARY
             else:
+                if counts.get(key) == SUPPRESSED:
+                    victims_rates = _explained_by(key, touching, rates)
+                else:
+                    victims_rates = []
                 counts[key] = SECONDARY
+                for rate in victims_rates:
+                    rates[rate] = SECONDARY
+                    on_withhold(rate)
             on_withhold(key)
 
 
@@ -211,3 +218,27 @@ def _zero(
     c: Constraint, _: Key, counts: Mapping[Key, Value], __: Mapping[Key, Value]
 ) -> Key | None:
     return next((k for k in _keys(c) if counts.get(k) == 0), None)
+
+
+def _explained_by(
+    key: Key, touching: Mapping[Key, Sequence[Constraint]], rates: Mapping[Key, Value]
+) -> list[Key]:
+    """The rates withheld ("[c]") because `key` is suppressed. A "[c]" says its numerator or
+    the rest of its denominator is from 1 to below - 1, so once `key` reads "any value"
+    they must read "[s]" too, or the "[c]" would give its "<below" back."""
+    near = touching.get(key, ())
+    found = []
+    for c in {r for k in _keys_of(near) for r in touching.get(k, ()) if isinstance(r, Ratio)}:
+        direct = key in (c.numerator, c.denominator)
+        # key is in the rest: a part beside the numerator, or the whole, of the denominator
+        rest = any(
+            isinstance(r, Relation) and r.whole == c.denominator and c.numerator in r.parts
+            for r in near
+        )
+        if (direct or rest) and rates.get(c.rate) == SUPPRESSED:
+            found.append(c.rate)
+    return sorted(found)
+
+
+def _keys_of(constraints: Sequence[Constraint]) -> set[Key]:
+    return {k for c in constraints for k in _keys(c)}
