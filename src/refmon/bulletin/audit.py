@@ -6,7 +6,8 @@ the suppressed part at most 1 (152 - 143 - 8). So, before anything is
 published, `protect` reads the public view as an attacker would (each count an
 interval; each published relation, `total = sum of parts` or `rate = part /
 whole`, narrowing the intervals until nothing moves) and withholds one more
-figure of the relation that closed a suppressed cell, until none closes.
+figure of the relation that closed a suppressed cell (or, when it has none left,
+one further out: `_victim`), until none closes.
 
 Pure: intervals in, keys out. The adversary test attacks the files
 independently of this module.
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 from refmon.bulletin.disclosure import SECONDARY, SUPPRESSED, Value
 
-__all__ = ["DisclosureError", "Ratio", "Relation", "interval", "pinned", "protect"]
+__all__ = ["DisclosureError", "Key", "Ratio", "Relation", "interval", "pinned", "protect"]
 
 Key = tuple[str, ...]
 Interval = tuple[float, float]
@@ -134,8 +135,8 @@ def protect(
     on_withhold: Callable[[Key], None],
 ) -> None:
     """Withhold figures (SECONDARY) until no suppressed count can be worked out. Each round
-    withholds, per closed count, the largest figure still shown in the relation that closed
-    it (the rate itself for a rate): each round shows fewer figures, so it ends."""
+    withholds, per closed count, one more figure (`_victim`): each round shows one figure less
+    or turns one "<below" into "any value", and there are finitely many, so it ends."""
     touching: dict[Key, list[Constraint]] = {}
     for c in constraints:
         for key in _keys(c):
@@ -144,10 +145,7 @@ def protect(
         closed = pinned(counts, rates, constraints, below, base)
         victims: set[Key] = set()
         for key, cause in closed.items():
-            # The relation that closed it, else any relation it is in (the range may have
-            # closed elsewhere first and only then reached this relation).
-            causes = [cause, *touching.get(key, [])]
-            victim = next((v for c in causes if (v := _victim(c, counts, rates))), None)
+            victim = _victim(key, cause, touching, counts, rates)
             if victim is None:
                 raise DisclosureError(
                     f"{len(closed)} suppressed count(s) could be worked out and nothing is "
@@ -160,12 +158,87 @@ def protect(
             if key in rates:
                 rates[key] = SECONDARY
             else:
+                if counts.get(key) == SUPPRESSED:
+                    victims_rates = _explained_by(key, touching, rates)
+                else:
+                    victims_rates = []
                 counts[key] = SECONDARY
+                for rate in victims_rates:
+                    rates[rate] = SECONDARY
+                    on_withhold(rate)
             on_withhold(key)
 
 
-def _victim(c: Constraint, counts: Mapping[Key, Value], rates: Mapping[Key, Value]) -> Key | None:
+def _victim(
+    key: Key,
+    cause: Constraint,
+    touching: Mapping[Key, Sequence[Constraint]],
+    counts: Mapping[Key, Value],
+    rates: Mapping[Key, Value],
+) -> Key | None:
+    """The figure to withhold so that `key` opens again. Nearest constraints first: the one
+    that closed it, then the others it is in, then, ring by ring, those of the keys they
+    hold (the range may have closed elsewhere and only reached `key` through them). In each
+    ring, by preference: the largest non-zero figure shown (or the rate); else a suppressed
+    count published as "any value" instead of "<below" (a relation of suppressed counts and
+    zeros, such as seven months of "<8" under a total of "<8", pins each month at 1 with
+    nothing shown to withhold: only an upper bound of "<below" closes it); else a zero."""
+    ring: list[Constraint] = [cause, *touching.get(key, ())]
+    seen: set[Constraint] = set(ring)
+    while ring:
+        for pick in (_shown, _widened, _zero):
+            found = next((v for c in ring if (v := pick(c, key, counts, rates))), None)
+            if found is not None:
+                return found
+        keys = {k for c in ring for k in _keys(c)}
+        ring = [c for k in sorted(keys) for c in touching.get(k, ()) if c not in seen]
+        ring = list(dict.fromkeys(ring))
+        seen.update(ring)
+    return None
+
+
+def _shown(
+    c: Constraint, _: Key, counts: Mapping[Key, Value], rates: Mapping[Key, Value]
+) -> Key | None:
     if isinstance(c, Ratio):
         return c.rate if isinstance(rates.get(c.rate), int) else None
-    shown = [k for k in (c.whole, *c.parts) if isinstance(counts.get(k), int) and counts[k] != 0]
+    shown = [k for k in _keys(c) if isinstance(counts.get(k), int) and counts[k] != 0]
     return max(shown, key=lambda k: int(str(counts[k])), default=None)
+
+
+def _widened(
+    c: Constraint, key: Key, counts: Mapping[Key, Value], _: Mapping[Key, Value]
+) -> Key | None:
+    # The whole first: every closed part of the same relation then picks the same one cell.
+    order = (c.whole, key, *c.parts) if isinstance(c, Relation) else (key, *_keys(c))
+    return next((k for k in order if k in _keys(c) and counts.get(k) == SUPPRESSED), None)
+
+
+def _zero(
+    c: Constraint, _: Key, counts: Mapping[Key, Value], __: Mapping[Key, Value]
+) -> Key | None:
+    return next((k for k in _keys(c) if counts.get(k) == 0), None)
+
+
+def _explained_by(
+    key: Key, touching: Mapping[Key, Sequence[Constraint]], rates: Mapping[Key, Value]
+) -> list[Key]:
+    """The rates withheld ("[c]") because `key` is suppressed. A "[c]" says its numerator or
+    the rest of its denominator is from 1 to below - 1, so once `key` reads "any value"
+    they must read "[s]" too, or the "[c]" would give its "<below" back."""
+    near = touching.get(key, ())
+    found = []
+    for c in {r for k in _keys_of(near) for r in touching.get(k, ()) if isinstance(r, Ratio)}:
+        direct = key in (c.numerator, c.denominator)
+        # key is in the rest: a part beside the numerator, or the whole, of the denominator
+        rest = any(
+            isinstance(r, Relation) and r.whole == c.denominator and c.numerator in r.parts
+            for r in near
+        )
+        if (direct or rest) and rates.get(c.rate) == SUPPRESSED:
+            found.append(c.rate)
+    return sorted(found)
+
+
+def _keys_of(constraints: Sequence[Constraint]) -> set[Key]:
+    return {k for c in constraints for k in _keys(c)}
