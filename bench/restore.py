@@ -56,8 +56,11 @@ def history(years: int, scale: float) -> Path:
         CACHE.mkdir(exist_ok=True)
         print(f"simulating {days} days x{scale:g} -> {path}", file=sys.stderr)
         subprocess.run(
-            [sys.executable, "-m", "refmon.cli", "simulate", "--start", start, "--days"]
-            + [str(days), "--scale", str(scale), "--seed", "3", "-q", "--output", str(path)],
+            [
+                *(sys.executable, "-m", "refmon.cli", "simulate", "--start", start),
+                *("--days", str(days), "--scale", str(scale), "--seed", "3", "-q"),
+                *("--output", str(path)),
+            ],
             check=True,
         )
     return path
@@ -78,7 +81,8 @@ def changelog(years: int, scale: float, retire_every: int) -> Changelog:
     forces = [f.code for f in load_forces()]
     intake = Intake(event_adapter(), TOPICS, WatchdogIds(TOPICS.watchdog_ids), Counts())
     judge = new_judge(forces)
-    margin = (WorkerSettings.window_days + WorkerSettings.model_fields["retire_after_days"].default) * MICROS_PER_DAY
+    after_days = WorkerSettings.model_fields["retire_after_days"].default
+    margin = (WorkerSettings.window_days + after_days) * MICROS_PER_DAY
     records: dict[bytes, bytes | None] = {}
     offsets: defaultdict[str, int] = defaultdict(int)
     judged = 0

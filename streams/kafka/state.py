@@ -91,27 +91,35 @@ def _folded_body(folded: Folded) -> dict[str, Any]:
 
 
 def _folded_from(body: dict[str, Any]) -> Folded:
+    # Every retired case is decoded on every restore (tens of thousands after a few
+    # years): built with map and _make, no per-item generator or argument unpacking.
     if body.get("version") not in (1, 2):
         raise ValueError(
             f"retired-case format {body.get('version')!r} is not one this release reads"
         )
-    findings = tuple(Finding._make([*f[:5], tuple(f[5]), *f[6:]]) for f in body["findings"])
+    findings = tuple(map(_finding, body["findings"]))
+    decisions = body.get("decisions")
     retired = Retired(
         body["force"],
         body["case_id"],
         body["own_duty_at"],
         findings,
         _review(body.get("review")),
-        tuple(DecisionRecord(*d) for d in body.get("decisions", ())),
+        tuple(map(DecisionRecord._make, decisions)) if decisions else (),
         body.get("first_at"),
     )
     return Folded(
         retired,
-        tuple((scope, event_id) for scope, event_id in body["ids"]),
-        tuple(Source(*s) for s in body["sources"]),
+        tuple(map(tuple, body["ids"])),  # pairs, as written
+        tuple(map(Source._make, body["sources"])),
         int(body["valid"]),
         int(body["duplicate"]),
     )
+
+
+def _finding(fields: list[Any]) -> Finding:
+    fields[5] = tuple(fields[5])
+    return Finding._make(fields)
 
 
 def _dumps(body: Any) -> bytes:
@@ -263,14 +271,21 @@ def replay(
     in event-time order (repeats count as duplicates). The one replay path: a worker's
     partition restore and `refmon report` both run it.
 
-    `note` hears every source applied before (folded and late ones), `keep` every live
+    `note` hears what was applied before: per source partition the highest offset a
+    retired case holds, then every late repeat's source; `keep` every live
     delivery just before it is applied; with `chunk`, yields every `chunk` deliveries, so a
     worker can let its event loop run.
     """
+    # What a judge has applied is the highest offset per source partition: one note
+    # each, not one per retired case's delivery.
+    highest: dict[tuple[str, int], int] = {}
     for folded in stored.folded:
         engine.absorb(folded.retired, folded.ids, folded.valid, folded.duplicate)
-        for source in folded.sources:
-            note(source)
+        for name, partition, offset in folded.sources:
+            if offset > highest.get((name, partition), -1):
+                highest[(name, partition)] = offset
+    for (name, partition), offset in highest.items():
+        note(Source(name, partition, offset))
     engine.duplicate += len(stored.late)
     for source in stored.late:
         note(source)

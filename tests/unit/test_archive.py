@@ -12,7 +12,9 @@ from refmon.streams.kafka.state import (
     decode_archive,
     encode_folded,
     held,
+    replay,
 )
+from refmon.streams.wire.delivery import Source
 from refmon.streams.worker.judge import PartitionJudge
 from refmon.streams.worker.messages import Counts, Outbound
 
@@ -190,3 +192,18 @@ def test_refmon_report_keeps_every_partitions_late_repeats_of_retired_cases() ->
             write(merged, judge.judge([delivery]).state)
     assert len(held(merged).late) == 2
     assert restored(merged).engine.duplicate == 2
+
+
+def test_a_replay_notes_each_source_partitions_highest_retired_offset_once() -> None:
+    """Restoring costs one note per source partition, not one per retired case's delivery;
+    the judge still skips everything at or below what it applied."""
+    live, changelog = live_judge([*old_cases(3), NEW])
+    archives, deletions = live.retire(MARGIN)
+    write(changelog, [*archives, *deletions])
+    noted: list[Source] = []
+    list(replay(bootstrap.new_engine(), held(changelog), note=noted.append))
+    assert noted == [Source("DUR", 0, 5)]  # old0..old2: offsets 0..5
+    judge = restored(changelog)
+    [again] = deliveries((closed("2024-01-20T10:00:00Z", case="old1"), "DUR", 3))
+    assert judge.judge([again]) == ([], [], [])
+    assert outputs(judge) == outputs(live)
