@@ -156,15 +156,59 @@ def archive_number(key: bytes) -> int:
     return int(key.rpartition(b"/")[2])
 
 
+ARCHIVE_VERSION = 2
+"""Format 2 holds each case as a list (`_case_fields`), not an object with named fields:
+a restore parses every retired case, and keys and per-item pairs were most of the cost
+(bench/restore.py). Format 1 (objects, `_folded_body`) is still read."""
+
+
+def _case_fields(folded: Folded) -> list[Any]:
+    retired = folded.retired
+    return [
+        retired.force,
+        retired.case_id,
+        retired.own_duty_at,
+        [list(f) for f in retired.findings],
+        _review_fields(retired.review),
+        [list(d) for d in retired.decisions],
+        retired.first_at,
+        [part for pair in folded.ids for part in pair],  # scope, id, scope, id, ...
+        [part for source in folded.sources for part in source],  # name, partition, offset
+        folded.valid,
+        folded.duplicate,
+    ]
+
+
+def _case_from(fields: list[Any]) -> Folded:
+    force, case_id, own, findings, review, decisions, first, ids, sources, valid, dup = fields
+    pairs, triples = iter(ids), iter(sources)
+    retired = Retired(
+        force,
+        case_id,
+        own,
+        tuple(map(_finding, findings)),
+        _review(review),
+        tuple(map(DecisionRecord._make, decisions)) if decisions else (),
+        first,
+    )
+    return Folded(
+        retired,
+        tuple(zip(pairs, pairs, strict=True)),
+        tuple(map(Source._make, zip(triples, triples, triples, strict=True))),
+        valid,
+        dup,
+    )
+
+
 def encode_case(folded: Folded) -> bytes:
     """One case as an archive record holds it (`archive_value` joins them)."""
-    return _dumps(_folded_body(folded))
+    return _dumps(_case_fields(folded))
 
 
 def archive_value(cases: Sequence[bytes]) -> bytes:
     """An archive record of cases each encoded once (`encode_case`): a record rewritten
     as cases join it costs a join, not encoding them all again."""
-    return b'{"version":1,"cases":[' + b",".join(cases) + b"]}"
+    return b'{"version":%d,"cases":[' % ARCHIVE_VERSION + b",".join(cases) + b"]}"
 
 
 def encode_archive(cases: Sequence[Folded]) -> bytes:
@@ -173,9 +217,12 @@ def encode_archive(cases: Sequence[Folded]) -> bytes:
 
 def decode_archive(value: bytes) -> list[Folded]:
     body = json.loads(value)
-    if body.get("version") != 1:
-        raise ValueError(f"archive format {body.get('version')!r} is not one this release reads")
-    return [_folded_from(case) for case in body["cases"]]
+    version = body.get("version")
+    if version == ARCHIVE_VERSION:
+        return list(map(_case_from, body["cases"]))
+    if version == 1:
+        return [_folded_from(case) for case in body["cases"]]
+    raise ValueError(f"archive format {version!r} is not one this release reads")
 
 
 LATE_DUPLICATES = b"#late-duplicates"
