@@ -33,8 +33,10 @@ class Folded(NamedTuple):
     retired: Retired
     ids: tuple[tuple[str, str], ...]
     """Its events' (scope, id): a late repeat is still a duplicate."""
-    sources: tuple[Source, ...]
-    """Where each of its deliveries came from: what a judge has applied stays known."""
+    sources: tuple[tuple[str, int, int], ...]
+    """Where each of its deliveries came from (name, partition, offset): what a judge has
+    applied stays known. Plain tuples when read from an archive record: a restore reads
+    hundreds of thousands, and only the highest offset per source partition is used."""
     valid: int
     duplicate: int
 
@@ -194,7 +196,7 @@ def _case_from(fields: list[Any]) -> Folded:
     return Folded(
         retired,
         tuple(zip(pairs, pairs, strict=True)),
-        tuple(map(Source._make, zip(triples, triples, triples, strict=True))),
+        tuple(zip(triples, triples, triples, strict=True)),
         valid,
         dup,
     )
