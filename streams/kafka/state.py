@@ -33,8 +33,10 @@ class Folded(NamedTuple):
     retired: Retired
     ids: tuple[tuple[str, str], ...]
     """Its events' (scope, id): a late repeat is still a duplicate."""
-    sources: tuple[Source, ...]
-    """Where each of its deliveries came from: what a judge has applied stays known."""
+    sources: tuple[tuple[str, int, int], ...]
+    """Where each of its deliveries came from (name, partition, offset): what a judge has
+    applied stays known. Plain tuples when read from an archive record: a restore reads
+    hundreds of thousands, and only the highest offset per source partition is used."""
     valid: int
     duplicate: int
 
@@ -91,27 +93,35 @@ def _folded_body(folded: Folded) -> dict[str, Any]:
 
 
 def _folded_from(body: dict[str, Any]) -> Folded:
+    # Every retired case is decoded on every restore (tens of thousands after a few
+    # years): built with map and _make, no per-item generator or argument unpacking.
     if body.get("version") not in (1, 2):
         raise ValueError(
             f"retired-case format {body.get('version')!r} is not one this release reads"
         )
-    findings = tuple(Finding._make([*f[:5], tuple(f[5]), *f[6:]]) for f in body["findings"])
+    findings = tuple(map(_finding, body["findings"]))
+    decisions = body.get("decisions")
     retired = Retired(
         body["force"],
         body["case_id"],
         body["own_duty_at"],
         findings,
         _review(body.get("review")),
-        tuple(DecisionRecord(*d) for d in body.get("decisions", ())),
+        tuple(map(DecisionRecord._make, decisions)) if decisions else (),
         body.get("first_at"),
     )
     return Folded(
         retired,
-        tuple((scope, event_id) for scope, event_id in body["ids"]),
-        tuple(Source(*s) for s in body["sources"]),
+        tuple(map(tuple, body["ids"])),  # pairs, as written
+        tuple(map(Source._make, body["sources"])),
         int(body["valid"]),
         int(body["duplicate"]),
     )
+
+
+def _finding(fields: list[Any]) -> Finding:
+    fields[5] = tuple(fields[5])
+    return Finding._make(fields)
 
 
 def _dumps(body: Any) -> bytes:
@@ -148,15 +158,59 @@ def archive_number(key: bytes) -> int:
     return int(key.rpartition(b"/")[2])
 
 
+ARCHIVE_VERSION = 2
+"""Format 2 holds each case as a list (`_case_fields`), not an object with named fields:
+a restore parses every retired case, and keys and per-item pairs were most of the cost
+(bench/restore.py). Format 1 (objects, `_folded_body`) is still read."""
+
+
+def _case_fields(folded: Folded) -> list[Any]:
+    retired = folded.retired
+    return [
+        retired.force,
+        retired.case_id,
+        retired.own_duty_at,
+        [list(f) for f in retired.findings],
+        _review_fields(retired.review),
+        [list(d) for d in retired.decisions],
+        retired.first_at,
+        [part for pair in folded.ids for part in pair],  # scope, id, scope, id, ...
+        [part for source in folded.sources for part in source],  # name, partition, offset
+        folded.valid,
+        folded.duplicate,
+    ]
+
+
+def _case_from(fields: list[Any]) -> Folded:
+    force, case_id, own, findings, review, decisions, first, ids, sources, valid, dup = fields
+    pairs, triples = iter(ids), iter(sources)
+    retired = Retired(
+        force,
+        case_id,
+        own,
+        tuple(map(_finding, findings)),
+        _review(review),
+        tuple(map(DecisionRecord._make, decisions)) if decisions else (),
+        first,
+    )
+    return Folded(
+        retired,
+        tuple(zip(pairs, pairs, strict=True)),
+        tuple(zip(triples, triples, triples, strict=True)),
+        valid,
+        dup,
+    )
+
+
 def encode_case(folded: Folded) -> bytes:
     """One case as an archive record holds it (`archive_value` joins them)."""
-    return _dumps(_folded_body(folded))
+    return _dumps(_case_fields(folded))
 
 
 def archive_value(cases: Sequence[bytes]) -> bytes:
     """An archive record of cases each encoded once (`encode_case`): a record rewritten
     as cases join it costs a join, not encoding them all again."""
-    return b'{"version":1,"cases":[' + b",".join(cases) + b"]}"
+    return b'{"version":%d,"cases":[' % ARCHIVE_VERSION + b",".join(cases) + b"]}"
 
 
 def encode_archive(cases: Sequence[Folded]) -> bytes:
@@ -165,9 +219,12 @@ def encode_archive(cases: Sequence[Folded]) -> bytes:
 
 def decode_archive(value: bytes) -> list[Folded]:
     body = json.loads(value)
-    if body.get("version") != 1:
-        raise ValueError(f"archive format {body.get('version')!r} is not one this release reads")
-    return [_folded_from(case) for case in body["cases"]]
+    version = body.get("version")
+    if version == ARCHIVE_VERSION:
+        return list(map(_case_from, body["cases"]))
+    if version == 1:
+        return [_folded_from(case) for case in body["cases"]]
+    raise ValueError(f"archive format {version!r} is not one this release reads")
 
 
 LATE_DUPLICATES = b"#late-duplicates"
@@ -263,14 +320,21 @@ def replay(
     in event-time order (repeats count as duplicates). The one replay path: a worker's
     partition restore and `refmon report` both run it.
 
-    `note` hears every source applied before (folded and late ones), `keep` every live
+    `note` hears what was applied before: per source partition the highest offset a
+    retired case holds, then every late repeat's source; `keep` every live
     delivery just before it is applied; with `chunk`, yields every `chunk` deliveries, so a
     worker can let its event loop run.
     """
+    # What a judge has applied is the highest offset per source partition: one note
+    # each, not one per retired case's delivery.
+    highest: dict[tuple[str, int], int] = {}
     for folded in stored.folded:
         engine.absorb(folded.retired, folded.ids, folded.valid, folded.duplicate)
-        for source in folded.sources:
-            note(source)
+        for name, partition, offset in folded.sources:
+            if offset > highest.get((name, partition), -1):
+                highest[(name, partition)] = offset
+    for (name, partition), offset in highest.items():
+        note(Source(name, partition, offset))
     engine.duplicate += len(stored.late)
     for source in stored.late:
         note(source)

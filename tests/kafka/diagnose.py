@@ -23,7 +23,7 @@ from refmon.streams.kafka.state import (
     is_late_key,
 )
 from refmon.streams.kafka.topics import Topics
-from refmon.streams.wire.delivery import decode_delivery
+from refmon.streams.wire.delivery import Source, decode_delivery
 
 
 def _all_records(bootstrap: str, topic: str, timeout_s: float = 10) -> list[Any]:
@@ -84,7 +84,7 @@ def _stored(bootstrap: str, topics: Topics) -> tuple[set[str], set[str]]:
                 decode_archive(value) if key.startswith(ARCHIVE_PREFIX) else [decode_folded(value)]
             ):
                 ids.update(event_id for _, event_id in folded.ids)
-                sources.update(str(s) for s in folded.sources)
+                sources.update(str(Source(*s)) for s in folded.sources)
         else:
             delivery = decode_delivery(value)
             ids.add(delivery.event.event_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -12,7 +13,9 @@ from refmon.streams.kafka.state import (
     decode_archive,
     encode_folded,
     held,
+    replay,
 )
+from refmon.streams.wire.delivery import Source
 from refmon.streams.worker.judge import PartitionJudge
 from refmon.streams.worker.messages import Counts, Outbound
 
@@ -190,3 +193,56 @@ def test_refmon_report_keeps_every_partitions_late_repeats_of_retired_cases() ->
             write(merged, judge.judge([delivery]).state)
     assert len(held(merged).late) == 2
     assert restored(merged).engine.duplicate == 2
+
+
+def test_a_replay_notes_each_source_partitions_highest_retired_offset_once() -> None:
+    """Restoring costs one note per source partition, not one per retired case's delivery;
+    the judge still skips everything at or below what it applied."""
+    live, changelog = live_judge([*old_cases(3), NEW])
+    archives, deletions = live.retire(MARGIN)
+    write(changelog, [*archives, *deletions])
+    noted: list[Source] = []
+    list(replay(bootstrap.new_engine(), held(changelog), note=noted.append))
+    assert noted == [Source("DUR", 0, 5)]  # old0..old2: offsets 0..5
+    judge = restored(changelog)
+    [again] = deliveries((closed("2024-01-20T10:00:00Z", case="old1"), "DUR", 3))
+    assert judge.judge([again]) == ([], [], [])
+    assert outputs(judge) == outputs(live)
+
+
+def format_one(changelog: Changelog) -> Changelog:
+    """The same archive records as the release before wrote them: each case an object."""
+    earlier: Changelog = {}
+    for key, value in changelog.items():
+        if key.startswith(ARCHIVE_PREFIX) and value is not None:
+            cases = b",".join(encode_folded(f) for f in decode_archive(value))
+            earlier[key] = b'{"version":1,"cases":[' + cases + b"]}"
+        else:
+            earlier[key] = value
+    return earlier
+
+
+def test_archive_records_hold_cases_as_lists_and_the_earlier_object_format_still_restores() -> None:
+    live, changelog = live_judge([*old_cases(3), NEW])
+    archives, deletions = live.retire(MARGIN)
+    write(changelog, [*archives, *deletions])
+    body = json.loads(archives[0].value or b"")
+    assert body["version"] == 2
+    assert all(isinstance(case, list) for case in body["cases"])
+    earlier = format_one(changelog)
+    assert json.loads(earlier[archives[0].key or b""])["version"] == 1
+    assert [f for _, chunk in held(earlier).archive for f in chunk] == [
+        f for _, chunk in held(changelog).archive for f in chunk
+    ]
+    judge = restored(earlier)
+    assert outputs(judge) == outputs(live)
+    later = (closed("2025-06-20T10:00:00Z", case="new"), "DUR", 101)
+    for delivery in deliveries(later):
+        judge.judge([delivery])
+    [rewritten], _ = judge.retire(-MARGIN)  # the open record, rewritten in format 2
+    assert json.loads(rewritten.value or b"")["version"] == 2
+
+
+def test_an_archive_record_of_a_format_this_release_does_not_know_is_refused() -> None:
+    with pytest.raises(ValueError, match="archive format 3"):
+        decode_archive(b'{"version":3,"cases":[]}')

@@ -1,0 +1,174 @@
+"""Benchmark: a partition's restore from its changelog, one year held and five, offline.
+
+No Kafka: a simulated national history (times `--scale`) goes through intake and
+one PartitionJudge holding every force (one partition: the worst case a worker
+can hold), retiring as housekeeping does every `--retire-every` deliveries; the
+records it would write are kept as a compacted changelog (latest value per key,
+deletions dropped). Then, side by side, what restoring a fresh judge from that
+changelog costs (`held` + `PartitionJudge.restore`, as recovery.py runs them):
+process CPU time and wall time (best of `--repeat`), with the live deliveries
+and retired cases held. `--profile` prints cProfile's top entries for the longest
+history. Histories and changelogs are cached in bench/.cache.
+
+Usage: python bench/restore.py [--years 1,5] [--scale 0.3] [--repeat 3] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pickle
+import pstats
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from refmon.schemas import event_adapter, load_forces
+from refmon.streams.engine.timeutil import MICROS_PER_DAY
+from refmon.streams.kafka.state import Held, held
+from refmon.streams.kafka.topics import Topics, expected_source
+from refmon.streams.wire.delivery import decode_delivery
+from refmon.streams.worker.intake import Intake, WatchdogIds
+from refmon.streams.worker.judge import PartitionJudge
+from refmon.streams.worker.messages import Counts
+from refmon.streams.worker.settings import WorkerSettings
+
+from refmon import bootstrap
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / ".cache"
+TOPICS = Topics("refmon")
+END = "2026-01-01"
+"""Histories end here, so every event lies before the time intake receives it."""
+RECEIVED_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+Changelog = dict[bytes, bytes]
+
+
+def history(years: int, scale: float) -> Path:
+    days = round(365.25 * years)
+    start = time.strftime("%Y-%m-%d", time.gmtime(RECEIVED_MS / 1000 - days * 86_400))
+    path = CACHE / f"restore-{days}d-x{scale:g}-from{start}-seed3.jsonl"
+    if not path.exists():
+        CACHE.mkdir(exist_ok=True)
+        print(f"simulating {days} days x{scale:g} -> {path}", file=sys.stderr)
+        subprocess.run(
+            [
+                *(sys.executable, "-m", "refmon.cli", "simulate", "--start", start),
+                *("--days", str(days), "--scale", str(scale), "--seed", "3", "-q"),
+                *("--output", str(path)),
+            ],
+            check=True,
+        )
+    return path
+
+
+def new_judge(forces: list[str]) -> PartitionJudge:
+    sources = frozenset({*forces, "watchdog"})
+    return PartitionJudge(0, bootstrap.new_engine(), TOPICS, Counts(), sources)
+
+
+def changelog(years: int, scale: float, retire_every: int) -> Changelog:
+    """The compacted changelog one judge writes judging the history, retiring as it goes."""
+    path = CACHE / f"restore-changelog-{years}y-x{scale:g}-every{retire_every}.pickle"
+    if path.exists():
+        with path.open("rb") as f:
+            cached: Changelog = pickle.load(f)
+        return cached
+    forces = [f.code for f in load_forces()]
+    intake = Intake(event_adapter(), TOPICS, WatchdogIds(TOPICS.watchdog_ids), Counts())
+    judge = new_judge(forces)
+    after_days = WorkerSettings.model_fields["retire_after_days"].default
+    margin = (WorkerSettings.window_days + after_days) * MICROS_PER_DAY
+    records: dict[bytes, bytes | None] = {}
+    offsets: defaultdict[str, int] = defaultdict(int)
+    judged = 0
+    started = time.process_time()
+    with history(years, scale).open("rb") as lines:
+        for line in lines:
+            head = json.loads(line)
+            source = expected_source(head["event_type"], head["force"])
+            offset = offsets[source]
+            offsets[source] += 1
+            sends = intake.take(TOPICS.input(source), 0, offset, RECEIVED_MS, line.rstrip())
+            forwards = [s for s in sends if s.topic == TOPICS.by_force]
+            for forward in forwards:
+                for record in judge.judge([decode_delivery(forward.value or b"")]).state:
+                    records[record.key or b""] = record.value
+                judged += 1
+                if judged % retire_every == 0:
+                    folded, deletions = judge.retire(margin)
+                    for record in (*folded, *deletions):
+                        records[record.key or b""] = record.value
+    print(
+        f"  built {years}y changelog: {judged} deliveries judged "
+        f"in {time.process_time() - started:.1f} s CPU",
+        file=sys.stderr,
+    )
+    kept = {k: v for k, v in records.items() if v is not None}
+    with path.open("wb") as f:
+        pickle.dump(kept, f)
+    return kept
+
+
+def restore(records: Changelog, forces: list[str]) -> tuple[Held, PartitionJudge]:
+    stored = held(records)
+    judge = new_judge(forces)
+    for _ in judge.restore(stored):
+        pass
+    return stored, judge
+
+
+def measure(records: Changelog, forces: list[str], repeat: int) -> tuple[float, float, Held]:
+    cpu = wall = float("inf")
+    stored: Held | None = None
+    for _ in range(repeat):
+        c0, w0 = time.process_time(), time.perf_counter()
+        stored, _judge = restore(records, forces)
+        cpu = min(cpu, time.process_time() - c0)
+        wall = min(wall, time.perf_counter() - w0)
+    assert stored is not None
+    return cpu, wall, stored
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--years", default="1,5")
+    parser.add_argument("--scale", type=float, default=0.3)
+    parser.add_argument("--retire-every", type=int, default=5_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args()
+    years = [int(y) for y in args.years.split(",")]
+    forces = [f.code for f in load_forces()]
+    logs = {y: changelog(y, args.scale, args.retire_every) for y in years}
+    rows = []
+    for y in years:
+        cpu, wall, stored = measure(logs[y], forces, args.repeat)
+        size = sum(len(v) for v in logs[y].values())
+        rows.append((y, len(logs[y]), size, len(stored.deliveries), len(stored.folded), cpu, wall))
+    print(f"restore of one partition holding every force, x{args.scale:g} national volume")
+    print(
+        f"{'years':>5} {'records':>8} {'MB':>6} {'live deliveries':>15} "
+        f"{'retired cases':>13} {'CPU s':>7} {'wall s':>7} {'CPU ratio':>9}"
+    )
+    base = rows[0][5]
+    for y, n, size, live, retired, cpu, wall in rows:
+        print(
+            f"{y:>5} {n:>8} {size / 1e6:>6.1f} {live:>15} {retired:>13} "
+            f"{cpu:>7.2f} {wall:>7.2f} {cpu / base:>9.2f}"
+        )
+    if args.profile:
+        profile = cProfile.Profile()
+        profile.enable()
+        restore(logs[years[-1]], forces)
+        profile.disable()
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(profile).sort_stats("tottime").print_stats(15)
+
+
+if __name__ == "__main__":
+    main()
