@@ -21,7 +21,7 @@ from refmon.streams.kafka.settings import KafkaSettings
 STALL_SECONDS = 60.0
 
 
-async def _open(settings: KafkaSettings, tp: TopicPartition) -> AIOKafkaConsumer:
+async def _open(settings: KafkaSettings, *tps: TopicPartition) -> AIOKafkaConsumer:
     consumer = AIOKafkaConsumer(
         enable_auto_commit=False,
         # The worker writes its topics in transactions: an aborted write is no state.
@@ -31,7 +31,7 @@ async def _open(settings: KafkaSettings, tp: TopicPartition) -> AIOKafkaConsumer
         **settings.aiokafka(),
     )
     await consumer.start()
-    consumer.assign([tp])
+    consumer.assign(list(tps))
     return consumer
 
 
@@ -95,18 +95,10 @@ async def read_committed_where(
     """The latest committed value of every key of `topic` (every partition) whose value
     `keep` accepts, from the start to the end offsets seen on opening (read_committed:
     a transaction's outputs count once it commits)."""
-    consumer = AIOKafkaConsumer(
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        fetch_max_wait_ms=50,
-        **settings.aiokafka(),
-    )
-    await consumer.start()
+    tps = [TopicPartition(topic, p) for p in range(partitions)]
+    consumer = await _open(settings, *tps)
     latest: dict[bytes, bytes] = {}
     try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
         moved = time.monotonic()
