@@ -71,6 +71,13 @@ class Opening(NamedTuple):
     opened_at: int
 
 
+class Step(NamedTuple):
+    """A step an outlier awaited with a deadline: by when, and who owed it."""
+
+    due: int
+    owner: Owner
+
+
 class Action(NamedTuple):
     """One outlier action event, reduced to what the state machine reads."""
 
@@ -103,7 +110,18 @@ class Outlier:
     overdue_since: int | None = None
     """The deadline of the latest state left (or still held) past its deadline: the
     `outlier_overdue` finding's detection time; None when never overdue."""
+    overdue_owner: Owner | None = None
+    """Who owed the step due at `overdue_since`: the worker tells the force of the findings
+    on its own steps. Not in the report (section 14 lists its fields)."""
+    steps: tuple[Step, ...] = ()
+    """Every step with a deadline the outlier has been in, oldest first: whose step a
+    finding announced earlier was about, from its deadline alone (`owner_of_step_due`)."""
 
     def open_at(self, instant: int) -> bool:
         """Still open at `instant` (closed by an action at or before it: not open)."""
         return self.opened_at <= instant and (self.closed_at is None or self.closed_at > instant)
+
+    def owner_of_step_due(self, deadline: int | None) -> Owner | None:
+        """Who owed the (latest) step due at `deadline`; None if no step was."""
+        owners = [step.owner for step in self.steps if step.due == deadline]
+        return owners[-1] if owners else None

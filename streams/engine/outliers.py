@@ -24,6 +24,7 @@ from refmon.streams.engine.outlier_model import (
     Opening,
     Outlier,
     OutlierState,
+    Step,
 )
 from refmon.streams.engine.report import ForceRow
 from refmon.streams.engine.timeutil import from_micros, local_label
@@ -52,9 +53,11 @@ def flagged(row: ForceRow) -> Iterable[tuple[Measure, Level, float | None]]:
         yield "timeliness", "alarm", None
 
 
-def _due(state: OutlierState, entered: int, zone: tzinfo, holidays: Set[date]) -> int | None:
-    days = AWAITS[state].working_days if state in AWAITS else None
-    return None if days is None else working_days_after(entered, days, zone, holidays)
+def _step(state: OutlierState, entered: int, zone: tzinfo, holidays: Set[date]) -> Step | None:
+    awaited = AWAITS.get(state)
+    if awaited is None or awaited.working_days is None:
+        return None
+    return Step(working_days_after(entered, awaited.working_days, zone, holidays), awaited.owner)
 
 
 def work_through(
@@ -67,11 +70,12 @@ def work_through(
     """Apply an outlier's actions (those up to `as_of`) in (occurred_at, event_id) order."""
     state: OutlierState = "data_check"
     entered = opening.opened_at
-    due = _due(state, entered, zone, holidays)
+    step = _step(state, entered, zone, holidays)
+    steps = [] if step is None else [step]
     closed_at: int | None = None
     reason: str | None = None
     ignored = 0
-    overdue_since: int | None = None
+    overdue_step: Step | None = None
     history: list[Action] = []
     for action in sorted(actions):
         if action.occurred_at > as_of:
@@ -86,19 +90,21 @@ def work_through(
         if following is None:
             ignored += 1
             continue
-        if due is not None and due < action.occurred_at:
-            overdue_since = due  # it was overdue until this action arrived
+        if step is not None and step.due < action.occurred_at:
+            overdue_step = step  # it was overdue until this action arrived
         history.append(action)
         state, entered = following, action.occurred_at
         if state == "closed":
             closed_at = action.occurred_at
             reason = action.detail  # data_error, explained, or outlier.closed's reason
-            due = None
+            step = None
         else:
-            due = _due(state, entered, zone, holidays)
-    overdue = due is not None and due <= as_of
+            step = _step(state, entered, zone, holidays)
+            if step is not None:
+                steps.append(step)
+    overdue = step is not None and step.due <= as_of
     if overdue:
-        overdue_since = due
+        overdue_step = step
     awaited = AWAITS.get(state)
     return Outlier(
         outlier_id=opening.outlier_id,
@@ -111,13 +117,15 @@ def work_through(
         entered_at=entered,
         awaits=None if awaited is None else awaited.action,
         owner=None if awaited is None else awaited.owner,
-        due=due,
+        due=None if step is None else step.due,
         overdue=overdue,
         closed_at=closed_at,
         close_reason=reason,
         ignored_actions=ignored,
         history=tuple(history),
-        overdue_since=overdue_since,
+        overdue_since=None if overdue_step is None else overdue_step.due,
+        overdue_owner=None if overdue_step is None else overdue_step.owner,
+        steps=tuple(steps),
     )
 
 

@@ -4,8 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Set
-from dataclasses import replace
-from datetime import date, tzinfo
+from datetime import tzinfo
 
 from refmon.streams.engine import Finding, FindingChange, ForceRow, Ruleset
 from refmon.streams.engine.findings import ChangeKind, finding_id
@@ -14,7 +13,6 @@ from refmon.streams.engine.outlier_model import KIND, Outlier
 from refmon.streams.engine.outliers import overdue_findings
 from refmon.streams.kafka.topics import Topics
 from refmon.streams.worker.messages import Outbound, finding_value
-from refmon.streams.worker.outlier_owner import overdue_owner
 
 
 class _Announced:
@@ -83,13 +81,10 @@ class OutlierFindings:
     overdue stages are the oversight team's business and stay on the findings topic.
     """
 
-    def __init__(
-        self, topics: Topics, ruleset_id: str, zone: tzinfo, holidays: Set[date] = frozenset()
-    ) -> None:
+    def __init__(self, topics: Topics, ruleset_id: str, zone: tzinfo) -> None:
         self._topics = topics
         self._ruleset_id = ruleset_id
         self._zone = zone
-        self._holidays = holidays
         self._announced = _Announced()
         self._told_force: set[str] = set()
         """Finding ids whose latest change went to the force's alerts topic as open."""
@@ -109,8 +104,7 @@ class OutlierFindings:
             ident = finding_id(KIND, outlier.force, outlier.outlier_id)
             if ident not in self._seeded_open:
                 continue
-            then = replace(outlier, overdue_since=self._seeded_open[ident])
-            if overdue_owner(then, self._zone, self._holidays) == "force":
+            if outlier.owner_of_step_due(self._seeded_open[ident]) == "force":
                 self._told_force.add(ident)
             else:
                 self._told_force.discard(ident)
@@ -123,7 +117,7 @@ class OutlierFindings:
         owed_by_force = {
             finding_id(KIND, o.force, o.outlier_id)
             for o in outliers
-            if o.force in held and overdue_owner(o, self._zone, self._holidays) == "force"
+            if o.force in held and o.overdue_owner == "force"
         }
         sends: list[Outbound] = []
         for change in self._announced.changes(found, held):

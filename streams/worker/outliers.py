@@ -146,7 +146,7 @@ class LiveOutliers:
             config.window_days,
             RECOUNT_TICKS * config.stats_seconds,
         )
-        self.findings = OutlierFindings(config.topics, ruleset.id, ruleset.zone, holidays)
+        self.findings = OutlierFindings(config.topics, ruleset.id, ruleset.zone)
         self.latest: tuple[Outlier, ...] = ()
         """The outliers as last combined in full (kept while an input is missing)."""
 

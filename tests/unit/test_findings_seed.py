@@ -16,14 +16,14 @@ from refmon.streams.worker.messages import Outbound
 from refmon import bootstrap
 from tests.factories import judge
 from tests.outlier_world import background
-from tests.unit.test_worker_outliers import CHECKED, FORCES, HOLIDAYS, NOTIFIED, RESPONDED, TOPICS
+from tests.unit.test_worker_outliers import CHECKED, FORCES, NOTIFIED, RESPONDED, TOPICS
 
 LATE_RESPONSE = ("2026-02-10T00:00:00Z", CHECKED, NOTIFIED)  # the force's step, overdue
 REVIEW_LATE = ("2026-04-15T00:00:00Z", CHECKED, NOTIFIED, RESPONDED)  # the watchdog's
 
 
 def announcer() -> OutlierFindings:
-    return OutlierFindings(TOPICS, "ew-2020.1", FORCES.zone, HOLIDAYS)
+    return OutlierFindings(TOPICS, "ew-2020.1", FORCES.zone)
 
 
 def sent(findings: OutlierFindings, as_of: str, *actions: dict[str, Any]) -> list[Outbound]:

@@ -13,7 +13,7 @@ from typing import Any
 from refmon.streams.engine import Engine
 from refmon.streams.wire.encode import report_json
 
-from tests.factories import _apply, judge
+from tests.factories import _apply, judge, micros
 from tests.outlier_world import OPENED_AT, OUTLIER, action, background
 
 CHECKED = action("outlier.checked", "2025-12-10T10:00:00Z", "w-check", outcome="confirmed")
@@ -168,3 +168,52 @@ def test_outliers_are_sorted_by_force_then_opening_then_measure() -> None:
     found = outliers(judge(background(), "2026-06-05T00:00:00Z"))
     keys = [(o["force"], o["opened_at"]) for o in found]
     assert keys == sorted(keys)
+
+
+def test_the_outlier_says_who_owed_the_step_it_was_overdue_on() -> None:
+    responded = action("outlier.responded", "2026-02-02T09:00:00Z", "f-respond")
+
+    def owner(as_of: str, *actions: dict[str, Any]) -> str | None:
+        (found,) = judge([*background(), *actions], as_of).outliers(365)
+        return found.overdue_owner
+
+    assert owner("2025-12-10T00:00:00Z") is None  # not yet overdue
+    assert owner("2025-12-20T00:00:00Z") == "watchdog"  # the data check
+    assert owner("2026-02-10T00:00:00Z", CHECKED, NOTIFIED) == "force"  # the response
+    assert owner("2026-02-10T00:00:00Z", CHECKED, NOTIFIED, responded) == "force"  # late
+
+
+def test_the_outlier_says_who_owed_each_step_by_its_deadline() -> None:
+    # The response came late (due 2026-01-29), then the review fell overdue in turn: a
+    # finding announced on the response's deadline was about the force's step.
+    responded = action("outlier.responded", "2026-02-02T09:00:00Z", "f-respond")
+    engine = judge([*background(), CHECKED, NOTIFIED, responded], "2026-04-15T00:00:00Z")
+    (found,) = engine.outliers(365)
+    assert (found.state, found.overdue_owner) == ("under_review", "watchdog")
+    assert found.overdue_since == found.due
+    assert found.owner_of_step_due(micros("2026-01-29T00:00:00Z")) == "force"
+    assert found.owner_of_step_due(micros("2025-12-16T00:00:00Z")) == "watchdog"
+    assert found.owner_of_step_due(micros("2026-01-30T00:00:00Z")) is None
+    assert found.owner_of_step_due(None) is None
+
+
+def test_the_report_carries_no_owner_of_an_overdue_step() -> None:
+    # Section 14 lists the report's outlier fields: the engine's own bookkeeping stays out.
+    (found,) = outliers(judge([*background(), CHECKED, NOTIFIED], "2026-02-10T00:00:00Z"))
+    assert list(found) == [
+        "outlier_id",
+        "force",
+        "measure",
+        "level",
+        "z",
+        "opened_at",
+        "state",
+        "awaits",
+        "owner",
+        "due",
+        "overdue",
+        "closed_at",
+        "close_reason",
+        "ignored_actions",
+        "history",
+    ]

@@ -22,7 +22,6 @@ from tests.outlier_world import action, background
 
 TOPICS = Topics("t")
 FORCES = bootstrap.build().engine.ruleset
-HOLIDAYS = bootstrap.build().engine.holidays
 CHECKED = action("outlier.checked", "2025-12-10T10:00:00Z", "w-check", outcome="confirmed")
 NOTIFIED = action("outlier.notified", "2025-12-19T09:00:00Z", "w-notify")
 RESPONDED = action("outlier.responded", "2026-02-02T09:00:00Z", "f-respond")
@@ -124,7 +123,7 @@ def announce(
 
 
 def test_the_force_is_told_only_of_the_steps_it_owes_and_of_their_end() -> None:
-    announcer = OutlierFindings(TOPICS, "ew-2020.1", FORCES.zone, HOLIDAYS)
+    announcer = OutlierFindings(TOPICS, "ew-2020.1", FORCES.zone)
     alerts = TOPICS.alerts("DUR")
     # The watchdog's data check overdue: the findings topic only.
     assert announce(announcer, "2025-12-20T00:00:00Z") == [(TOPICS.findings, "opened", "open")]
@@ -142,7 +141,7 @@ def test_the_force_is_told_only_of_the_steps_it_owes_and_of_their_end() -> None:
 
 def test_a_worker_announces_only_the_outliers_of_forces_it_holds() -> None:
     engine = judge(background(), "2025-12-20T00:00:00Z")
-    announcer = OutlierFindings(TOPICS, "ew-2020.1", FORCES.zone, HOLIDAYS)
+    announcer = OutlierFindings(TOPICS, "ew-2020.1", FORCES.zone)
     assert announcer.messages(engine.outliers(365), {"MPS"}) == []
     assert len(announcer.messages(engine.outliers(365), {"DUR"})) == 1
 
@@ -173,22 +172,9 @@ def test_a_worker_new_to_a_force_tells_it_of_the_end_of_a_step_it_owed() -> None
     # The response came late while no worker held DUR: the new holder's first view has
     # the finding resolved, and the force was owed it (docs/contract.md section 14).
     engine = judge([*background(), CHECKED, NOTIFIED, RESPONDED], "2026-02-10T00:00:00Z")
-    announcer = OutlierFindings(TOPICS, "ew-2020.1", FORCES.zone, HOLIDAYS)
+    announcer = OutlierFindings(TOPICS, "ew-2020.1", FORCES.zone)
     sent = announcer.messages(engine.outliers(365), {"DUR"})
     assert [(o.topic, json.loads(o.value or b"")["status"]) for o in sent] == [
         (TOPICS.findings, "resolved"),
         (TOPICS.alerts("DUR"), "resolved"),
     ]
-
-
-def test_the_owner_of_the_overdue_step_is_read_from_the_outliers_history() -> None:
-    from refmon.streams.worker.outlier_owner import overdue_owner
-
-    def owner(as_of: str, *actions: dict[str, Any]) -> str | None:
-        (found,) = judge([*background(), *actions], as_of).outliers(365)
-        return overdue_owner(found, FORCES.zone, HOLIDAYS)
-
-    assert owner("2025-12-10T00:00:00Z") is None  # not yet overdue
-    assert owner("2025-12-20T00:00:00Z") == "watchdog"  # the data check
-    assert owner("2026-02-10T00:00:00Z", CHECKED, NOTIFIED) == "force"  # the response
-    assert owner("2026-02-10T00:00:00Z", CHECKED, NOTIFIED, RESPONDED) == "force"  # late
