@@ -2,30 +2,29 @@
 the stall watch.
 
 Retirement folds each partition's cases that can no longer change any output;
-with the wall clock, deadlines fire with no new events; every few seconds the
-worker publishes its forces' counts, announces force-level findings, refreshes
-its metrics and looks for stalled partitions (stalls.py). A stall that persists
-after a resume ends the session, so that the worker starts new consumers.
+with the wall clock, deadlines fire with no new events. Every few seconds, one job
+after another: the worker publishes its forces' counts and reads everyone's,
+announces force-level findings and outliers, looks for stalled partitions
+(lag_watch.py) and refreshes its metrics. A stall that persists after a resume
+ends the session, so that the worker starts new consumers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
-from aiokafka import TopicPartition
-from aiokafka.errors import KafkaError
 from refmon.streams.engine.outlier_model import Outlier
-from refmon.streams.engine.report import cross_force
+from refmon.streams.engine.report import ForceRow, National, cross_force
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.engine.vocabulary import FindingKind
 from refmon.streams.worker.announced import Seeder
 from refmon.streams.worker.force_findings import ForceFindings
 from refmon.streams.worker.judging_loop import JudgingLoop
+from refmon.streams.worker.lag_watch import LagWatch, Watched
 from refmon.streams.worker.loop import ConsumerLoop
 from refmon.streams.worker.messages import Counts, Outbound, finding_messages
 from refmon.streams.worker.outliers import LiveOutliers
@@ -37,6 +36,8 @@ log = logging.getLogger("refmon.worker")
 Send = Callable[[int, list[Outbound], list[Outbound] | None], Awaitable[None]]
 """Records of one by-force partition's judge, in that partition's lane (checkpoint.py):
 outputs, then state."""
+
+Statistics = tuple[tuple[ForceRow, ...], National]
 
 
 class Housekeeping:
@@ -55,7 +56,7 @@ class Housekeeping:
     ) -> None:
         self._config = config
         self._judging = judging
-        self._loops = loops
+        self._lag_watch = LagWatch(loops)
         self._shared = shared
         self._force_findings = force_findings
         self._counts = counts
@@ -81,7 +82,16 @@ class Housekeeping:
                     await send(judge.partition, judge.tick(clock), None)
             if time.monotonic() - last_stats >= config.stats_seconds:
                 last_stats = time.monotonic()
-                if await self._statistics(send):
+                partition_of = await self._publish_counts(send)
+                statistics = self._cross_force()
+                if self._seeder is not None:  # a force new to us: from what was announced for it
+                    await self._seeder.held(set(partition_of))
+                await self._announce_force_findings(statistics[0], partition_of, send)
+                outliers = await self._announce_outliers(partition_of, send)
+                watched = await self._lag_watch.check()
+                self._sync_metrics(statistics, watched, outliers)
+                if watched.restart:
+                    self._lag_watch.restarting()
                     return
 
     async def _retire(self, send: Send) -> None:
@@ -102,88 +112,60 @@ class Housekeeping:
                 )
             await asyncio.sleep(0)
 
-    async def _statistics(self, send: Send) -> bool:
-        """Publish our forces' counts, announce force-level findings, watch for stalls,
-        refresh metrics. True: restart."""
-        config = self._config
+    async def _publish_counts(self, send: Send) -> dict[str, int]:
+        """Publish the counts of the forces we hold, and the clock they are as of, then read
+        everyone's. Returns the forces we hold, with their partition."""
         judges = self._judging.judges
-        held = {}
         partition_of: dict[str, int] = {}
         clocks = [j.engine.clock for j in judges.values() if j.engine.clock is not None]
         clock = max(clocks, default=None)
         for judge in list(judges.values()):
-            mine = judge.force_counts(config.window_days)
-            held.update(mine)
+            mine = judge.force_counts(self._config.window_days)
             partition_of.update(dict.fromkeys(mine, judge.partition))
             await send(judge.partition, self._shared.publish(mine, clock), None)
             await asyncio.sleep(0)  # a partition at a time: batches go on in between
         await self._shared.refresh()
+        return partition_of
+
+    def _cross_force(self) -> Statistics:
+        """The cross-force view from every worker's counts, with our forces' open findings."""
         open_findings: Counter[tuple[str, FindingKind]] = Counter()
-        for judge in list(judges.values()):
+        for judge in list(self._judging.judges.values()):
             open_findings.update(judge.engine.open_counts())
-        statistics = cross_force(self._shared.counts(config.forces), open_findings)
-        if self._seeder is not None:  # a force new to us: from what was announced for it
-            await self._seeder.held(set(held))
-        changes = self._force_findings.changes(statistics[0], set(held))
+        return cross_force(self._shared.counts(self._config.forces), open_findings)
+
+    async def _announce_force_findings(
+        self, rows: tuple[ForceRow, ...], partition_of: Mapping[str, int], send: Send
+    ) -> None:
+        """`deterioration` and `volume_anomaly` as they change, each in the transactions
+        of its force's partition."""
+        changes = self._force_findings.changes(rows, set(partition_of))
         for partition in sorted(set(partition_of.values())):
             theirs = [c for c in changes if partition_of.get(c.finding.force) == partition]
-            await send(partition, finding_messages(config.topics, theirs), None)
-        outliers: tuple[Outlier, ...] = ()
-        if self._outliers is not None:  # section 14: published, combined, announced
-            by_partition = {p: j.engine for p, j in judges.items()}
-            outliers = await self._outliers.tick(
-                by_partition, self._shared.values, partition_of, send
-            )
-        lags: dict[TopicPartition, int] = {}
-        stalled: set[TopicPartition] = set()
-        restart = False
-        for loop in self._loops:
-            lags.update(await watch(loop))
-            stalled |= loop.stalls.stalled()
-            restart = restart or loop.stalls.restart_needed
-        if self._metrics is not None:
-            engines = [j.engine for j in judges.values()]
-            self._metrics.sync(
-                engines, self._counts, statistics, lags, stalled, config.window_days, outliers
-            )
-        if restart:
-            log.error("partitions stayed stalled after a resume; starting new consumers")
-            for loop in self._loops:
-                loop.stalls.restarted()
-        return restart
+            await send(partition, finding_messages(self._config.topics, theirs), None)
 
+    async def _announce_outliers(
+        self, partition_of: Mapping[str, int], send: Send
+    ) -> tuple[Outlier, ...]:
+        """Section 14: our partitions' review inputs published, everyone's combined, the
+        `outlier_overdue` findings of our forces announced."""
+        if self._outliers is None:
+            return ()
+        by_partition = {p: j.engine for p, j in self._judging.judges.items()}
+        return await self._outliers.tick(by_partition, self._shared.values, partition_of, send)
 
-async def watch(loop: ConsumerLoop) -> dict[TopicPartition, int]:
-    """A loop's lag per partition; a stalled partition is sought to its position and resumed."""
-    consumer = loop.consumer
-    if consumer is None or not consumer.assignment():
-        return {}
-    try:
-        ends = dict(await consumer.end_offsets(list(consumer.assignment())))
-    except KafkaError as err:
-        log.warning("%s: could not read end offsets: %s", loop.name, err)
-        return {}
-    positions = {}
-    for tp in ends:
-        mine = loop.gaps.next(tp)
-        if mine is not None and not loop.gapless:
-            # Commit markers and aborted records take offsets the loop never sees: once
-            # the consumer is past them, so is processing.
-            with contextlib.suppress(TimeoutError):  # no position yet: keep our own
-                mine = max(mine, int(await asyncio.wait_for(consumer.position(tp), 1)))
-        if mine is not None:
-            positions[tp] = mine
-    lags = loop.stalls.check(ends, positions, set(loop.restoring))
-    for tp in loop.stalls.to_resume():
-        log.error(
-            "%s[%d] has lag %d and has not moved for %.0f s; seeking to its position and resuming",
-            tp.topic,
-            tp.partition,
-            lags.get(tp, 0),
-            loop.stall_seconds,
+    def _sync_metrics(
+        self, statistics: Statistics, watched: Watched, outliers: tuple[Outlier, ...]
+    ) -> None:
+        if self._metrics is None:
+            return
+        engines = [j.engine for j in self._judging.judges.values()]
+        self._metrics.sync(
+            engines,
+            self._counts,
+            statistics,
+            watched.lags,
+            watched.stalled,
+            self._config.window_days,
+            outliers,
         )
-        position = loop.stalls.position(tp)
-        if position is not None:
-            consumer.seek(tp, position)
-        consumer.resume(tp)
-    return lags
