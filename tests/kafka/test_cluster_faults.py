@@ -123,11 +123,13 @@ class Cluster:
         except KafkaError:
             return False
         try:
-            return node not in {b["node_id"] for b in admin.describe_cluster()["brokers"]}
+            brokers = admin.describe_cluster()["brokers"]
         except KafkaError:
             return False
         finally:
             admin.close()
+        # A broker of Kafka 4.0 or later lists fenced brokers too, marked so.
+        return all(b["broker_id"] != node or b.get("is_fenced", False) for b in brokers)
 
     def node(self, action: str, node: int) -> None:
         self.kafka("node", action, str(node))
@@ -304,14 +306,15 @@ def outcome(
         recovered("leader of the busiest input partition killed", 1, recovery_started[0])
 
         def pause_a_broker() -> None:
+            # A node in the cluster to begin with (it may be the one restarted above):
+            # the fencing below is then the pause's doing.
+            until(lambda: not nodes.fenced(2), 60, "node 2 is fenced before its pause")
             nodes.node("pause", 2)
             paused = time.monotonic()
             # Past the session timeout, and resumed once the controller has fenced it:
             # a fixed sleep (12 s) only assumed the fencing, and overshot it.
             time.sleep(BROKER_SESSION_S)
-            while not nodes.fenced(2):
-                assert time.monotonic() - paused < 90, "the paused node was never fenced"
-                time.sleep(0.5)
+            until(lambda: nodes.fenced(2), 90, "the paused node was never fenced")
             nodes.node("resume", 2)
             nodes.paused_s = round(time.monotonic() - paused, 1)
             recovery_started[0] = time.monotonic()
@@ -386,6 +389,13 @@ def outcome(
         yield result
     finally:
         deployment.stop_all()
+
+
+def until(condition: Callable[[], bool], timeout: float, failure: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, failure
+        time.sleep(0.5)
 
 
 def wait_until_judging(deployment: Deployment, judged: int) -> None:
