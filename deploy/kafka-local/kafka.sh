@@ -90,6 +90,16 @@ fetch() {
   touch "$lib/.complete"
 }
 
+random_uuid() {
+  # What `StorageTool random-uuid` prints (16 random bytes, URL-safe base64, no
+  # padding, never starting with "-"), without starting a JVM for it.
+  local id
+  while :; do
+    id="$(openssl rand 16 | base64 | tr '+/' '-_' | tr -d '=\n')"
+    case "$id" in -*) ;; *) echo "$id"; return ;; esac
+  done
+}
+
 java_cp() {
   # One class path for the broker and the storage tool.
   printf '%s' "$lib/*"
@@ -304,19 +314,25 @@ start() {
   if [ "$size" != 0 ]; then
     printf 'nodes=%s\nport=%s\nsasl=%s\n' "$size" "$port" "$sasl" > "$dir/cluster"
   fi
-  [ -f "$dir/cluster-id" ] || java -cp "$(java_cp)" kafka.tools.StorageTool random-uuid 2>/dev/null \
-    | tail -n 1 > "$dir/cluster-id"
-  local waits=() nd
+  [ -f "$dir/cluster-id" ] || random_uuid > "$dir/cluster-id"
+  local waits=() nd formats=()
   for id in $(ids); do
     if running "$id"; then continue; fi
     nd="$(node_dir "$id")"
     private_dir "$nd"
     mkdir -p "$nd/logs"
     write_properties "$id"
-    format "$id"
+    # Side by side: each format is a JVM of its own, seconds to start.
+    format "$id" & formats+=("$id:$!")
     # A restart on the same DIR finds the last start's line already in the log:
     # wait for one more than there were.
     waits+=("$id:$(starts "$id")")
+  done
+  for want in "${formats[@]}"; do
+    if ! wait "${want#*:}"; then
+      echo "kafka.sh: formatting node ${want%%:*} failed; see $(node_dir "${want%%:*}")/logs/format.log" >&2
+      exit 1
+    fi
   done
   # All formatted first: the nodes then elect a controller at once, not one per late start.
   for want in "${waits[@]}"; do launch "${want%%:*}"; done
