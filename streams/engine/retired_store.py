@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
-from refmon.streams.engine.vocabulary import FindingKind
 from refmon.streams.engine.retirement import Retired
+from refmon.streams.engine.vocabulary import FindingKind
 
 
 class Archived:
