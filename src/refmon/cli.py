@@ -7,7 +7,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from refmon import __version__, logs, termination
+from refmon import __version__, collector, logs, termination
 from refmon.commands import (
     alerts,
     bulletin,
@@ -81,6 +81,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return _main(argv, env)
     # As process 1 in a container nothing else would stop us on SIGTERM.
     termination.install()
+    collector.pace()
     status = _main(argv, Environment())
     if status == ExitStatus.TERMINATED:
         termination.exit_now(status)  # never blocks on a pipe nobody reads

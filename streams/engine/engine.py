@@ -47,6 +47,7 @@ from refmon.streams.engine.outliers import overdue_findings
 from refmon.streams.engine.oversight import OutlierBook
 from refmon.streams.engine.peers import PeerGroups, compare, one_year_before
 from refmon.streams.engine.report import ForceCounts, Report, count_force, cross_force
+from refmon.streams.engine.retired_store import Archived, RetiredCases
 from refmon.streams.engine.retirement import Retired, can_retire, first_moment
 from refmon.streams.engine.rules import Ruleset
 from refmon.streams.engine.timeutil import MAX_MICROS, MIN_MICROS, Deadlines
@@ -81,7 +82,9 @@ class Engine:
         # force -> linked case id -> the cases that declare a link to it
         self._linked_from: dict[str, LinkIndex] = {f: LinkIndex() for f in self._cases}
         # force -> retired case id -> what it still contributes (retirement.py)
-        self._retired: dict[str, dict[str, Retired]] = {f: {} for f in self._cases}
+        self._retired = {f: RetiredCases(self._settle) for f in self._cases}
+        # Archive records absorbed whose cases are not read yet (retired_store.py).
+        self._unsettled: list[Archived] = []
         self._lookups = {f: CaseLookup(cases, self._retired[f]) for f, cases in self._cases.items()}
         # source scope -> event id -> fingerprint of the event's content
         self._seen: dict[str, dict[str, int]] = {}
@@ -93,7 +96,7 @@ class Engine:
         self._deadlines = Deadlines(ruleset.zone, ruleset.deadline_days_after)
         # Outlier management's own state: actions, decisions, review times (section 14).
         self._book = OutlierBook(
-            ruleset, self._cases, self._retired, self._deadlines.after, holidays
+            ruleset, self._cases, self._retired, self._deadlines.after, holidays, self.settle_all
         )
         self.clock: int | None = None
         self.valid = 0
@@ -353,7 +356,7 @@ class Engine:
             decisions,
             first_moment(case, decisions),
         )
-        self._retired[force][case_id] = retired
+        self._retired[force].keep(retired)
         return retired
 
     def absorb(
@@ -361,8 +364,7 @@ class Engine:
     ) -> None:
         """Take back a case retired by an engine before this one (restoring a worker): its
         findings and own duty, its event ids (scope, id) and its share of the counts."""
-        force, case_id = retired.force, retired.case_id
-        self._retired[force][case_id] = retired
+        self._retired[retired.force].keep(retired)
         self._book.absorb(retired)
         for finding in retired.findings:
             if finding.status == "open":
@@ -372,8 +374,51 @@ class Engine:
         self.valid += valid
         self.duplicate += duplicate
 
+    def absorb_archive(self, archived: Archived) -> None:
+        """Take back an archive record of retired cases from its summary alone: their ids,
+        their share of the counts and of the open findings. The cases themselves are read
+        when first asked for (retired_store.py)."""
+        for force, case_ids in archived.case_ids.items():
+            self._retired[force].defer(case_ids, archived)
+        for scope, event_ids in archived.event_ids.items():
+            self._seen.setdefault(scope, {}).update(dict.fromkeys(event_ids, CONTENT_UNKNOWN))
+        for force, kind, count in archived.open:
+            self._open[(force, kind)] += count
+        if archived.first_at is not None:
+            self._book.note_event(archived.first_at)
+        self.valid += archived.valid
+        self.duplicate += archived.duplicate
+        self._unsettled.append(archived)
+
+    def _settle(self, archived: Archived) -> None:
+        """Read an absorbed archive record's cases: what the summary left out."""
+        if archived.settled:
+            return
+        archived.settled = True
+        for retired in archived.read():
+            self._retired[retired.force].keep(retired)
+            self._book.absorb(retired)
+
+    def settle_some(self, records: int) -> bool:
+        """Read up to `records` absorbed archive records not read yet; whether any remain."""
+        while records > 0 and self._unsettled:
+            archived = self._unsettled.pop()
+            if not archived.settled:  # a lookup may have read it already
+                self._settle(archived)
+                records -= 1
+        while self._unsettled and self._unsettled[-1].settled:
+            self._unsettled.pop()
+        return bool(self._unsettled)
+
+    def settle_all(self) -> None:
+        """Read every absorbed archive record not read yet."""
+        for archived in self._unsettled:
+            self._settle(archived)
+        self._unsettled.clear()
+
     def is_retired(self, force: str, case_id: str) -> bool:
-        return case_id in self._retired.get(force, {})
+        retired = self._retired.get(force)
+        return retired is not None and case_id in retired
 
     def held_force_counts(self, window_days: int) -> dict[str, ForceCounts]:
         """Section 9 counts for each force this engine holds cases of."""

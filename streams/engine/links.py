@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from refmon.streams.engine.case import CaseState
     from refmon.streams.engine.retirement import Retired
 
@@ -83,7 +85,7 @@ class CaseLookup:
 
     __slots__ = ("_cases", "_retired")
 
-    def __init__(self, cases: dict[str, CaseState], retired: dict[str, Retired]) -> None:
+    def __init__(self, cases: dict[str, CaseState], retired: Mapping[str, Retired]) -> None:
         self._cases = cases
         self._retired = retired
 

@@ -32,6 +32,7 @@ class OutlierBook:
         "_decided",
         "_retired",
         "_review",
+        "_settle_all",
         "first_event",
         "holidays",
         "ruleset",
@@ -44,13 +45,17 @@ class OutlierBook:
         retired: Mapping[str, Mapping[str, Retired]],
         deadline_after: Callable[[int], int],
         holidays: Set[date],
+        settle_all: Callable[[], None] = lambda: None,
     ) -> None:
-        """`cases` and `retired`: the engine's own, by force (read, never changed)."""
+        """`cases` and `retired`: the engine's own, by force (read, never changed);
+        `settle_all` reads the retired cases a restore left unread (retired_store.py),
+        whose review times and decisions this book then holds."""
         self.ruleset = ruleset
         self.holidays = holidays
         self._cases = cases
         self._retired = retired
         self._deadline_after = deadline_after
+        self._settle_all = settle_all
         # (force, outlier id) -> its actions, whether or not it has opened
         self._actions: dict[tuple[str, str], list[Action]] = {}
         # force -> case id -> every decision, for the few cases with more than one: a
@@ -100,6 +105,7 @@ class OutlierBook:
 
     def retired_review(self, force: str) -> Iterable[CaseState]:
         """The review times of the force's retired cases (last year's window counts them)."""
+        self._settle_all()
         return self._review[force].values()
 
     # -- reading -----------------------------------------------------------------
@@ -115,6 +121,7 @@ class OutlierBook:
     ) -> dict[str, tuple[ForceCounts, ...]]:
         """Per force, its counts as of each review point; without `every_force`, only
         the forces with cases, live or retired."""
+        self._settle_all()
         return {
             force: review_counts(
                 cases,

@@ -16,12 +16,14 @@ anything here reads them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from refmon.streams.engine import Engine, Finding
 from refmon.streams.engine.case import CaseState, DecisionRecord
+from refmon.streams.engine.retired_store import Archived
 from refmon.streams.engine.retirement import Retired
+from refmon.streams.engine.vocabulary import FindingKind
 from refmon.streams.wire.delivery import Delivery, Source, decode_delivery
 
 RETIRED_SUFFIX = b"@retired"
@@ -158,10 +160,12 @@ def archive_number(key: bytes) -> int:
     return int(key.rpartition(b"/")[2])
 
 
-ARCHIVE_VERSION = 2
-"""Format 2 holds each case as a list (`_case_fields`), not an object with named fields:
-a restore parses every retired case, and keys and per-item pairs were most of the cost
-(bench/restore.py). Format 1 (objects, `_folded_body`) is still read."""
+ARCHIVE_VERSION = 3
+"""Format 3 is a summary line, then the cases as format 2 holds them: a restore reads
+only the summaries (every retired case's id, its events' ids, its share of the counts)
+and leaves the cases themselves for when the engine first needs one
+(streams/engine/retired_store.py). Format 2 holds each case as a list
+(`_case_fields`); format 1 as an object (`_folded_body`). Both are still read."""
 
 
 def _case_fields(folded: Folded) -> list[Any]:
@@ -181,10 +185,9 @@ def _case_fields(folded: Folded) -> list[Any]:
     ]
 
 
-def _case_from(fields: list[Any]) -> Folded:
-    force, case_id, own, findings, review, decisions, first, ids, sources, valid, dup = fields
-    pairs, triples = iter(ids), iter(sources)
-    retired = Retired(
+def _retired_from(fields: list[Any]) -> Retired:
+    force, case_id, own, findings, review, decisions, first = fields[:7]
+    return Retired(
         force,
         case_id,
         own,
@@ -193,8 +196,13 @@ def _case_from(fields: list[Any]) -> Folded:
         tuple(map(DecisionRecord._make, decisions)) if decisions else (),
         first,
     )
+
+
+def _case_from(fields: list[Any]) -> Folded:
+    ids, sources, valid, dup = fields[7:]
+    pairs, triples = iter(ids), iter(sources)
     return Folded(
-        retired,
+        _retired_from(fields),
         tuple(zip(pairs, pairs, strict=True)),
         tuple(zip(triples, triples, triples, strict=True)),
         valid,
@@ -203,24 +211,154 @@ def _case_from(fields: list[Any]) -> Folded:
 
 
 def encode_case(folded: Folded) -> bytes:
-    """One case as an archive record holds it (`archive_value` joins them)."""
+    """One case as an archive record holds it (`ArchiveHead.value` joins them)."""
     return _dumps(_case_fields(folded))
 
 
-def archive_value(cases: Sequence[bytes]) -> bytes:
-    """An archive record of cases each encoded once (`encode_case`): a record rewritten
-    as cases join it costs a join, not encoding them all again."""
-    return b'{"version":%d,"cases":[' % ARCHIVE_VERSION + b",".join(cases) + b"]}"
+class ArchiveHead:
+    """An archive record's summary line: what a restore reads of its cases at once.
+
+    Ids are kept joined by newlines (neither a case id nor an event id may hold one,
+    schemas/types.py): a restore splits a few long strings rather than parse a
+    hundred thousand short ones.
+    """
+
+    __slots__ = ("duplicate", "first_at", "forces", "ids", "open", "sources", "valid")
+
+    def __init__(self) -> None:
+        self.forces: dict[str, list[str]] = {}
+        self.ids: dict[str, list[str]] = {}
+        self.open: dict[tuple[str, FindingKind], int] = {}
+        self.valid = 0
+        self.duplicate = 0
+        self.first_at: int | None = None
+        self.sources: dict[tuple[str, int], int] = {}
+
+    def add(self, folded: Folded) -> None:
+        retired = folded.retired
+        self.forces.setdefault(retired.force, []).append(retired.case_id)
+        for scope, event_id in folded.ids:
+            self.ids.setdefault(scope, []).append(event_id)
+        for finding in retired.findings:
+            if finding.status == "open":
+                key = (finding.force, finding.kind)
+                self.open[key] = self.open.get(key, 0) + 1
+        self.valid += folded.valid
+        self.duplicate += folded.duplicate
+        first = retired.first_at
+        if first is not None and (self.first_at is None or first < self.first_at):
+            self.first_at = first
+        for name, partition, offset in folded.sources:
+            if offset > self.sources.get((name, partition), -1):
+                self.sources[(name, partition)] = offset
+
+    def value(self, cases: Sequence[bytes]) -> bytes:
+        """The record: this summary, a newline, and the cases (each encoded once, by
+        `encode_case`: a record rewritten as cases join it costs a join)."""
+        head = {
+            "version": ARCHIVE_VERSION,
+            "forces": {force: "\n".join(ids) for force, ids in self.forces.items()},
+            "ids": {scope: "\n".join(ids) for scope, ids in self.ids.items()},
+            "open": [[force, kind, n] for (force, kind), n in self.open.items()],
+            "valid": self.valid,
+            "duplicate": self.duplicate,
+            "first_at": self.first_at,
+            "sources": [[name, p, offset] for (name, p), offset in self.sources.items()],
+        }
+        return _dumps(head) + b"\n[" + b",".join(cases) + b"]"
+
+    @classmethod
+    def read(cls, body: Mapping[str, Any]) -> ArchiveHead:
+        head = cls()
+        head.forces = {force: ids.split("\n") for force, ids in body["forces"].items()}
+        head.ids = {scope: ids.split("\n") for scope, ids in body["ids"].items()}
+        head.open = {(force, kind): n for force, kind, n in body["open"]}
+        head.valid, head.duplicate = int(body["valid"]), int(body["duplicate"])
+        head.first_at = body["first_at"]
+        head.sources = {(name, p): offset for name, p, offset in body["sources"]}
+        return head
+
+    def case_count(self) -> int:
+        return sum(map(len, self.forces.values()))
+
+
+class ArchiveRecord:
+    """One archive record as read: its summary, and its cases, parsed only when asked for
+    (format 3; earlier formats are parsed at once, and summed up here)."""
+
+    __slots__ = ("_cases", "_folded", "head", "number")
+
+    def __init__(self, number: int, value: bytes) -> None:
+        self.number = number
+        line, newline, rest = value.partition(b"\n")
+        self._cases: bytes | None = None
+        self._folded: list[Folded] | None = None
+        if newline:
+            body = json.loads(line)
+            if body.get("version") != ARCHIVE_VERSION:
+                raise ValueError(
+                    f"archive format {body.get('version')!r} is not one this release reads"
+                )
+            self.head = ArchiveHead.read(body)
+            self._cases = rest
+        else:
+            self._folded = _decode_earlier(value)
+            self.head = ArchiveHead()
+            for folded in self._folded:
+                self.head.add(folded)
+
+    @property
+    def lazy(self) -> bool:
+        """Whether its cases are still unread: restored from the summary alone."""
+        return self._folded is None
+
+    def folded(self) -> list[Folded]:
+        """Every case, whole."""
+        if self._folded is None:
+            return list(map(_case_from, json.loads(self._cases or b"[]")))
+        return self._folded
+
+    def retired(self) -> list[Retired]:
+        """Every case, without what the summary holds already (ids, sources, counts)."""
+        if self._folded is None:
+            return list(map(_retired_from, json.loads(self._cases or b"[]")))
+        return [f.retired for f in self._folded]
+
+    def encoded(self) -> list[bytes]:
+        """Every case as `encode_case` writes it (a writer goes on filling the record)."""
+        if self._folded is None:
+            return [_dumps(fields) for fields in json.loads(self._cases or b"[]")]
+        return [encode_case(f) for f in self._folded]
+
+    def archived(self) -> Archived:
+        """The engine's view: the summary, and the decoder of the cases."""
+        head = self.head
+        return Archived(
+            head.forces,
+            head.ids,
+            [(force, kind, n) for (force, kind), n in head.open.items()],
+            head.valid,
+            head.duplicate,
+            head.first_at,
+            self.retired,
+        )
 
 
 def encode_archive(cases: Sequence[Folded]) -> bytes:
-    return archive_value([encode_case(f) for f in cases])
+    head = ArchiveHead()
+    for folded in cases:
+        head.add(folded)
+    return head.value([encode_case(f) for f in cases])
 
 
 def decode_archive(value: bytes) -> list[Folded]:
+    return ArchiveRecord(0, value).folded()
+
+
+def _decode_earlier(value: bytes) -> list[Folded]:
     body = json.loads(value)
     version = body.get("version")
-    if version == ARCHIVE_VERSION:
+    if version == 2:
         return list(map(_case_from, body["cases"]))
     if version == 1:
         return [_folded_from(case) for case in body["cases"]]
@@ -256,13 +394,21 @@ class Held(NamedTuple):
 
     deliveries: list[Delivery]
     folded: list[Folded]
-    """Every retired case, once, from the archive records or a record of its own."""
+    """The retired cases read whole at once: records of one case each, and archive
+    records of an earlier format (each case once)."""
     late: tuple[Source, ...] = ()
-    archive: tuple[tuple[int, tuple[Folded, ...]], ...] = ()
-    """The archive records (number, cases), in number order."""
+    archive: tuple[ArchiveRecord, ...] = ()
+    """The archive records, in number order; the lazy ones' cases are in no other field."""
     single: tuple[tuple[bytes, Folded | None], ...] = ()
     """Records of one retired case each (key, and the case when no archive holds it): an
     earlier release's, to move into the archive and delete."""
+
+    def retired_count(self) -> int:
+        return len(self.folded) + sum(r.head.case_count() for r in self.archive if r.lazy)
+
+    def all_folded(self) -> list[Folded]:
+        """Every retired case, whole (reads every archive record: for tools, not restores)."""
+        return [f for r in self.archive if r.lazy for f in r.folded()] + self.folded
 
 
 def held(records: Mapping[bytes, bytes | None]) -> Held:
@@ -273,7 +419,7 @@ def held(records: Mapping[bytes, bytes | None]) -> Held:
     archived and in a record of its own (an archiving interrupted by a crash).
     """
     found: list[Delivery] = []
-    archive: list[tuple[int, tuple[Folded, ...]]] = []
+    archive: list[ArchiveRecord] = []
     single: list[tuple[bytes, Folded]] = []
     late: list[Source] = []
     for key, value in records.items():
@@ -282,21 +428,42 @@ def held(records: Mapping[bytes, bytes | None]) -> Held:
         if is_late_key(key):
             late += decode_late(value)
         elif key.startswith(ARCHIVE_PREFIX):
-            archive.append((archive_number(key), tuple(decode_archive(value))))
+            archive.append(ArchiveRecord(archive_number(key), value))
         elif key.endswith(RETIRED_SUFFIX):
             single.append((key, decode_folded(value)))
         else:
             found.append(decode_delivery(value))
-    archive.sort(key=lambda chunk: chunk[0])
-    folded = {_case(f): f for _, chunk in archive for f in chunk}
-    singles = tuple((key, None if _case(f) in folded else f) for key, f in single)
+    archive.sort(key=lambda record: record.number)
+    archived = {
+        (force, case_id)
+        for record in archive
+        for force, case_ids in record.head.forces.items()
+        for case_id in case_ids
+    }
+    if len(archived) != sum(r.head.case_count() for r in archive):
+        # A case in two archive records (no release writes that): read them all, and the
+        # later record's copy wins, as with every other repeat here.
+        archive = [_read_whole(r) for r in archive]
+    folded = {_case(f): f for r in archive if not r.lazy for f in r.folded()}
+    singles = tuple(
+        (key, None if _case(f) in folded or _case(f) in archived else f) for key, f in single
+    )
     for _, f in single:
-        folded.setdefault(_case(f), f)
-    if folded:
-        found = [d for d in found if (d.event.force, d.event.case_id) not in folded]
+        if _case(f) not in archived:
+            folded.setdefault(_case(f), f)
+    gone = archived.union(folded)
+    if gone:
+        found = [d for d in found if (d.event.force, d.event.case_id) not in gone]
     # A source is applied once, so one in two records (an earlier release's key and
     # today's) is the same repeat.
     return Held(found, list(folded.values()), tuple(dict.fromkeys(late)), tuple(archive), singles)
+
+
+def _read_whole(record: ArchiveRecord) -> ArchiveRecord:
+    """The record with its cases read at once (as an earlier format's are)."""
+    if record.lazy:
+        record._folded = record.folded()
+    return record
 
 
 def _case(folded: Folded) -> tuple[str, str]:
@@ -328,11 +495,13 @@ def replay(
     # What a judge has applied is the highest offset per source partition: one note
     # each, not one per retired case's delivery.
     highest: dict[tuple[str, int], int] = {}
+    for record in stored.archive:
+        if record.lazy:
+            engine.absorb_archive(record.archived())
+            _highest(highest, record.head.sources.items())
     for folded in stored.folded:
         engine.absorb(folded.retired, folded.ids, folded.valid, folded.duplicate)
-        for name, partition, offset in folded.sources:
-            if offset > highest.get((name, partition), -1):
-                highest[(name, partition)] = offset
+        _highest(highest, (((name, p), offset) for name, p, offset in folded.sources))
     for (name, partition), offset in highest.items():
         note(Source(name, partition, offset))
     engine.duplicate += len(stored.late)
@@ -343,3 +512,11 @@ def replay(
         engine.apply(delivery.event, delivery.received_at_us)
         if chunk and n % chunk == 0:
             yield n
+
+
+def _highest(
+    highest: dict[tuple[str, int], int], offsets: Iterable[tuple[tuple[str, int], int]]
+) -> None:
+    for where, offset in offsets:
+        if offset > highest.get(where, -1):
+            highest[where] = offset

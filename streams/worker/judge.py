@@ -19,10 +19,10 @@ from refmon.streams.judging import judge
 from refmon.streams.kafka.state import (
     ARCHIVE_BYTES,
     ARCHIVE_CASES,
+    ArchiveHead,
     Folded,
     Held,
     archive_key,
-    archive_value,
     encode_case,
     encode_late,
     late_key,
@@ -83,6 +83,7 @@ class PartitionJudge:
         # The archive record retired cases go into now, and its cases so far: it is
         # rewritten whole as cases join it, and the next one opens when it is full.
         self._archive_number = 0
+        self._archive_head = ArchiveHead()
         self._archive_cases: list[bytes] = []
         self._archive_bytes = 0
         self._singles: tuple[tuple[bytes, Folded | None], ...] = ()
@@ -98,10 +99,14 @@ class PartitionJudge:
         self._late = list(stored.late)
         self._singles = stored.single
         if stored.archive:
-            number, cases = stored.archive[-1]
-            self._archive_number = number
-            self._archive_cases = [encode_case(f) for f in cases]
+            last = stored.archive[-1]
+            self._archive_number = last.number
+            self._archive_cases = last.encoded()
             self._archive_bytes = sum(map(len, self._archive_cases))
+            # Written again in today's format as cases join it.
+            self._archive_head = ArchiveHead()
+            for folded in last.folded():
+                self._archive_head.add(folded)
         return replay(self.engine, stored, RESTORE_CHUNK, self._note, self._replayed)
 
     def watermark(self) -> int | None:
@@ -150,22 +155,21 @@ class PartitionJudge:
     def _archived(self, cases: list[Folded]) -> list[Outbound]:
         """Add retired cases to the open archive record, opening the next when it is full:
         each record written, once, as it stands after them all."""
-        written: dict[int, list[bytes]] = {}
+        written: dict[int, tuple[ArchiveHead, list[bytes]]] = {}
         for case in cases:
             encoded = encode_case(case)
             full = len(self._archive_cases) >= ARCHIVE_CASES
             if self._archive_cases and (full or self._archive_bytes + len(encoded) > ARCHIVE_BYTES):
                 self._archive_number += 1
-                self._archive_cases, self._archive_bytes = [], 0
+                self._archive_head, self._archive_cases, self._archive_bytes = ArchiveHead(), [], 0
+            self._archive_head.add(case)
             self._archive_cases.append(encoded)
             self._archive_bytes += len(encoded)
-            written[self._archive_number] = self._archive_cases
+            written[self._archive_number] = (self._archive_head, self._archive_cases)
         topic = self._topics.cases_changelog
         return [
-            Outbound(
-                topic, archive_key(self.partition, number), archive_value(chunk), self.partition
-            )
-            for number, chunk in written.items()
+            Outbound(topic, archive_key(self.partition, number), head.value(chunk), self.partition)
+            for number, (head, chunk) in written.items()
         ]
 
     def _replayed(self, delivery: Delivery) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -26,6 +27,9 @@ from refmon.streams.worker.loop import ConsumerLoop, Records
 from refmon.streams.worker.messages import Counts, Outbound, dead_letter
 from refmon.streams.worker.reader import read_records
 from refmon.streams.worker.statistics import WorkerMetrics
+
+SETTLE_SECONDS = 0.02
+"""How long, after each round of batches, a worker reads restored archive records for."""
 
 log = logging.getLogger("refmon.worker")
 
@@ -133,6 +137,16 @@ class JudgingLoop(ConsumerLoop):
         log.info(
             "assigned by-force partitions %s (%d to restore)", sorted(mine), len(self.restoring)
         )
+
+    def between_batches(self) -> None:
+        """Read restored archive records a few at a time (streams/engine/retired_store.py):
+        a partition serves from their summaries, and its engine reads the cases
+        themselves here, or at once when something first needs one."""
+        until = time.monotonic() + SETTLE_SECONDS
+        for judge in self.judges.values():
+            while judge.engine.settle_some(1):
+                if time.monotonic() >= until:
+                    return
 
     async def restore(self, tp: TopicPartition) -> int:
         checkpoint = self.checkpoint

@@ -89,6 +89,9 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     def forget(self) -> None:
         """Drop what is held in memory: the next session restores it from Kafka."""
 
+    def between_batches(self) -> None:
+        """A little deferred work, after each round of batches (kept short: it holds the loop)."""
+
     # -- the session's clients ---------------------------------------------------
 
     def attach(self, consumer: AIOKafkaConsumer, checkpoint: Checkpoint) -> None:
@@ -134,6 +137,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
                         submitted.append(task)
             await asyncio.gather(*writing)
             writing = submitted
+            self.between_batches()
 
     def handed_over(self, tp: TopicPartition, records: Records) -> Records:
         """The records as the consumer handed them over (a test may stand in here)."""
@@ -228,13 +232,8 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         consumer = self.consumer
         if consumer is not None and tp in consumer.assignment():
             consumer.resume(tp)
-        log.info(
-            "restored %s[%d]: %d records in %.2f s",
-            tp.topic,
-            tp.partition,
-            held,
-            time.monotonic() - started,
-        )
+        took = time.monotonic() - started
+        log.info("restored %s[%d]: %d records in %.2f s", tp.topic, tp.partition, held, took)
 
 
 async def refetch(

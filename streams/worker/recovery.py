@@ -55,7 +55,7 @@ async def restore_judge(
         await send(written)
         await send(deletions)
         log.info("migrated %d case entries of partition %d", len(legacy), partition)
-    return len(stored.deliveries) + len(stored.folded)
+    return len(stored.deliveries) + stored.retired_count()
 
 
 def new_judge(

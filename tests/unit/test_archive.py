@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from refmon.streams.kafka.state import (
     ARCHIVE_PREFIX,
     RETIRED_SUFFIX,
     decode_archive,
+    encode_case,
     encode_folded,
     held,
     replay,
@@ -134,7 +136,7 @@ def test_a_case_both_archived_and_in_a_single_record_counts_once() -> None:
     write(changelog, [*archives, *deletions])
     both = {**changelog, **single_records(changelog)}  # archiving cut short by a crash
     stored = held(both)
-    assert len(stored.folded) == 2
+    assert stored.retired_count() == 2
     assert all(case is None for _, case in stored.single)  # only to delete
     judge = judge_for()
     list(judge.restore(stored))
@@ -170,7 +172,7 @@ def test_refmon_report_reading_every_partition_into_one_table_keeps_each_ones_ar
         archives, deletions = judge.retire(MARGIN)
         write(merged, [*archives, *deletions])
         judges.append(judge)
-    assert len(held(merged).folded) == 4
+    assert held(merged).retired_count() == 4
     assert restored(merged).engine.valid == sum(j.engine.valid for j in judges)
 
 
@@ -222,27 +224,90 @@ def format_one(changelog: Changelog) -> Changelog:
     return earlier
 
 
-def test_archive_records_hold_cases_as_lists_and_the_earlier_object_format_still_restores() -> None:
+def format_two(changelog: Changelog) -> Changelog:
+    """The same archive records as release 0.2 wrote them: cases as lists, no summary."""
+    earlier: Changelog = {}
+    for key, value in changelog.items():
+        if key.startswith(ARCHIVE_PREFIX) and value is not None:
+            cases = b",".join(encode_case(f) for f in decode_archive(value))
+            earlier[key] = b'{"version":2,"cases":[' + cases + b"]}"
+        else:
+            earlier[key] = value
+    return earlier
+
+
+def head_of(value: bytes | None) -> dict[str, Any]:
+    line, newline, _ = (value or b"").partition(b"\n")
+    assert newline, "a summary line, then the cases"
+    return dict(json.loads(line))
+
+
+@pytest.mark.parametrize("earlier_format", [format_one, format_two])
+def test_archive_records_lead_with_a_summary_and_earlier_formats_still_restore(
+    earlier_format: Callable[[Changelog], Changelog],
+) -> None:
     live, changelog = live_judge([*old_cases(3), NEW])
     archives, deletions = live.retire(MARGIN)
     write(changelog, [*archives, *deletions])
-    body = json.loads(archives[0].value or b"")
-    assert body["version"] == 2
-    assert all(isinstance(case, list) for case in body["cases"])
-    earlier = format_one(changelog)
-    assert json.loads(earlier[archives[0].key or b""])["version"] == 1
-    assert [f for _, chunk in held(earlier).archive for f in chunk] == [
-        f for _, chunk in held(changelog).archive for f in chunk
+    head = head_of(archives[0].value)
+    assert head["version"] == 3
+    assert sorted(head["forces"]["DUR"].split("\n")) == ["old0", "old1", "old2"]
+    assert head["valid"] == 6
+    earlier = earlier_format(changelog)
+    assert b"\n" not in (earlier[archives[0].key or b""] or b"")
+    assert [f for r in held(earlier).archive for f in r.folded()] == [
+        f for r in held(changelog).archive for f in r.folded()
     ]
     judge = restored(earlier)
     assert outputs(judge) == outputs(live)
     later = (closed("2025-06-20T10:00:00Z", case="new"), "DUR", 101)
     for delivery in deliveries(later):
         judge.judge([delivery])
-    [rewritten], _ = judge.retire(-MARGIN)  # the open record, rewritten in format 2
-    assert json.loads(rewritten.value or b"")["version"] == 2
+    [rewritten], _ = judge.retire(-MARGIN)  # the open record, rewritten in format 3
+    assert head_of(rewritten.value)["version"] == 3
+    assert sorted(head_of(rewritten.value)["forces"]["DUR"].split("\n")) == [
+        "new",
+        "old0",
+        "old1",
+        "old2",
+    ]
+
+
+def test_a_restore_reads_the_summaries_and_leaves_the_cases_until_one_is_needed() -> None:
+    old = old_cases(3)
+    live, changelog = live_judge([*old, NEW])
+    archives, deletions = live.retire(MARGIN)
+    write(changelog, [*archives, *deletions])
+    judge = restored(changelog)
+    engine = judge.engine
+    assert engine.settle_some(0), "the archive record is not read yet"
+    assert engine.is_retired("DUR", "old1")
+    # A late repeat of a retired case's event is a duplicate, known from the summary.
+    closing, _, _ = old[3]  # old1's `case.closed`
+    [again] = deliveries((closing, "DUR", 300))
+    before = engine.duplicate
+    judge.judge([again])
+    live.judge([again])
+    assert engine.duplicate == before + 1
+    assert engine.settle_some(0), "still not read"
+    assert engine.open_counts() == live.engine.open_counts()
+    assert outputs(judge) == outputs(live)  # the findings list reads every case
+    assert not engine.settle_some(0)
+
+
+def test_a_case_in_two_archive_records_counts_once() -> None:
+    live, changelog = live_judge([*old_cases(2), NEW])
+    archives, deletions = live.retire(MARGIN)
+    write(changelog, [*archives, *deletions])
+    [(key, value)] = [(k, v) for k, v in changelog.items() if k.startswith(ARCHIVE_PREFIX)]
+    doubled = {**changelog, key[:-1] + b"7": value}  # no release writes this
+    stored = held(doubled)
+    assert stored.retired_count() == 2
+    assert outputs(restored(doubled)) == outputs(live)
 
 
 def test_an_archive_record_of_a_format_this_release_does_not_know_is_refused() -> None:
-    with pytest.raises(ValueError, match="archive format 3"):
-        decode_archive(b'{"version":3,"cases":[]}')
+    with pytest.raises(ValueError, match="archive format 4"):
+        decode_archive(b'{"version":4,"cases":[]}')
+    with pytest.raises(ValueError, match="archive format 4"):
+        decode_archive(b'{"version":4}\n[]')

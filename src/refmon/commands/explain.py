@@ -106,7 +106,7 @@ def _changelog(
 
     settings, names = settings_from(args), topics_from(args)
     stored = stored_state(settings, names, adapter)
-    retired = {(f.retired.force, f.retired.case_id) for f in stored.folded}
+    retired = {(f.retired.force, f.retired.case_id) for f in stored.all_folded()}
     if (force, args.case.split("/", 1)[-1]) in retired:
         raise UsageError(
             f"{args.case} was retired by the workers (quiet for longer than the window): "
