@@ -30,7 +30,7 @@ from pathlib import Path
 
 from refmon.schemas import event_adapter, load_forces
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
-from refmon.streams.kafka.state import Held, held
+from refmon.streams.kafka.state import ARCHIVE_VERSION, Held, held
 from refmon.streams.kafka.topics import Topics, expected_source
 from refmon.streams.wire.delivery import decode_delivery
 from refmon.streams.worker.intake import Intake, WatchdogIds
@@ -75,7 +75,10 @@ def new_judge(forces: list[str]) -> PartitionJudge:
 
 def changelog(years: int, scale: float, retire_every: int) -> Changelog:
     """The compacted changelog one judge writes judging the history, retiring as it goes."""
-    path = CACHE / f"restore-changelog-{years}y-x{scale:g}-every{retire_every}.pickle"
+    # The archive format in the name: a changelog cached by a release before is not
+    # what this one writes.
+    name = f"restore-changelog-{years}y-x{scale:g}-every{retire_every}-archive{ARCHIVE_VERSION}"
+    path = CACHE / f"{name}.pickle"
     if path.exists():
         with path.open("rb") as f:
             cached: Changelog = pickle.load(f)
