@@ -38,7 +38,7 @@ from refmon.streams.worker.judge import PartitionJudge
 from refmon.streams.worker.messages import Counts
 from refmon.streams.worker.settings import WorkerSettings
 
-from refmon import bootstrap
+from refmon import bootstrap, collector
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / ".cache"
@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
+    collector.pace()  # as in a worker's process (refmon/collector.py)
     years = [int(y) for y in args.years.split(",")]
     forces = [f.code for f in load_forces()]
     logs = {y: changelog(y, args.scale, args.retire_every) for y in years}
