@@ -11,6 +11,7 @@ from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.kafka.state import (
     ARCHIVE_PREFIX,
     RETIRED_SUFFIX,
+    Folded,
     decode_archive,
     encode_case,
     encode_folded,
@@ -212,28 +213,29 @@ def test_a_replay_notes_each_source_partitions_highest_retired_offset_once() -> 
     assert outputs(judge) == outputs(live)
 
 
-def format_one(changelog: Changelog) -> Changelog:
-    """The same archive records as the release before wrote them: each case an object."""
+def earlier_format(
+    changelog: Changelog, version: int, encode: Callable[[Folded], bytes]
+) -> Changelog:
+    """The same archive records as an earlier build wrote them: no summary line, each case
+    encoded by `encode`."""
     earlier: Changelog = {}
     for key, value in changelog.items():
         if key.startswith(ARCHIVE_PREFIX) and value is not None:
-            cases = b",".join(encode_folded(f) for f in decode_archive(value))
-            earlier[key] = b'{"version":1,"cases":[' + cases + b"]}"
+            cases = b",".join(encode(f) for f in decode_archive(value))
+            earlier[key] = b'{"version":%d,"cases":[' % version + cases + b"]}"
         else:
             earlier[key] = value
     return earlier
+
+
+def format_one(changelog: Changelog) -> Changelog:
+    """Format 1: each case an object."""
+    return earlier_format(changelog, 1, encode_folded)
 
 
 def format_two(changelog: Changelog) -> Changelog:
-    """The same archive records as release 0.2 wrote them: cases as lists, no summary."""
-    earlier: Changelog = {}
-    for key, value in changelog.items():
-        if key.startswith(ARCHIVE_PREFIX) and value is not None:
-            cases = b",".join(encode_case(f) for f in decode_archive(value))
-            earlier[key] = b'{"version":2,"cases":[' + cases + b"]}"
-        else:
-            earlier[key] = value
-    return earlier
+    """Format 2: each case a list."""
+    return earlier_format(changelog, 2, encode_case)
 
 
 def head_of(value: bytes | None) -> dict[str, Any]:
