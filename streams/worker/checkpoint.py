@@ -211,6 +211,29 @@ class Checkpoint:
             return
         self.lanes.update(zip(new, opened, strict=True))
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def holds(self, tp: TopicPartition) -> bool:
+        """Whether the partition has a lane open (kept, if it is assigned again)."""
+        return tp in self.lanes
+
+    async def reopen(self, tps: Iterable[TopicPartition]) -> None:
+        """Close these partitions' lanes and open them again. The broker answers a commit
+        before its markers are written, and until they are, a read_committed reader and the
+        group's committed offsets still show the state before it. A new lane's producer
+        starts only once the transactional id's last transaction is complete (the broker
+        answers "concurrent transactions" until then), so after this, what the partition's
+        lane wrote is settled: its changelog can be restored and its offset read."""
+        tps = [tp for tp in tps if tp in self.lanes]
+        await asyncio.gather(*(self.lanes.pop(tp).close() for tp in tps))
+        opened = await asyncio.gather(*(self._open_lane(tp) for tp in tps))
+        if self._closed:
+            await asyncio.gather(*(lane.close() for lane in opened))
+            return
+        self.lanes.update(zip(tps, opened, strict=True))
+
     async def revoked(self, tps: Iterable[TopicPartition]) -> None:
         """Before the group moves partitions: what was submitted lands (or fails) first. The
         lanes stay open: a partition that comes straight back keeps its producer."""

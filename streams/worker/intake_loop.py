@@ -68,12 +68,15 @@ class IntakeLoop(ConsumerLoop):
             consumer.seek(tp, offset)
             committed[tp] = offset
 
+    def restores(self, tp: TopicPartition, committed: int | None) -> bool:
+        return (tp.topic, tp.partition) == (self._topics.input("watchdog"), 0)
+
     def assigned(
         self, tps: set[TopicPartition], committed: Mapping[TopicPartition, int | None]
     ) -> None:
-        watchdog = TopicPartition(self._topics.input("watchdog"), 0)
-        if watchdog in tps:
-            self.start_restore(watchdog)
+        for tp in tps:
+            if self.restores(tp, committed[tp]):
+                self.start_restore(tp)
         log.info("assigned %d input partition(s)", len(tps))
 
     async def restore(self, tp: TopicPartition) -> int:

@@ -123,6 +123,10 @@ class JudgingLoop(ConsumerLoop):
             letters.append(dead_letter(self._topics, letter))
         return letters
 
+    def restores(self, tp: TopicPartition, committed: int | None) -> bool:
+        # Kept only if still ours and nobody else has committed on it since we did.
+        return tp.partition not in self.judges or committed != self.committed.get(tp)
+
     def assigned(
         self, tps: set[TopicPartition], committed: Mapping[TopicPartition, int | None]
     ) -> None:
@@ -130,10 +134,9 @@ class JudgingLoop(ConsumerLoop):
         for partition in set(self.judges) - mine:
             del self.judges[partition]
         for tp in tps:
-            if tp.partition in self.judges and committed[tp] == self.committed.get(tp):
-                continue  # still ours, and nobody else moved it: keep the engine
-            self.judges.pop(tp.partition, None)
-            self.start_restore(tp)
+            if self.restores(tp, committed[tp]):
+                self.judges.pop(tp.partition, None)
+                self.start_restore(tp)
         log.info(
             "assigned by-force partitions %s (%d to restore)", sorted(mine), len(self.restoring)
         )

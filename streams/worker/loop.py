@@ -22,6 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from refmon.streams.kafka.settings import KafkaSettings
+from refmon.streams.worker.assignment import settled_offsets
 from refmon.streams.worker.checkpoint import Batch, Checkpoint
 from refmon.streams.worker.gaps import GapTracker
 from refmon.streams.worker.reader import read_records
@@ -73,10 +74,14 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     async def assigning(self, committed: dict[TopicPartition, int | None]) -> None:
         """Before the start of each newly assigned partition is worked out."""
 
+    def restores(self, tp: TopicPartition, committed: int | None) -> bool:
+        """Whether a newly assigned partition's state must be restored (in `assigned`)."""
+        return False
+
     def assigned(
         self, tps: set[TopicPartition], committed: Mapping[TopicPartition, int | None]
     ) -> None:
-        """Which of the newly assigned partitions to restore (`start_restore`)."""
+        """The newly assigned partitions: restore those that `restores` names (`start_restore`)."""
 
     async def restore(self, tp: TopicPartition) -> int:
         """Rebuild a partition's state; how many records that took."""
@@ -191,12 +196,9 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             consumer.pause(*tps)
         checkpoint = self.checkpoint
         assert checkpoint is not None
-        # Each partition's lane first: opening it fences the partition's previous owner
-        # and ends its open transaction, so the offsets read next are settled.
-        await checkpoint.assigned(tps)
-        if self.consumer is None:
+        committed = await settled_offsets(consumer, checkpoint, tps, self.committed, self.restores)
+        if committed is None or self.consumer is None:
             return  # the session ended meanwhile
-        committed = {tp: await consumer.committed(tp) for tp in tps}
         await self.assigning(committed)
         # Where each partition's records must start: the committed offset, or the
         # log's start for a partition this group has never committed on.

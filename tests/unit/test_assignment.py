@@ -1,0 +1,159 @@
+"""Where a newly assigned partition starts (loop.py): the broker answers a transaction's
+commit before it writes the commit's markers, so a partition that comes straight back to
+the worker that committed on it can read the offset from before that commit. Its kept
+lane is opened again first, which waits for the commit to complete, and the offset is
+read again; nothing is restored from a half-written commit, nor judged twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+
+from aiokafka import TopicPartition
+from refmon.streams.kafka.settings import KafkaSettings
+from refmon.streams.worker.checkpoint import Checkpoint, Lane
+from refmon.streams.worker.loop import ConsumerLoop
+from refmon.streams.worker.messages import Outbound
+
+TP = TopicPartition("t.by-force", 0)
+OTHER = TopicPartition("t.by-force", 1)
+
+
+class Broker:
+    """The group's committed offsets as an OffsetFetch without `require_stable` sees them:
+    a commit whose markers are not yet written still shows the offset before it."""
+
+    def __init__(self) -> None:
+        self.stable: dict[TopicPartition, int] = {}
+        self.pending: dict[TopicPartition, int] = {}
+        self.lanes_opened: list[TopicPartition] = []
+
+    def commit(self, tp: TopicPartition, offset: int) -> None:
+        self.pending[tp] = offset  # answered; markers still to come
+
+    def fence(self, tp: TopicPartition) -> None:
+        """A producer starting with the partition's transactional id: the broker finishes
+        the id's last transaction before it answers."""
+        self.lanes_opened.append(tp)
+        if tp in self.pending:
+            self.stable[tp] = self.pending.pop(tp)
+
+
+class Consumer:
+    def __init__(self, broker: Broker) -> None:
+        self.broker = broker
+        self.sought: dict[TopicPartition, int] = {}
+        self.paused: set[TopicPartition] = set()
+
+    def pause(self, *tps: TopicPartition) -> None:
+        self.paused.update(tps)
+
+    def resume(self, *tps: TopicPartition) -> None:
+        self.paused.difference_update(tps)
+
+    def assignment(self) -> set[TopicPartition]:
+        return {TP, OTHER}
+
+    async def committed(self, tp: TopicPartition) -> int | None:
+        return self.broker.stable.get(tp)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.sought[tp] = offset
+
+    async def beginning_offsets(self, tps: Iterable[TopicPartition]) -> dict[TopicPartition, int]:
+        return {tp: 0 for tp in tps}
+
+
+class QuietLane(Lane):
+    async def write(
+        self, outputs: list[Outbound], state: list[Outbound], offset: int | None
+    ) -> None:
+        return None
+
+
+class Stateful(ConsumerLoop):
+    """A loop that keeps a partition's state while it stays here and nobody else moved it,
+    as the judging loop does; restores are recorded, not run."""
+
+    def __init__(self) -> None:
+        super().__init__(KafkaSettings("broker:9093"), 30, None)
+        self.held: set[TopicPartition] = set()
+        self.restored: list[tuple[TopicPartition, int | None]] = []
+
+    def restores(self, tp: TopicPartition, committed: int | None) -> bool:
+        return tp not in self.held or committed != self.committed.get(tp)
+
+    def assigned(
+        self, tps: set[TopicPartition], committed: Mapping[TopicPartition, int | None]
+    ) -> None:
+        for tp in tps:
+            if self.restores(tp, committed[tp]):
+                self.restored.append((tp, committed[tp]))
+                self.held.add(tp)
+
+
+def session() -> tuple[Broker, Consumer, Stateful]:
+    broker = Broker()
+
+    async def open_lane(tp: TopicPartition) -> Lane:
+        broker.fence(tp)
+        return QuietLane(tp)
+
+    consumer = Consumer(broker)
+    loop = Stateful()
+    loop.attach(consumer, Checkpoint("test", open_lane))  # type: ignore[arg-type]
+    return broker, consumer, loop
+
+
+def test_a_partition_back_after_its_own_commit_waits_for_that_commit() -> None:
+    broker, consumer, loop = session()
+    asyncio.run(loop.on_partitions_assigned({TP}))
+    assert loop.restored == [(TP, None)]  # new here: restored once
+    broker.commit(TP, 40)
+    loop.on_committed({TP: 40})
+    asyncio.run(loop.on_partitions_assigned({TP}))  # a rebalance gives it straight back
+    # The kept lane was opened again (completing the commit), and the offset read after
+    # that is our own: the state is kept and the records after offset 40 come next.
+    assert broker.lanes_opened == [TP, TP]
+    assert loop.restored == [(TP, None)]
+    assert consumer.sought == {TP: 40}
+    assert loop.gaps.missing(TP, 40) is None
+
+
+def test_a_partition_back_with_a_settled_offset_keeps_its_lane() -> None:
+    broker, consumer, loop = session()
+    asyncio.run(loop.on_partitions_assigned({TP}))
+    broker.commit(TP, 40)
+    broker.fence(TP)  # the markers are written before the rebalance this time
+    broker.lanes_opened.clear()
+    loop.on_committed({TP: 40})
+    asyncio.run(loop.on_partitions_assigned({TP, OTHER}))
+    assert broker.lanes_opened == [OTHER]  # TP's producer kept; OTHER's lane is new
+    assert loop.restored == [(TP, None), (OTHER, None)]
+    assert consumer.sought == {TP: 40}
+
+
+def test_a_kept_partition_another_worker_moved_is_restored_after_its_lane_settles() -> None:
+    broker, consumer, loop = session()
+    asyncio.run(loop.on_partitions_assigned({TP}))
+    loop.on_committed({TP: 40})
+    broker.stable[TP] = 75  # another worker had it meanwhile (our session lapsed) ...
+    broker.commit(TP, 90)  # ... and its last commit is still completing
+    asyncio.run(loop.on_partitions_assigned({TP}))
+    # Restored from the offset after its last commit, never from 40 or 75: the records
+    # before are judged once, by whoever committed them.
+    assert broker.lanes_opened == [TP, TP]
+    assert loop.restored == [(TP, None), (TP, 90)]
+    assert consumer.sought == {TP: 90}
+
+
+def test_a_kept_lane_is_settled_before_any_restore_reads_the_changelog() -> None:
+    broker, _, loop = session()
+    asyncio.run(loop.on_partitions_assigned({TP}))
+    loop.held.clear()  # its state was dropped (say, revoked mid-restore) but not its lane
+    broker.commit(TP, 12)  # a restore's or a tick's write, still completing
+    loop.on_committed({TP: 12})
+    broker.lanes_opened.clear()
+    asyncio.run(loop.on_partitions_assigned({TP}))
+    assert broker.lanes_opened == [TP]
+    assert loop.restored[-1] == (TP, 12)
