@@ -13,10 +13,13 @@ first, and the offset is read again.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from refmon.streams.worker.checkpoint import Checkpoint
+
+log = logging.getLogger("refmon.worker")
 
 Committed = dict[TopicPartition, int | None]
 
@@ -43,7 +46,17 @@ async def settled_offsets(
         await checkpoint.reopen(unsettled)
         if checkpoint.closed:
             return None
+        first = {tp: committed[tp] for tp in unsettled}
         committed.update({tp: await consumer.committed(tp) for tp in unsettled})
+        for tp in sorted(unsettled):
+            if committed[tp] != first[tp]:  # the race this guards against, caught
+                log.info(
+                    "%s[%d]: committed offset read as %s, then %s once its lane settled",
+                    tp.topic,
+                    tp.partition,
+                    first[tp],
+                    committed[tp],
+                )
     for tp, offset in committed.items():
         if offset is not None:  # from here, not from an offset the consumer reads later
             consumer.seek(tp, offset)

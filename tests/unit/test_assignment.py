@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping
 
+import pytest
 from aiokafka import TopicPartition
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.worker.checkpoint import Checkpoint, Lane
@@ -105,7 +106,9 @@ def session() -> tuple[Broker, Consumer, Stateful]:
     return broker, consumer, loop
 
 
-def test_a_partition_back_after_its_own_commit_waits_for_that_commit() -> None:
+def test_a_partition_back_after_its_own_commit_waits_for_that_commit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     broker, consumer, loop = session()
     asyncio.run(loop.on_partitions_assigned({TP}))
     assert loop.restored == [(TP, None)]  # new here: restored once
@@ -118,6 +121,7 @@ def test_a_partition_back_after_its_own_commit_waits_for_that_commit() -> None:
     assert loop.restored == [(TP, None)]
     assert consumer.sought == {TP: 40}
     assert loop.gaps.missing(TP, 40) is None
+    assert "committed offset read as None, then 40 once its lane settled" in caplog.text
 
 
 def test_a_partition_back_with_a_settled_offset_keeps_its_lane() -> None:
