@@ -7,6 +7,7 @@ read again; nothing is restored from a half-written commit, nor judged twice."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterable, Mapping
 
 import pytest
@@ -109,6 +110,7 @@ def session() -> tuple[Broker, Consumer, Stateful]:
 def test_a_partition_back_after_its_own_commit_waits_for_that_commit(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="refmon.worker")
     broker, consumer, loop = session()
     asyncio.run(loop.on_partitions_assigned({TP}))
     assert loop.restored == [(TP, None)]  # new here: restored once
