@@ -28,6 +28,7 @@ from refmon.schemas.events import EventAdapter
 from refmon.streams.engine import Engine
 from refmon.streams.worker import clients
 from refmon.streams.worker.announced import Seeder
+from refmon.streams.worker.cancelling import cancel_and_wait
 from refmon.streams.worker.checkpoint import (
     Checkpoint,
     ConfirmedLane,
@@ -137,8 +138,7 @@ class Worker:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._stop.wait(), timeout=1)
         finally:
-            health.cancel()
-            await asyncio.gather(health, return_exceptions=True)
+            await cancel_and_wait([health])
             await self._shared.close()
             log.info("stopped")
 
@@ -167,9 +167,7 @@ class Worker:
             for task in done:
                 task.result()  # a loop's failure ends the session, to start afresh
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
             for loop in (self.intake, self.judging):
                 if loop.checkpoint is not None:
                     await loop.checkpoint.close()

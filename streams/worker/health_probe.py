@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
+from refmon.streams.worker.cancelling import end_if_cancelled
 from refmon.streams.worker.health import PROBE_S, HealthState
 from refmon.streams.worker.loop import ConsumerLoop
 
@@ -36,6 +37,7 @@ class HealthProbe:
     async def run(self) -> None:
         """Until cancelled; never raises otherwise (a failed probe is a missed contact)."""
         while True:
+            end_if_cancelled()
             self.state.beat()
             if await self._ask_broker():
                 self.state.contacted()

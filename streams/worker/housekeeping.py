@@ -22,6 +22,7 @@ from refmon.streams.engine.report import ForceRow, National, cross_force
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.engine.vocabulary import FindingKind
 from refmon.streams.worker.announced import Seeder
+from refmon.streams.worker.cancelling import end_if_cancelled
 from refmon.streams.worker.force_findings import ForceFindings
 from refmon.streams.worker.judging_loop import JudgingLoop
 from refmon.streams.worker.lag_watch import LagWatch, Watched
@@ -72,6 +73,7 @@ class Housekeeping:
             self._seeder.forget()  # a new session: what was sent is read again
         last_stats = last_retire = 0.0
         while True:
+            end_if_cancelled()
             await asyncio.sleep(config.tick_seconds)
             if time.monotonic() - last_retire >= config.retire_seconds:
                 last_retire = time.monotonic()

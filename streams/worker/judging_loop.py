@@ -21,6 +21,7 @@ from refmon.streams.kafka.topics import Topics
 from refmon.streams.wire.dead_letters import DeadLetter
 from refmon.streams.wire.delivery import CodecError, Delivery, decode_delivery
 from refmon.streams.worker import recovery, upgrade
+from refmon.streams.worker.cancelling import cancelled_meanwhile
 from refmon.streams.worker.checkpoint import Batch
 from refmon.streams.worker.judge import PartitionJudge, Refused
 from refmon.streams.worker.loop import ConsumerLoop, Records
@@ -167,5 +168,7 @@ class JudgingLoop(ConsumerLoop):
             await checkpoint.send(tp, list(messages))
 
         held = await recovery.restore_judge(self._kafka, self._topics, self._adapter, judge, send)
+        if cancelled_meanwhile():  # revoked while restoring: the judge is not ours to keep
+            raise asyncio.CancelledError
         self.judges[tp.partition] = judge
         return held

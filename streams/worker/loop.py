@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.worker.assignment import settled_offsets
+from refmon.streams.worker.cancelling import end_if_cancelled
 from refmon.streams.worker.checkpoint import Batch, Checkpoint
 from refmon.streams.worker.gaps import GapTracker
 from refmon.streams.worker.reader import read_records
@@ -119,15 +120,15 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def run(self) -> None:
         """Fetch, process, submit each partition's batch with its offset; until cancelled.
-
-        A batch's writes overlap the work on the next one (each partition's lane keeps
-        them in order); the loop waits for them before submitting the batch after, and
-        a failed write ends the session (raised here)."""
+        A batch's writes overlap the work on the next one (each partition's lane keeps them
+        in order); the loop waits for them before submitting the batch after, and a failed
+        write ends the session (raised here)."""
         consumer, checkpoint = self.consumer, self.checkpoint
         assert consumer is not None
         assert checkpoint is not None
         writing: list[asyncio.Task[None]] = []
         while True:
+            end_if_cancelled()
             fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH)
             submitted = []
             async with self.guard():
