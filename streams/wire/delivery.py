@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any, NamedTuple
 
+import orjson
 from refmon.streams.engine import (
     Allegation,
     CaseFacts,
@@ -127,9 +128,8 @@ def encode_delivery(delivery: Delivery) -> bytes:
 
 def decode_delivery(data: bytes) -> Delivery:
     try:
-        # Always UTF-8 (encode_delivery's): decoding first spares json its encoding
-        # detection, a tenth of a restore's cost.
-        fields = json.loads(data.decode())
+        # orjson: a restore decodes every live delivery, and json took 3x as long.
+        fields = orjson.loads(data)
         version = fields[0]
     except (ValueError, TypeError, IndexError, KeyError) as err:
         raise CodecError(f"not a refmon delivery: {err}") from None
