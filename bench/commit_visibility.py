@@ -7,7 +7,7 @@ commit, and a read_committed reader of its output stops short of it. This is
 why a worker settles a kept lane before it reads a partition's offset on
 rebalancing (streams/worker/assignment.py). Side by side, per commit of one
 record and its offset: read straight after the commit with the producer kept,
-and read after the lane is opened again (what the worker does).
+and read after the lane is settled (a new producer: what the worker does).
 
 Starts its own broker with deploy/kafka-local/kafka.sh unless
 REFMON_KAFKA_BOOTSTRAP names one.
@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.worker import clients
@@ -57,8 +57,10 @@ async def measure(bootstrap: str, commits: int, reopen: bool) -> tuple[int, int,
     kafka = KafkaSettings(bootstrap)
 
     async def open_lane(tp: TopicPartition) -> Lane:
-        producer = clients.transactional_producer(kafka, f"{name}.tx")
-        lane = TransactionalLane(tp, producer, name, lambda _: None)
+        def producer() -> AIOKafkaProducer:
+            return clients.transactional_producer(kafka, f"{name}.tx")
+
+        lane = TransactionalLane(tp, producer(), name, lambda _: None, renewed=producer)
         await lane.start()
         return lane
 
@@ -77,7 +79,7 @@ async def measure(bootstrap: str, commits: int, reopen: bool) -> tuple[int, int,
             assert task is not None
             await task
             if reopen:
-                await checkpoint.reopen({source})
+                await checkpoint.settle({source})
             stale_offsets += await group.committed(source) != offset
             ends = await stable.end_offsets([output]), await whole.end_offsets([output])
             stale_outputs += ends[0][output] != ends[1][output]
@@ -115,7 +117,7 @@ def main() -> None:
     print("                               offset before it   output not stable   ms per commit")
     for label, (offsets, outputs, seconds) in (
         ("producer kept", kept),
-        ("lane opened again", reopened),
+        ("lane settled", reopened),
     ):
         print(f"  {label:<28} {offsets:>16,} {outputs:>19,} {seconds * 1000:>15.1f}")
 

@@ -28,6 +28,7 @@ from refmon.schemas.events import EventAdapter
 from refmon.streams.engine import Engine
 from refmon.streams.worker import clients
 from refmon.streams.worker.announced import Seeder
+from refmon.streams.worker.assignment import Rebalancing
 from refmon.streams.worker.cancelling import cancel_and_wait
 from refmon.streams.worker.checkpoint import (
     Checkpoint,
@@ -203,16 +204,19 @@ class Worker:
             f"{config.member_id}-{suffix}",
             config.session_timeout,
             topics,
-            loop,
+            Rebalancing(loop),
         )
 
         async def open_lane(tp: TopicPartition) -> Lane:
             if config.delivery == "at-least-once":
                 return ConfirmedLane(tp, loop.name, producer, consumer, loop.on_committed)
-            own = clients.transactional_producer(
-                config.kafka, clients.transactional_id(config.topics, tp)
-            )
-            lane = TransactionalLane(tp, own, group, loop.on_committed)
+
+            def own() -> AIOKafkaProducer:
+                return clients.transactional_producer(
+                    config.kafka, clients.transactional_id(config.topics, tp)
+                )
+
+            lane = TransactionalLane(tp, own(), group, loop.on_committed, renewed=own)
             await lane.start()
             return lane
 

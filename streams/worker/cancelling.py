@@ -23,10 +23,11 @@ from typing import Any
 
 log = logging.getLogger("refmon.worker")
 
-AGAIN_SECONDS = 0.2
+AGAIN_SECONDS = 1.0
+"""Long enough for a lane's abort to finish before its task is cancelled again."""
 
 
-async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], seconds: float = 8.0) -> None:
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]], seconds: float = 4.0) -> None:
     """Cancel the tasks, and again every AGAIN_SECONDS while any still runs, for at most
     `seconds`; their results and exceptions are dropped (the caller is ending them)."""
     tasks = list(tasks)

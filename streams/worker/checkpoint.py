@@ -73,20 +73,27 @@ class Lane:
     ) -> asyncio.Task[None]:
         """Queue a write (offset: the next to consume, committed with it; None: records only).
         The order is fixed here, synchronously: a caller holding a lock keeps it."""
-        task = asyncio.create_task(self._after(self._last, outputs, state, offset))
+        return self._queue(lambda: self.write(outputs, state, offset))
+
+    def settle(self) -> asyncio.Task[None]:
+        """Queue `renew` behind what was submitted: done once everything before it has landed
+        and is complete (see `renew`); what is submitted after waits for it."""
+        return self._queue(self.renew)
+
+    def _queue(self, step: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._after(self._last, step))
         self._last = task
         return task
 
     async def _after(
-        self,
-        previous: asyncio.Task[None] | None,
-        outputs: list[Outbound],
-        state: list[Outbound],
-        offset: int | None,
+        self, previous: asyncio.Task[None] | None, step: Callable[[], Awaitable[None]]
     ) -> None:
         if previous is not None:
             await previous  # a failure before ends this one too: nothing is written out of order
-        await self.write(outputs, state, offset)
+        await step()
+
+    async def renew(self) -> None:
+        """Make what this lane wrote complete for every reader (nothing to do by default)."""
 
     async def write(
         self, outputs: list[Outbound], state: list[Outbound], offset: int | None
@@ -94,10 +101,10 @@ class Lane:
         raise NotImplementedError
 
     async def drain(self) -> None:
-        """Wait for everything submitted so far (its failure is the submitter's to see)."""
+        """Wait for everything submitted so far (its failure is the submitter's to see; the
+        caller's own cancellation is not swallowed)."""
         if self._last is not None:
-            with contextlib.suppress(Exception, asyncio.CancelledError):
-                await asyncio.shield(self._last)
+            await asyncio.wait([self._last])
 
     async def close(self) -> None:
         """Let what was submitted land, briefly; then give up on it (the session is ending,
@@ -117,15 +124,28 @@ class TransactionalLane(Lane):
         producer: AIOKafkaProducer,
         group: str,
         committed: Callable[[Offsets], None],
+        renewed: Callable[[], AIOKafkaProducer] | None = None,
     ) -> None:
         super().__init__(tp)
         self._producer = producer
         self._group = group
         self._committed = committed
+        self._renewed = renewed
 
     async def start(self) -> None:
         # Starting registers the transactional id: the broker aborts the previous
         # owner's open transaction and fences that owner from writing again.
+        await self._producer.start()
+
+    async def renew(self) -> None:
+        # The broker answers a commit before it writes the commit's markers. A new producer
+        # with the same transactional id starts only once the id's last transaction is
+        # complete, markers and all: then the group's offsets and the changelog show it.
+        if self._renewed is None:
+            raise RuntimeError("this lane cannot renew its producer")
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._producer.stop(), timeout=5)
+        self._producer = self._renewed()
         await self._producer.start()
 
     async def write(
@@ -219,20 +239,17 @@ class Checkpoint:
         """Whether the partition has a lane open (kept, if it is assigned again)."""
         return tp in self.lanes
 
-    async def reopen(self, tps: Iterable[TopicPartition]) -> None:
-        """Close these partitions' lanes and open them again. The broker answers a commit
-        before its markers are written, and until they are, a read_committed reader and the
-        group's committed offsets still show the state before it. A new lane's producer
-        starts only once the transactional id's last transaction is complete (the broker
-        answers "concurrent transactions" until then), so after this, what the partition's
-        lane wrote is settled: its changelog can be restored and its offset read."""
-        tps = [tp for tp in tps if tp in self.lanes]
-        await asyncio.gather(*(self.lanes.pop(tp).close() for tp in tps))
-        opened = await asyncio.gather(*(self._open_lane(tp) for tp in tps))
-        if self._closed:
-            await asyncio.gather(*(lane.close() for lane in opened))
-            return
-        self.lanes.update(zip(tps, opened, strict=True))
+    async def drain(self, tps: Iterable[TopicPartition]) -> None:
+        """Wait for what these partitions' lanes were given so far."""
+        await asyncio.gather(*(self.lanes[tp].drain() for tp in tps if tp in self.lanes))
+
+    async def settle(self, tps: Iterable[TopicPartition]) -> None:
+        """Make what these partitions' lanes wrote complete for every reader, in place: the
+        broker answers a commit before it writes the commit's markers, and until they are
+        written, a read_committed reader and the group's committed offsets still show the
+        state before it. What is sent meanwhile waits in the lane. Raises if a write
+        before failed, or the lane could not be settled."""
+        await asyncio.gather(*(self.lanes[tp].settle() for tp in tps if tp in self.lanes))
 
     async def revoked(self, tps: Iterable[TopicPartition]) -> None:
         """Before the group moves partitions: what was submitted lands (or fails) first. The

@@ -20,9 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
 from refmon.streams.kafka.settings import KafkaSettings
-from refmon.streams.worker.assignment import settled_offsets
 from refmon.streams.worker.cancelling import end_if_cancelled
 from refmon.streams.worker.checkpoint import Batch, Checkpoint
 from refmon.streams.worker.gaps import GapTracker
@@ -37,8 +35,8 @@ FETCH_TIMEOUT_MS = 100
 Records = list[ConsumerRecord[Any, Any]]
 
 
-class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
-    """One consumer group's loop, and the rebalance listener of its consumer."""
+class ConsumerLoop:
+    """One consumer group's loop (its consumer's rebalance listener: assignment.py)."""
 
     name = "loop"
     gapless = True
@@ -58,6 +56,8 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         # Our own last commit per partition: state is kept across a rebalance only if
         # nobody else has committed on its partition in between.
         self.committed: dict[TopicPartition, int] = {}
+        self.failure: Exception | None = None
+        """What ended an assignment, for the loop to raise (and so end the session)."""
 
     # -- what each loop says for itself ------------------------------------------
 
@@ -103,6 +103,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
     def attach(self, consumer: AIOKafkaConsumer, checkpoint: Checkpoint) -> None:
         self.consumer = consumer
         self.checkpoint = checkpoint
+        self.failure = None
 
     def detach(self) -> None:
         for task in self.restoring.values():
@@ -129,6 +130,8 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         writing: list[asyncio.Task[None]] = []
         while True:
             end_if_cancelled()
+            if self.failure is not None:
+                raise self.failure
             fetched = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=MAX_BATCH)
             submitted = []
             async with self.guard():
@@ -176,40 +179,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             self.gaps.seen(tp, record.offset)
         return whole
 
-    # -- rebalancing ---------------------------------------------------------------
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        if self.checkpoint is not None:
-            await self.checkpoint.revoked(revoked)
-        for tp in revoked:
-            task = self.restoring.pop(tp, None)
-            if task is not None:
-                task.cancel()
-            self.stalls.forget(tp)
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        consumer = self.consumer
-        assert consumer is not None
-        tps = set(assigned)
-        # Nothing is processed while this works out where each partition starts: the
-        # other loop goes on between the awaits below, and would race the bookkeeping.
-        if tps:
-            consumer.pause(*tps)
-        checkpoint = self.checkpoint
-        assert checkpoint is not None
-        committed = await settled_offsets(consumer, checkpoint, tps, self.committed, self.restores)
-        if committed is None or self.consumer is None:
-            return  # the session ended meanwhile
-        await self.assigning(committed)
-        # Where each partition's records must start: the committed offset, or the
-        # log's start for a partition this group has never committed on.
-        starts = await consumer.beginning_offsets(list(tps)) if tps else {}
-        for tp in tps:
-            self.gaps.reset(tp, committed[tp] if committed[tp] is not None else starts.get(tp))
-        self.assigned(tps, committed)
-        ready = [tp for tp in tps if tp not in self.restoring]
-        if ready:
-            consumer.resume(*ready)
+    # -- restoring (rebalancing: assignment.py) ----------------------------------------
 
     def start_restore(self, tp: TopicPartition) -> None:
         consumer = self.consumer
@@ -224,6 +194,7 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
         started = time.monotonic()
         try:
             held = await self.restore(tp)
+            end_if_cancelled()  # revoked meanwhile, the cancellation lost on the way
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -231,7 +202,8 @@ class ConsumerLoop(ConsumerRebalanceListener):  # type: ignore[misc]
             await asyncio.sleep(1)
             self.restoring[tp] = asyncio.create_task(self._restore(tp))
             return
-        self.restoring.pop(tp, None)
+        if self.restoring.get(tp) is asyncio.current_task():
+            del self.restoring[tp]
         consumer = self.consumer
         if consumer is not None and tp in consumer.assignment():
             consumer.resume(tp)

@@ -1,5 +1,5 @@
 """What the worker's rebalancing relies on (streams/worker/assignment.py), on a real broker:
-a lane opened again after its own commit returns only once that commit is complete, so
+a lane settled after its own commit (a new producer) returns only once that commit is complete, so
 the group's committed offset read next is the commit's, and a read_committed reader of
 its output sees the commit's records. Kafka answers a commit before writing its markers:
 read straight after `commit_transaction`, the offset is often the one before (on this
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.worker import clients
@@ -23,7 +23,7 @@ COMMITS = 40
 
 
 async def settle_after_each_commit(bootstrap: str) -> list[tuple[int, int | None, int, int]]:
-    """For each commit: its offset, then (after reopening the lane) the committed offset
+    """For each commit: its offset, then (after settling the lane) the committed offset
     read and the output's last stable offset and high watermark."""
     name = f"settle-{uuid.uuid4().hex[:8]}"
     source, output = TopicPartition(f"{name}.in", 0), TopicPartition(f"{name}.out", 0)
@@ -36,9 +36,10 @@ async def settle_after_each_commit(bootstrap: str) -> list[tuple[int, int | None
     kafka = KafkaSettings(bootstrap)
 
     async def open_lane(tp: TopicPartition) -> Lane:
-        lane = TransactionalLane(
-            tp, clients.transactional_producer(kafka, f"{name}.tx"), name, lambda _: None
-        )
+        def producer() -> AIOKafkaProducer:
+            return clients.transactional_producer(kafka, f"{name}.tx")
+
+        lane = TransactionalLane(tp, producer(), name, lambda _: None, renewed=producer)
         await lane.start()
         return lane
 
@@ -56,7 +57,7 @@ async def settle_after_each_commit(bootstrap: str) -> list[tuple[int, int | None
             task = checkpoint.submit(source, Batch([record]), offset)
             assert task is not None
             await task
-            await checkpoint.reopen({source})
+            await checkpoint.settle({source})
             seen.append(
                 (
                     offset,
@@ -72,7 +73,7 @@ async def settle_after_each_commit(bootstrap: str) -> list[tuple[int, int | None
     return seen
 
 
-def test_a_reopened_lane_sees_its_own_last_commit_settled(broker: Broker) -> None:
+def test_a_settled_lane_sees_its_own_last_commit_complete(broker: Broker) -> None:
     seen = asyncio.run(settle_after_each_commit(broker.bootstrap))
     assert len(seen) == COMMITS
     for offset, committed, last_stable, high_watermark in seen:

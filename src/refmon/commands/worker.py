@@ -266,7 +266,29 @@ async def _serve(
 
     worker = Worker(settings, bootstrap.new_engine, adapter, metrics, wall_clock, health=health)
     loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        worker.stop()
+        # Stopping waits for writes in flight, each within a bound; should they all run
+        # to their bounds, the process ends anyway: exactly once survives any exit.
+        loop.call_later(STOP_BOUND_S, _stopped_late)
+
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, worker.stop)
+        loop.add_signal_handler(signum, stop)
     await worker.run()
     return ExitStatus.OK
+
+
+STOP_BOUND_S = 9.0
+"""How long a worker may take to stop once asked (a container runtime waits 10 s)."""
+
+
+def _stopped_late() -> None:
+    import logging
+
+    from refmon import termination
+
+    logging.getLogger("refmon.worker").error(
+        "not stopped within %.0f s of being asked; exiting now", STOP_BOUND_S
+    )
+    termination.exit_now(ExitStatus.TERMINATED)
