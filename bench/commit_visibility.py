@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import socket
-import subprocess
 import tempfile
 import time
 import uuid
@@ -29,19 +26,11 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from kafka_pipeline import kafka  # run as a script: bench/ is on the path
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.worker import clients
 from refmon.streams.worker.checkpoint import Batch, Checkpoint, Lane, TransactionalLane
 from refmon.streams.worker.messages import Outbound
-
-ROOT = Path(__file__).resolve().parents[1]
-KAFKA_SH = ROOT / "deploy" / "kafka-local" / "kafka.sh"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def measure(bootstrap: str, commits: int, reopen: bool) -> tuple[int, int, float]:
@@ -96,23 +85,10 @@ def main() -> None:
     parser.add_argument("--commits", type=int, default=300, help="commits per side (300)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="refmon-bench-"))
-    bootstrap = os.environ.get("REFMON_KAFKA_BOOTSTRAP")
-    own = bootstrap is None
-    if own:
-        start = ["bash", str(KAFKA_SH), "start", "--port", str(free_port())]
-        out = subprocess.run(
-            [*start, "--dir", str(folder / "kafka")], check=True, capture_output=True, text=True
-        )
-        bootstrap = out.stdout.split()[0]
-    assert bootstrap is not None
-    try:
+    with kafka(folder) as bootstrap:
         asyncio.run(measure(bootstrap, 20, reopen=True))  # warm up: group and txn coordinators
         kept = asyncio.run(measure(bootstrap, args.commits, reopen=False))
         reopened = asyncio.run(measure(bootstrap, args.commits, reopen=True))
-    finally:
-        if own:
-            stop = ["bash", str(KAFKA_SH), "stop", "--dir", str(folder / "kafka")]
-            subprocess.run(stop, check=False, capture_output=True)
     print(f"{args.commits} commits of one record and its offset, read straight after each:")
     print("                               offset before it   output not stable   ms per commit")
     for label, (offsets, outputs, seconds) in (

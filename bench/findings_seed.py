@@ -19,15 +19,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from kafka import KafkaProducer
-from kafka_pipeline import KAFKA_SH, create_topics, free_port, refmon  # run as a script: bench/
+from kafka_pipeline import create_topics, kafka, refmon  # run as a script: bench/
 from refmon.streams.engine import Finding
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.topics import Topics
@@ -95,23 +93,8 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="refmon-bench-"))
     values = national_findings(folder, args.days)
-    bootstrap = os.environ.get("REFMON_KAFKA_BOOTSTRAP")
-    own = bootstrap is None
-    if own:
-        out = subprocess.run(
-            ["bash", str(KAFKA_SH), "start", "--port", str(free_port()), "--dir",
-             str(folder / "kafka")],
-            check=True, capture_output=True, text=True,
-        )  # fmt: skip
-        bootstrap = out.stdout.split()[0]
-    assert bootstrap is not None
-    try:
+    with kafka(folder) as bootstrap:
         measure(bootstrap, values, args.copies)
-    finally:
-        if own:
-            subprocess.run(
-                ["bash", str(KAFKA_SH), "stop", "--dir", str(folder / "kafka")], check=False
-            )
 
 
 if __name__ == "__main__":

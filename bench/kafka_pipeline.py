@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +43,25 @@ REFMON = [sys.executable, "-m", "refmon.cli"]
 PARTITIONS = 6
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@contextlib.contextmanager
+def kafka(folder: Path, nodes: int = 1) -> Iterator[str]:
+    """The bootstrap of REFMON_KAFKA_BOOTSTRAP if set; else of a broker (or a cluster
+    of `nodes`) started with kafka.sh in `folder`/kafka for the block, stopped after."""
+    bootstrap = os.environ.get("REFMON_KAFKA_BOOTSTRAP")
+    if bootstrap:
+        yield bootstrap
+        return
+    sys.path.insert(0, str(ROOT))  # tests.ports: the tests' own choice of a free port block
+    from tests.ports import free_ports
+
+    state = ["--dir", str(folder / "kafka")]
+    start = ["bash", str(KAFKA_SH), "start", "--port", str(free_ports(3 * nodes)), *state]
+    if nodes > 1:
+        start += ["--cluster", str(nodes)]
+    try:
+        yield subprocess.run(start, check=True, capture_output=True, text=True).stdout.split()[0]
+    finally:
+        subprocess.run(["bash", str(KAFKA_SH), "stop", *state], check=False)
 
 
 def refmon(*args: str) -> float:
@@ -380,35 +396,11 @@ def main() -> None:
     stream = national_year(args.days)
     events = sum(1 for _ in stream.open("rb"))
     folder = Path(tempfile.mkdtemp(prefix="refmon-bench-"))
-    bootstrap = os.environ.get("REFMON_KAFKA_BOOTSTRAP")
-    own = bootstrap is None
-    if own:
-        out = subprocess.run(
-            [
-                "bash",
-                str(KAFKA_SH),
-                "start",
-                "--port",
-                str(free_port()),
-                "--dir",
-                str(folder / "kafka"),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        bootstrap = out.stdout.split()[0]
-    assert bootstrap is not None
-    try:
+    with kafka(folder) as bootstrap:
         run_s = embedded(stream)
         result = catch_up(bootstrap, folder, stream, events)
         at_least_once_s = at_least_once_catch_up(bootstrap, folder, stream)
         delays = latency(bootstrap, folder, args.rate, args.seconds)
-    finally:
-        if own:
-            subprocess.run(
-                ["bash", str(KAFKA_SH), "stop", "--dir", str(folder / "kafka")], check=False
-            )
     print()
     print(f"a simulated national year: {events:,} events, {stream.name}")
     print(

@@ -244,15 +244,6 @@ def run_history(bootstrap: str, folder: Path, stream: Path) -> dict[str, Any]:
     }
 
 
-def start_kafka(folder: Path, cluster: int) -> str:
-    args = ["bash", str(kp.KAFKA_SH), "start", "--port", str(kp.free_port())]
-    args += ["--dir", str(folder / "kafka")]
-    if cluster > 1:
-        args += ["--cluster", str(cluster)]
-    out = subprocess.run(args, check=True, capture_output=True, text=True)
-    return out.stdout.split()[0]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--years", default="1,5", help="histories to compare (default 1,5)")
@@ -263,18 +254,10 @@ def main() -> None:
     years = [int(y) for y in args.years.split(",")]
     streams = {y: history(365 * y + (y // 4), args.scale) for y in years}
     folder = Path(tempfile.mkdtemp(prefix="refmon-restart-"))
-    bootstrap = os.environ.get("REFMON_KAFKA_BOOTSTRAP")
-    own = bootstrap is None
-    if bootstrap is None:
-        bootstrap = start_kafka(folder, args.cluster)
-    try:
+    own = not os.environ.get("REFMON_KAFKA_BOOTSTRAP")
+    with kp.kafka(folder, args.cluster) as bootstrap:
         results = {y: run_history(bootstrap, folder, streams[y]) for y in years}
         delays = kp.latency(bootstrap, folder, 1000.0, 30.0) if args.latency else []
-    finally:
-        if own:
-            subprocess.run(
-                ["bash", str(kp.KAFKA_SH), "stop", "--dir", str(folder / "kafka")], check=False
-            )
     where = f"{args.cluster} broker(s)" if own else bootstrap
     print(f"\nrestart to serving, {where}, national volume x{args.scale:g}")
     rows: list[tuple[str, Any]] = [

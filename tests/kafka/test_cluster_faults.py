@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -39,6 +37,7 @@ from refmon.streams.kafka.topics import Topics
 from tests.cli import run_cli
 from tests.kafka.conftest import KAFKA_SH, Broker, Deployment
 from tests.kafka.repeats import read_outputs
+from tests.ports import free_ports
 
 NODES = 3
 SEED = int(os.environ.get("REFMON_FAULT_SEED", "31"))
@@ -142,27 +141,11 @@ class Cluster:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Broker, Cluster]]:
     nodes = Cluster(tmp_path_factory.mktemp("cluster") / "state")
     try:
-        bootstrap = nodes.start(quiet_ports(3 * NODES))
+        bootstrap = nodes.start(free_ports(3 * NODES))
         nodes.phases.end("cluster start")
         yield Broker(bootstrap, "", ""), nodes
     finally:
         nodes.stop()  # also the nodes of a start that failed half-way
-
-
-def quiet_ports(count: int) -> int:
-    """`count` free ports below the ephemeral range: the nodes restart on their ports
-    while connections all around take ephemeral ones, which could land on them."""
-    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    for _ in range(200):
-        base = random.randrange(10000, low - count)
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError(f"no {count} consecutive free ports")
 
 
 @dataclass
