@@ -238,9 +238,9 @@ def run_history(bootstrap: str, folder: Path, stream: Path) -> dict[str, Any]:
         "first": first,
         "compacted": compacted,
         "second": second,
-        "restored": [line.split(": ", 1)[-1] for line in lines if "restored" in line][
-            -kp.PARTITIONS :
-        ],
+        "restored": [
+            line.split(": ", 1)[-1] for line in lines if ".by-force[" in line and "restored" in line
+        ][-kp.PARTITIONS :],
     }
 
 
