@@ -57,6 +57,7 @@ class Housekeeping:
     ) -> None:
         self._config = config
         self._judging = judging
+        self._loops = loops
         self._lag_watch = LagWatch(loops)
         self._shared = shared
         self._force_findings = force_findings
@@ -75,13 +76,19 @@ class Housekeeping:
         while True:
             end_if_cancelled()
             await asyncio.sleep(config.tick_seconds)
-            if time.monotonic() - last_retire >= config.retire_seconds:
+            # Retiring and the statistics wait while a partition is restored: they share
+            # the event loop with the restore, and a tick among the restores (counts,
+            # outliers, metrics over the partitions already held) delayed serving by seconds.
+            restoring = self._restoring()
+            if not restoring and time.monotonic() - last_retire >= config.retire_seconds:
                 last_retire = time.monotonic()
                 await self._retire(send)
             if config.clock == "wall":
                 clock = self._wall_clock()
                 for judge in list(self._judging.judges.values()):
                     await send(judge.partition, judge.tick(clock), None)
+            if restoring:
+                continue
             if time.monotonic() - last_stats >= config.stats_seconds:
                 last_stats = time.monotonic()
                 partition_of = await self._publish_counts(send)
@@ -95,6 +102,9 @@ class Housekeeping:
                 if watched.restart:
                     self._lag_watch.restarting()
                     return
+
+    def _restoring(self) -> bool:
+        return any(loop.restoring for loop in self._loops)
 
     async def _retire(self, send: Send) -> None:
         """Fold each partition's cases that can no longer change any output: the archive
