@@ -41,6 +41,10 @@ outputs, then state."""
 Statistics = tuple[tuple[ForceRow, ...], National]
 
 
+RESTORE_WAIT_SECONDS = 30.0
+"""How long housekeeping waits for restores before it runs beside them."""
+
+
 class Housekeeping:
     def __init__(
         self,
@@ -73,13 +77,22 @@ class Housekeeping:
         if self._seeder is not None:
             self._seeder.forget()  # a new session: what was sent is read again
         last_stats = last_retire = 0.0
+        waiting_since: float | None = None
         while True:
             end_if_cancelled()
             await asyncio.sleep(config.tick_seconds)
             # Retiring and the statistics wait while a partition is restored: they share
             # the event loop with the restore, and a tick among the restores (counts,
-            # outliers, metrics over the partitions already held) delayed serving by seconds.
+            # outliers, metrics over the partitions already held) delayed serving by
+            # seconds. Not for ever: a restore failing again and again must not also stop
+            # the metrics and the lag watch of the partitions held.
             restoring = self._restoring()
+            if not restoring:
+                waiting_since = None
+            elif waiting_since is None:
+                waiting_since = time.monotonic()
+            elif time.monotonic() - waiting_since >= RESTORE_WAIT_SECONDS:
+                restoring = False
             if not restoring and time.monotonic() - last_retire >= config.retire_seconds:
                 last_retire = time.monotonic()
                 await self._retire(send)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from types import SimpleNamespace
 from typing import Any, cast
 
+import pytest
 from aiokafka import TopicPartition
 from refmon.streams.kafka.settings import KafkaSettings
+from refmon.streams.worker import housekeeping as housekeeping_module
 from refmon.streams.worker.housekeeping import Housekeeping
 from refmon.streams.worker.settings import WorkerSettings
 
@@ -20,8 +23,18 @@ class StoppedError(Exception):
     """Ends the run once the statistics have run."""
 
 
-def test_retiring_and_statistics_wait_until_no_partition_is_restored() -> None:
-    async def scenario() -> list[tuple[str, bool]]:
+Calls = list[tuple[str, bool]]
+"""What housekeeping did, in order, and whether a partition was restoring then."""
+
+
+def run_until_statistics(clear_after: float | None) -> tuple[Calls, Calls, float]:
+    """Housekeeping ticking every 10 ms with one partition restoring: what it did in its
+    first 0.1 s, and everything up to its first statistics (the restore ended after
+    `clear_after` s; None: never), and the seconds from its start to its first call."""
+
+    async def scenario() -> tuple[Calls, Calls, float]:
+        started = time.monotonic()
+        at: list[float] = []
         restore = asyncio.get_running_loop().create_future()
         loop = SimpleNamespace(restoring={TP: restore})
         judging = SimpleNamespace(judges={}, state_lock=asyncio.Lock())
@@ -35,10 +48,11 @@ def test_retiring_and_statistics_wait_until_no_partition_is_restored() -> None:
             config, cast(Any, judging), (cast(Any, loop),), cast(Any, None),
             cast(Any, None), cast(Any, None), None, lambda: 0,
         )  # fmt: skip
-        calls: list[tuple[str, bool]] = []
+        calls: Calls = []
 
         async def retire(_send: object) -> None:
             calls.append(("retire", bool(loop.restoring)))
+            at.append(time.monotonic() - started)
 
         async def publish_counts(_send: object) -> dict[str, int]:
             calls.append(("statistics", bool(loop.restoring)))
@@ -52,11 +66,27 @@ def test_retiring_and_statistics_wait_until_no_partition_is_restored() -> None:
 
         run = asyncio.create_task(housekeeping.run(send))
         await asyncio.sleep(0.1)  # ten ticks while the partition is restored
-        waited = list(calls)
-        loop.restoring.clear()
+        first = list(calls)
+        if clear_after is not None:
+            await asyncio.sleep(clear_after - 0.1)
+            loop.restoring.clear()
         with contextlib.suppress(StoppedError):
             await asyncio.wait_for(run, 5)
-        assert waited == []
-        return calls
+        return first, calls, at[0]
 
-    assert asyncio.run(scenario()) == [("retire", False), ("statistics", False)]
+    return asyncio.run(scenario())
+
+
+def test_retiring_and_statistics_wait_until_no_partition_is_restored() -> None:
+    first, calls, _ = run_until_statistics(clear_after=0.1)
+    assert first == []
+    assert calls == [("retire", False), ("statistics", False)]
+
+
+def test_a_restore_that_never_ends_holds_them_back_for_a_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(housekeeping_module, "RESTORE_WAIT_SECONDS", 0.3)
+    _, calls, waited = run_until_statistics(clear_after=None)
+    assert waited >= 0.3
+    assert calls == [("retire", True), ("statistics", True)]
