@@ -36,6 +36,7 @@ from refmon.streams.worker.messages import (
     case_record_key,
     finding_messages,
     finding_value,
+    record_key,
 )
 
 RESTORE_CHUNK = 2_000
@@ -48,6 +49,12 @@ class Refused(NamedTuple):
 
     source: Source
     rejection: Rejection
+
+
+Kept = tuple[str, str, str, int, int]
+"""What a judge keeps of a live delivery until its case retires: the event's scope and id,
+and its source's name, partition and offset. Plain tuples of five: a national year holds
+hundreds of thousands, and a snapshot (snapshot.py) writes them all."""
 
 
 class Judged(NamedTuple):
@@ -74,7 +81,7 @@ class PartitionJudge:
         self._topics = topics
         self._counts = counts
         self._applied: dict[tuple[str, int], int] = {}
-        self._held: dict[tuple[str, str], list[Delivery]] = {}
+        self._held: dict[tuple[str, str], list[Kept]] = {}
         self._late: list[Source] = []
         self._sources = sources
         """Every input source that sends this partition events: its forces and the watchdog."""
@@ -136,11 +143,13 @@ class PartitionJudge:
         for force, case_id in self.engine.retirable(watermark - margin_us):
             retired = self.engine.retire(force, case_id)
             kept = self._held.pop((force, case_id), [])
-            ids = tuple(dict.fromkeys((source_scope(d.event), d.event.event_id) for d in kept))
-            retiring.append(
-                Folded(retired, ids, tuple(d.source for d in kept), len(ids), len(kept) - len(ids))
-            )
-            deletions += [Outbound(topic, case_record_key(d), None, self.partition) for d in kept]
+            ids = tuple(dict.fromkeys((scope, event_id) for scope, event_id, *_ in kept))
+            sources = tuple(Source(name, p, offset) for _, _, name, p, offset in kept)
+            retiring.append(Folded(retired, ids, sources, len(ids), len(kept) - len(ids)))
+            deletions += [
+                Outbound(topic, record_key(force, case_id, *source), None, self.partition)
+                for source in sources
+            ]
         self.last_retired = len(retiring)
         return self._archived(retiring), deletions
 
@@ -177,9 +186,9 @@ class PartitionJudge:
         self._keep(delivery)
 
     def _keep(self, delivery: Delivery) -> None:
-        event = delivery.event
-        self._held.setdefault((event.force, event.case_id), []).append(delivery)
-        name = delivery.source.name
+        event, (name, partition, offset) = delivery.event, delivery.source
+        kept = (source_scope(event), event.event_id, name, partition, offset)
+        self._held.setdefault((event.force, event.case_id), []).append(kept)
         if event.occurred_at_us > self._source_times.get(name, event.occurred_at_us - 1):
             self._source_times[name] = event.occurred_at_us
 

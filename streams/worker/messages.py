@@ -43,7 +43,12 @@ def dead_letter(topics: Topics, letter: DeadLetter) -> Outbound:
 def case_record_key(delivery: Delivery) -> bytes:
     """One changelog record per delivery: appending an event costs one small write."""
     event = delivery.event
-    return f"{event.force}/{event.case_id}@{delivery.source}".encode()
+    return record_key(event.force, event.case_id, *delivery.source)
+
+
+def record_key(force: str, case_id: str, name: str, partition: int, offset: int) -> bytes:
+    """`case_record_key` from the parts a judge keeps of a delivery."""
+    return f"{force}/{case_id}@{name}:{partition}:{offset}".encode()
 
 
 def finding_messages(topics: Topics, changes: Iterable[FindingChange]) -> list[Outbound]:
