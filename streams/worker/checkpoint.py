@@ -52,13 +52,22 @@ class Batch:
         self.refused = refused or []
 
 
-async def send_all(producer: AIOKafkaProducer, messages: Iterable[Outbound]) -> None:
-    """Every record handed to the producer, then every one confirmed."""
-    futures = [
-        await producer.send(m.topic, m.value, key=m.key, partition=m.partition) for m in messages
+Written = dict[TopicPartition, tuple[int, bytes | None]]
+"""Per partition written to, the offset and key of the last record a lane has landed."""
+
+
+async def send_all(producer: AIOKafkaProducer, messages: Iterable[Outbound]) -> Written:
+    """Every record handed to the producer, then every one confirmed; where the last of each
+    partition went."""
+    sent = [
+        (m.key, await producer.send(m.topic, m.value, key=m.key, partition=m.partition))
+        for m in messages
     ]
-    if futures:
-        await asyncio.gather(*futures)
+    landed = await asyncio.gather(*(future for _, future in sent)) if sent else []
+    return {
+        TopicPartition(meta.topic, meta.partition): (meta.offset, key)
+        for (key, _), meta in zip(sent, landed, strict=True)
+    }
 
 
 class Lane:
@@ -67,6 +76,14 @@ class Lane:
     def __init__(self, tp: TopicPartition) -> None:
         self.tp = tp
         self._last: asyncio.Task[None] | None = None
+        self.written: Written = {}
+        """What this lane has landed (committed, in transactions), per partition written to:
+        a snapshot names the last changelog record it reflects (snapshot.py)."""
+
+    def idle(self) -> bool:
+        """Whether everything submitted has landed, and nothing failed."""
+        last = self._last
+        return last is None or (last.done() and not last.cancelled() and not last.exception())
 
     def submit(
         self, outputs: list[Outbound], state: list[Outbound], offset: int | None
@@ -154,7 +171,7 @@ class TransactionalLane(Lane):
         producer = self._producer
         await producer.begin_transaction()
         try:
-            await send_all(producer, [*outputs, *state])
+            written = await send_all(producer, [*outputs, *state])
             if offset is not None:
                 await producer.send_offsets_to_transaction({self.tp: offset}, self._group)
             await producer.commit_transaction()
@@ -164,6 +181,7 @@ class TransactionalLane(Lane):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(producer.abort_transaction(), timeout=5)
             raise
+        self.written.update(written)
         if offset is not None:
             self._committed({self.tp: offset})
 
@@ -195,7 +213,7 @@ class ConfirmedLane(Lane):
     ) -> None:
         # Outputs before state: a crash between them repeats an alert, never loses one.
         await send_all(self._producer, outputs)
-        await send_all(self._producer, state)
+        self.written.update(await send_all(self._producer, state))
         if offset is None:
             return
         try:
@@ -234,6 +252,9 @@ class Checkpoint:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    def lane(self, tp: TopicPartition) -> Lane | None:
+        return self.lanes.get(tp)
 
     def holds(self, tp: TopicPartition) -> bool:
         """Whether the partition has a lane open (kept, if it is assigned again)."""

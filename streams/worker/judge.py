@@ -20,6 +20,7 @@ from refmon.streams.kafka.state import (
     ARCHIVE_BYTES,
     ARCHIVE_CASES,
     ArchiveHead,
+    ArchiveRecord,
     Folded,
     Held,
     archive_key,
@@ -64,6 +65,20 @@ class Judged(NamedTuple):
     refused: list[Refused]
 
 
+class JudgeState(NamedTuple):
+    """Everything a judge holds but its wiring: what a snapshot of it keeps (snapshot.py)."""
+
+    engine: Engine
+    applied: dict[tuple[str, int], int]
+    held: dict[tuple[str, str], list[Kept]]
+    late: list[Source]
+    source_times: dict[str, int]
+    archive_number: int
+    archive_head: ArchiveHead
+    archive_cases: list[bytes]
+    archive_bytes: int
+
+
 class PartitionJudge:
     """One by-force partition: its engine, per input source the highest offset applied,
     and per case the deliveries its changelog holds (to fold them when it retires)."""
@@ -106,15 +121,73 @@ class PartitionJudge:
         self._late = list(stored.late)
         self._singles = stored.single
         if stored.archive:
-            last = stored.archive[-1]
-            self._archive_number = last.number
-            self._archive_cases = last.encoded()
-            self._archive_bytes = sum(map(len, self._archive_cases))
-            # Written again in today's format as cases join it.
-            self._archive_head = ArchiveHead()
-            for folded in last.folded():
-                self._archive_head.add(folded)
+            self.reopen_archive(stored.archive[-1])
         return replay(self.engine, stored, RESTORE_CHUNK, self._note, self._replayed)
+
+    def reopen_archive(self, last: ArchiveRecord) -> None:
+        """The changelog's last archive record is the one retired cases join next."""
+        self._archive_number = last.number
+        self._archive_cases = last.encoded()
+        self._archive_bytes = sum(map(len, self._archive_cases))
+        # Written again in today's format as cases join it.
+        self._archive_head = ArchiveHead()
+        for folded in last.folded():
+            self._archive_head.add(folded)
+
+    def state(self) -> JudgeState | None:
+        """What a snapshot keeps; None while an earlier release's records wait to be moved
+        into the archive (a restore does that before anything else)."""
+        if self._singles:
+            return None
+        return JudgeState(
+            self.engine,
+            self._applied,
+            self._held,
+            self._late,
+            self._source_times,
+            self._archive_number,
+            self._archive_head,
+            self._archive_cases,
+            self._archive_bytes,
+        )
+
+    def resume(self, state: JudgeState) -> None:
+        """Take up a snapshot's state, in place of a restore's replay (a new judge only)."""
+        self.engine = state.engine
+        self._applied = state.applied
+        self._held = state.held
+        self._late = state.late
+        self._source_times = state.source_times
+        self._archive_number = state.archive_number
+        self._archive_head = state.archive_head
+        self._archive_cases = state.archive_cases
+        self._archive_bytes = state.archive_bytes
+
+    def catch_up(self, delivery: Delivery) -> None:
+        """Apply a delivery its changelog holds but the snapshot did not, as a restore does."""
+        source = delivery.source
+        if source.offset <= self._applied.get((source.name, source.partition), -1):
+            return  # in the snapshot already
+        self.engine.apply(delivery.event, delivery.received_at_us)
+        self._replayed(delivery)
+
+    def catch_up_late(self, late: list[Source]) -> None:
+        """The partition's record of late repeats as the changelog holds it now: it only ever
+        grows, so what the snapshot lacks is its end."""
+        if late[: len(self._late)] != self._late:
+            raise ValueError("the changelog's late repeats do not continue the snapshot's")
+        added = late[len(self._late) :]
+        self.engine.duplicate += len(added)
+        for source in added:
+            self._note(source)
+        self._late = list(late)
+
+    @property
+    def sources(self) -> frozenset[str]:
+        return self._sources
+
+    def is_live(self, force: str, case_id: str) -> bool:
+        return (force, case_id) in self._held
 
     def watermark(self) -> int | None:
         """The latest event time every source of this partition has reached.
@@ -141,17 +214,22 @@ class PartitionJudge:
             return [], deletions
         retiring: list[Folded] = []
         for force, case_id in self.engine.retirable(watermark - margin_us):
-            retired = self.engine.retire(force, case_id)
-            kept = self._held.pop((force, case_id), [])
-            ids = tuple(dict.fromkeys((scope, event_id) for scope, event_id, *_ in kept))
-            sources = tuple(Source(name, p, offset) for _, _, name, p, offset in kept)
-            retiring.append(Folded(retired, ids, sources, len(ids), len(kept) - len(ids)))
+            folded = self.retire_case(force, case_id)
+            retiring.append(folded)
             deletions += [
                 Outbound(topic, record_key(force, case_id, *source), None, self.partition)
-                for source in sources
+                for source in folded.sources
             ]
         self.last_retired = len(retiring)
         return self._archived(retiring), deletions
+
+    def retire_case(self, force: str, case_id: str) -> Folded:
+        """One case folded: dropped from the engine and from what is kept of its deliveries."""
+        retired = self.engine.retire(force, case_id)
+        kept = self._held.pop((force, case_id), [])
+        ids = tuple(dict.fromkeys((scope, event_id) for scope, event_id, *_ in kept))
+        sources = tuple(Source(name, p, offset) for _, _, name, p, offset in kept)
+        return Folded(retired, ids, sources, len(ids), len(kept) - len(ids))
 
     def archive_singles(self) -> tuple[list[Outbound], list[Outbound]]:
         """An earlier release's records of one retired case each, moved into the archive:

@@ -1,0 +1,218 @@
+"""A by-force partition's judge kept on the worker's disk: a restart reads the snapshot and only
+the changelog records written after it, not the whole changelog (issue 22).
+
+One file per changelog partition in the worker's `--data-dir`:
+`snapshots/<changelog topic>-<partition>.snapshot`. A first line says what the
+snapshot is (JSON): its format, a fingerprint of the code and the configuration
+that made it, the changelog record it reflects last (offset and a hash of its
+key), and a hash of the rest. The rest is the judge's state (judge.JudgeState),
+pickled. A snapshot that does not match the running code and settings, fails
+its hash, or cannot be read is set aside and the partition restored from the
+whole changelog: a snapshot only ever saves time.
+
+Pickle runs code named in the file when it reads it, so the reader accepts only
+the classes and functions a judge's state is built of (`ALLOWED`). The folder is
+the worker's own (0700): whoever can write it can change what the worker holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copyreg
+import gc
+import hashlib
+import io
+import json
+import logging
+import os
+import pickle
+import time
+from functools import cache
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from refmon.streams.engine import Ruleset
+from refmon.streams.worker.judge import JudgeState, PartitionJudge
+
+FORMAT = 1
+
+log = logging.getLogger("refmon.worker")
+
+ALLOWED_MODULES = ("refmon.", "collections", "zoneinfo", "datetime")
+"""Modules whose classes and functions a snapshot may name (and `copyreg`'s, `ALLOWED`)."""
+ALLOWED = {
+    ("copyreg", "_reconstructor"),
+    ("copyreg", "__newobj__"),
+    ("builtins", "getattr"),
+    ("builtins", "object"),
+    ("builtins", "set"),
+    ("builtins", "frozenset"),
+}
+
+
+class Snapshot(NamedTuple):
+    offset: int
+    """The last changelog record the state reflects (and every one before it)."""
+    key_hash: str
+    """That record's key, hashed (`key_hash`): a reader checks the changelog still has it."""
+    state: JudgeState
+
+
+def key_hash(key: bytes | None) -> str:
+    return hashlib.sha256(key or b"").hexdigest()[:32]
+
+
+def folder_of(data_dir: Path) -> Path:
+    return data_dir / "snapshots"
+
+
+def path_of(folder: Path, topic: str, partition: int) -> Path:
+    return folder / f"{topic}-{partition}.snapshot"
+
+
+def fingerprint(judge: PartitionJudge, topic: str) -> str:
+    """What a snapshot is valid for: this release's code, the engine's configuration (ruleset,
+    holidays, peer groups, forces) and the partition's identity."""
+    engine = judge.engine
+    described = repr(
+        (
+            FORMAT,
+            _code(),
+            _ruleset(engine.ruleset),
+            sorted(engine.holidays),
+            engine.peer_groups,
+            engine.forces,
+            sorted(judge.sources),
+            topic,
+            judge.partition,
+        )
+    )
+    return hashlib.sha256(described.encode()).hexdigest()
+
+
+@cache
+def _code() -> str:
+    """A hash of refmon's own source: a snapshot pickles its classes as they are now."""
+    import refmon.streams
+
+    import refmon
+
+    digest = hashlib.sha256()
+    roots = {Path(refmon.__file__).parent, Path(refmon.streams.__file__).parent}
+    for path in sorted({p for root in roots for p in root.rglob("*.py")}):
+        digest.update(str(path.name).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _ruleset(ruleset: Ruleset) -> tuple[object, ...]:
+    criteria = tuple(
+        (c.id, c.bit, c.title, c.legal_basis, c.conditions, c.predicate is None)
+        for c in ruleset.criteria
+    )
+    zone = str(ruleset.zone)
+    timing = (ruleset.deadline_days_after, ruleset.unconfirmed_after_us)
+    return (ruleset.id, ruleset.title, zone, timing, criteria)
+
+
+def _the_ruleset() -> Ruleset:
+    """Where a snapshot names the engine's ruleset: the reader puts the running one there
+    (a ruleset holds compiled conditions, which pickle cannot write)."""
+    raise RuntimeError("only a snapshot reader calls this")
+
+
+def dumps(state: JudgeState) -> bytes:
+    """The state pickled (synchronously: it must not change meanwhile)."""
+    table = copyreg.dispatch_table.copy()
+    table[Ruleset] = lambda _ruleset: (_the_ruleset, ())
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=5)
+    pickler.dispatch_table = table
+    pickler.dump(state)
+    return buffer.getvalue()
+
+
+class _Reader(pickle.Unpickler):
+    def __init__(self, data: bytes, ruleset: Ruleset) -> None:
+        super().__init__(io.BytesIO(data))
+        self._ruleset = ruleset
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == (__name__, "_the_ruleset"):
+            ruleset = self._ruleset
+            return lambda: ruleset
+        if (module, name) in ALLOWED or module.startswith(ALLOWED_MODULES):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"a snapshot may not name {module}.{name}")
+
+
+def save(path: Path, print_: str, offset: int, key: bytes | None, body: bytes) -> None:
+    """Write a snapshot whole or not at all (a new file, synced, renamed over the old)."""
+    head = {
+        "format": FORMAT,
+        "fingerprint": print_,
+        "offset": offset,
+        "key": key_hash(key),
+        "body": hashlib.sha256(body).hexdigest(),
+        "written_at": time.time(),
+    }
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    part = path.with_suffix(".part")
+    with part.open("wb") as file:
+        file.write(json.dumps(head).encode() + b"\n")
+        file.write(body)
+        file.flush()
+        os.fsync(file.fileno())
+    part.replace(path)
+
+
+def load(path: Path, print_: str, ruleset: Ruleset) -> Snapshot | None:
+    """The snapshot at `path` if it is one for this code, configuration and partition; None
+    (and the file set aside, saying why) if not. No file: None."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        log.warning("snapshot %s unreadable (%s): restoring from the changelog", path, err)
+        return None
+    why, snapshot = _parse(data, print_, ruleset)
+    if snapshot is None:
+        log.warning("snapshot %s not used (%s): restoring from the changelog", path, why)
+        set_aside(path)
+    return snapshot
+
+
+def _parse(data: bytes, print_: str, ruleset: Ruleset) -> tuple[str, Snapshot | None]:
+    first, _, body = data.partition(b"\n")
+    try:
+        head = json.loads(first)
+        if head.get("format") != FORMAT or head.get("fingerprint") != print_:
+            return "made by other code or settings", None
+        if hashlib.sha256(body).hexdigest() != head.get("body"):
+            return "its contents do not match their hash", None
+        offset, hashed = int(head["offset"]), str(head["key"])
+        state = _unpickled(body, ruleset)
+    except Exception as err:  # a damaged file can fail anywhere in unpickling
+        return f"{type(err).__name__}: {err}", None
+    if not isinstance(state, JudgeState):
+        return "it does not hold a judge", None
+    return "", Snapshot(offset, hashed, state)
+
+
+def _unpickled(body: bytes, ruleset: Ruleset) -> object:
+    # Hundreds of thousands of objects that live as long as the partition: the cycle
+    # collector's passes over them while they are built would cost a third again.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _Reader(body, ruleset).load()
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def set_aside(path: Path) -> None:
+    """Keep a snapshot not used out of the way (for a look), replacing one set aside before."""
+    with contextlib.suppress(OSError):
+        path.replace(path.with_suffix(".unused"))

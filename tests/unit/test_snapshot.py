@@ -1,0 +1,211 @@
+"""A judge's snapshot plus the changelog written after it is the judge a full restore makes."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections import defaultdict
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from refmon.schemas import event_adapter, load_forces
+from refmon.streams.engine.timeutil import MICROS_PER_DAY
+from refmon.streams.kafka.state import held
+from refmon.streams.kafka.topics import expected_source
+from refmon.streams.wire.delivery import decode_delivery
+from refmon.streams.wire.encode import dumps_report, finding_json
+from refmon.streams.worker import snapshot
+from refmon.streams.worker.intake import Intake, WatchdogIds
+from refmon.streams.worker.judge import PartitionJudge
+from refmon.streams.worker.messages import Counts
+from refmon.streams.worker.tail import TailError, catch_up
+
+from refmon import bootstrap
+from tests.unit.test_retirement import two_years
+from tests.unit.test_worker_core import NOW_MS, TOPICS
+
+MARGIN = 395 * MICROS_PER_DAY
+RETIRE_EVERY = 500
+Log = list[tuple[bytes, bytes | None]]
+
+
+def new_judge() -> PartitionJudge:
+    sources = frozenset({*(f.code for f in load_forces()), "watchdog"})
+    return PartitionJudge(0, bootstrap.new_engine(), TOPICS, Counts(), sources)
+
+
+class Lived:
+    """A judge that judged the whole history, retiring as housekeeping does, and the
+    changelog it wrote, in order; `at` is where the snapshot was taken."""
+
+    def __init__(self, snapshot_at: float, repeat: float | None = None) -> None:
+        self.judge = new_judge()
+        self.log: Log = []
+        self.snapshot: bytes = b""
+        self.at = 0
+        stage = Intake(event_adapter(), TOPICS, WatchdogIds(TOPICS.watchdog_ids), Counts())
+        events = _history()
+        offsets: defaultdict[str, int] = defaultdict(int)
+        at = int(len(events) * snapshot_at)
+        if repeat is not None:  # an event sent again just after the snapshot
+            events = (*events[:at], events[int(len(events) * repeat)], *events[at:])
+        for n, event in enumerate(events, 1):
+            source = expected_source(event["event_type"], event["force"])
+            sends = stage.take(
+                TOPICS.input(source), 0, offsets[source], NOW_MS, json.dumps(event).encode()
+            )
+            offsets[source] += 1
+            for forward in (s for s in sends if s.topic == TOPICS.by_force):
+                judged = self.judge.judge([decode_delivery(forward.value or b"")])
+                self.log += [(r.key or b"", r.value) for r in judged.state]
+            if n % RETIRE_EVERY == 0:
+                archives, deletions = self.judge.retire(MARGIN)
+                self.log += [(r.key or b"", r.value) for r in (*archives, *deletions)]
+            if n == at:
+                state = self.judge.state()
+                assert state is not None
+                self.snapshot, self.at = snapshot.dumps(state), len(self.log)
+
+
+@cache
+def _history() -> tuple[dict[str, Any], ...]:
+    return tuple(two_years())
+
+
+@cache
+def lived(at: float = 0.6, repeat: float | None = None) -> Lived:
+    return Lived(at, repeat)
+
+
+def outcome(judge: PartitionJudge) -> tuple[str, list[str], int, int]:
+    engine = judge.engine
+    report = dumps_report(engine.report(365))  # first: it sets the force-level findings
+    findings = [json.dumps(finding_json(f)) for f in engine.findings()]
+    return report, findings, engine.valid, engine.duplicate
+
+
+def resumed(life: Lived, body: bytes | None = None) -> PartitionJudge:
+    judge = new_judge()
+    state = snapshot._unpickled(body or life.snapshot, judge.engine.ruleset)
+    assert isinstance(state, snapshot.JudgeState)
+    judge.resume(state)
+    return judge
+
+
+def restored(log: Log) -> PartitionJudge:
+    judge = new_judge()
+    for _ in judge.restore(held(dict(log))):
+        pass
+    return judge
+
+
+def test_a_snapshot_and_the_changelog_after_it_make_the_judge_a_full_restore_makes() -> None:
+    life = lived()
+    tail = life.log[life.at :]
+    retired_in_tail = [k for k, v in tail if k.startswith(b"#retired/") and v is not None]
+    assert retired_in_tail, "the history must retire cases after the snapshot"
+    judge = resumed(life)
+    assert catch_up(judge, tail) == len(tail)
+    assert outcome(judge) == outcome(life.judge) == outcome(restored(life.log))
+
+
+def test_a_resumed_judge_holds_what_the_one_that_never_stopped_holds_and_goes_on_alike() -> None:
+    life = lived()
+    judge = resumed(life)
+    catch_up(judge, life.log[life.at :])
+    state, theirs = judge.state(), life.judge.state()
+    assert state is not None
+    assert theirs is not None
+    assert state._replace(engine=None, archive_head=None) == theirs._replace(
+        engine=None, archive_head=None
+    )
+    # Retiring everything writes what a fully restored judge writes: the open archive
+    # record goes on alike.
+    full = restored(life.log)
+    assert judge.retire(-MARGIN) == full.retire(-MARGIN)
+    assert outcome(judge) == outcome(full)
+
+
+def test_a_tail_that_compaction_thinned_is_refused_not_applied() -> None:
+    # A repeat of an old case's event just after the snapshot: a delivery in the tail,
+    # deleted in the tail when its case retires.
+    life = lived(0.6, repeat=0.2)
+    tail = life.log[life.at :]
+    judge = resumed(life)
+    catch_up(judge, tail)
+    assert outcome(judge) == outcome(life.judge)  # whole, the tail is applied
+    deleted = {k for k, v in tail if v is None}
+    # What the cleaner leaves: a deleted key's earlier values are gone.
+    thinned = [(k, v) for k, v in tail if v is None or k not in deleted]
+    assert len(thinned) == len(tail) - 1
+    with pytest.raises(TailError, match="retires otherwise"):
+        catch_up(resumed(life), thinned)
+
+
+def test_a_tail_with_an_earlier_releases_records_is_refused() -> None:
+    life = lived()
+    with pytest.raises(TailError, match="earlier release"):
+        catch_up(resumed(life), [(b"DUR/c1@retired", b"{}")])
+
+
+def save_and_load(tmp_path: Path, body: bytes, print_: str | None = None) -> Any:
+    judge = new_judge()
+    path = snapshot.path_of(tmp_path, TOPICS.cases_changelog, 0)
+    right = snapshot.fingerprint(judge, TOPICS.cases_changelog)
+    snapshot.save(path, print_ or right, 41, b"DUR/c1@DUR:0:3", body)
+    return path, snapshot.load(path, right, judge.engine.ruleset)
+
+
+def test_a_saved_snapshot_loads_with_its_mark(tmp_path: Path) -> None:
+    life = lived()
+    _, loaded = save_and_load(tmp_path, life.snapshot)
+    assert loaded is not None
+    assert loaded.offset == 41
+    assert loaded.key_hash == snapshot.key_hash(b"DUR/c1@DUR:0:3")
+    judge = new_judge()
+    judge.resume(loaded.state)
+    catch_up(judge, life.log[life.at :])
+    assert outcome(judge) == outcome(life.judge)
+
+
+def test_a_snapshot_of_other_code_or_settings_is_set_aside(tmp_path: Path) -> None:
+    path, loaded = save_and_load(tmp_path, lived().snapshot, print_="another release")
+    assert loaded is None
+    assert not path.exists()
+    assert path.with_suffix(".unused").exists()
+
+
+def test_a_damaged_snapshot_is_set_aside(tmp_path: Path) -> None:
+    body = bytearray(lived().snapshot)
+    body[len(body) // 2] ^= 0xFF
+    path, loaded = save_and_load(tmp_path, bytes(body))
+    assert loaded is None
+    assert path.with_suffix(".unused").exists()
+
+
+class Trap:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        import os
+
+        return (os.system, (f"touch {self.path}",))
+
+
+def test_a_snapshot_naming_anything_but_a_judges_parts_is_refused(tmp_path: Path) -> None:
+    sprung = tmp_path / "sprung"
+    _path, loaded = save_and_load(tmp_path, pickle.dumps(Trap(sprung)))
+    assert loaded is None
+    assert not sprung.exists()
+
+
+def test_the_fingerprint_names_the_partition_and_the_topic() -> None:
+    judge = new_judge()
+    other = PartitionJudge(1, bootstrap.new_engine(), TOPICS, Counts(), judge.sources)
+    topic = TOPICS.cases_changelog
+    assert snapshot.fingerprint(judge, topic) != snapshot.fingerprint(other, topic)
+    assert snapshot.fingerprint(judge, topic) != snapshot.fingerprint(judge, topic + "-x")
+    assert snapshot.fingerprint(judge, topic) == snapshot.fingerprint(new_judge(), topic)
