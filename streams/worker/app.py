@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from refmon.schemas.events import EventAdapter
 from refmon.streams.engine import Engine
-from refmon.streams.worker import clients
+from refmon.streams.worker import clients, snapshot
 from refmon.streams.worker.announced import Seeder
 from refmon.streams.worker.assignment import Rebalancing
 from refmon.streams.worker.cancelling import cancel_and_wait
@@ -48,9 +48,17 @@ from refmon.streams.worker.messages import Counts
 from refmon.streams.worker.outliers import LiveOutliers
 from refmon.streams.worker.reader import read_committed_where
 from refmon.streams.worker.settings import WorkerSettings
+from refmon.streams.worker.snapshots import Snapshots
 from refmon.streams.worker.statistics import SharedCounts, WorkerMetrics
 
 log = logging.getLogger("refmon.worker")
+
+
+def snapshots_of(config: WorkerSettings) -> Snapshots | None:
+    if not config.snapshot_seconds:
+        return None
+    folder = snapshot.folder_of(config.data_dir)
+    return Snapshots(folder, config.kafka, config.topics, config.snapshot_seconds)
 
 
 class Worker:
@@ -82,6 +90,7 @@ class Worker:
             config.stall_seconds,
             metrics,
             transactional_input=config.delivery == "exactly-once",
+            snapshots=snapshots_of(config),
         )
         self._shared = SharedCounts(config)
         engine = build_engine()

@@ -96,6 +96,8 @@ class Housekeeping:
             if not restoring and time.monotonic() - last_retire >= config.retire_seconds:
                 last_retire = time.monotonic()
                 await self._retire(send)
+            if not restoring:
+                await self._judging.take_snapshots()
             if config.clock == "wall":
                 clock = self._wall_clock()
                 for judge in list(self._judging.judges.values()):

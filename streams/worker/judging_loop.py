@@ -27,6 +27,7 @@ from refmon.streams.worker.judge import PartitionJudge, Refused
 from refmon.streams.worker.loop import ConsumerLoop, Records
 from refmon.streams.worker.messages import Counts, Outbound, dead_letter
 from refmon.streams.worker.reader import read_records
+from refmon.streams.worker.snapshots import Snapshots
 from refmon.streams.worker.statistics import WorkerMetrics
 
 SETTLE_SECONDS = 0.02
@@ -50,6 +51,7 @@ class JudgingLoop(ConsumerLoop):
         stall_seconds: float,
         metrics: WorkerMetrics | None,
         transactional_input: bool = True,
+        snapshots: Snapshots | None = None,
     ) -> None:
         super().__init__(kafka, stall_seconds, metrics)
         # Intake writes the by-force topic in transactions when exactly once.
@@ -61,6 +63,7 @@ class JudgingLoop(ConsumerLoop):
         self._forces = forces
         self._partitions = partitions
         self.judges: dict[int, PartitionJudge] = {}
+        self._snapshots = snapshots
         # Held from judging a batch to its state sends, and by retiring: a case is never
         # folded while a delivery of it is on its way.
         self.state_lock = asyncio.Lock()
@@ -142,6 +145,22 @@ class JudgingLoop(ConsumerLoop):
             "assigned by-force partitions %s (%d to restore)", sorted(mine), len(self.restoring)
         )
 
+    def _new_judge(self, partition: int) -> PartitionJudge:
+        engine = self._build_engine()
+        return recovery.new_judge(
+            partition, engine, self._topics, self._counts, self._forces, self._partitions
+        )
+
+    async def take_snapshots(self) -> None:
+        """Each held partition's snapshot, where one is due (snapshots.py)."""
+        snapshots, checkpoint = self._snapshots, self.checkpoint
+        if snapshots is None or checkpoint is None:
+            return
+        for partition, judge in list(self.judges.items()):
+            lane = checkpoint.lane(TopicPartition(self._topics.by_force, partition))
+            if lane is not None and self.judges.get(partition) is judge:
+                await snapshots.take(judge, lane, self.state_lock)
+
     def between_batches(self) -> None:
         """Read restored archive records a few at a time (streams/engine/retired_store.py):
         a partition serves from their summaries, and its engine reads the cases
@@ -155,19 +174,19 @@ class JudgingLoop(ConsumerLoop):
     async def restore(self, tp: TopicPartition) -> int:
         checkpoint = self.checkpoint
         assert checkpoint is not None
-        judge = recovery.new_judge(
-            tp.partition,
-            self._build_engine(),
-            self._topics,
-            self._counts,
-            self._forces,
-            self._partitions,
-        )
+        judge = self._new_judge(tp.partition)
+        held = None
+        if self._snapshots is not None:
+            held = await self._snapshots.resume(judge)
+        if held is None:
 
-        async def send(messages: Iterable[Outbound]) -> None:
-            await checkpoint.send(tp, list(messages))
+            async def send(messages: Iterable[Outbound]) -> None:
+                await checkpoint.send(tp, list(messages))
 
-        held = await recovery.restore_judge(self._kafka, self._topics, self._adapter, judge, send)
+            judge = self._new_judge(tp.partition)  # a snapshot not used may have changed it
+            held = await recovery.restore_judge(
+                self._kafka, self._topics, self._adapter, judge, send
+            )
         if cancelled_meanwhile():  # revoked while restoring: the judge is not ours to keep
             raise asyncio.CancelledError
         self.judges[tp.partition] = judge

@@ -62,6 +62,35 @@ async def read_latest(
         await consumer.stop()
 
 
+async def read_from(
+    settings: KafkaSettings, topic: str, partition: int, first: int
+) -> list[tuple[int, bytes, bytes | None]]:
+    """Every keyed record of one partition from offset `first` to the end offset seen on
+    opening, in the order written: (offset, key, value; None: deleted)."""
+    tp = TopicPartition(topic, partition)
+    consumer = await _open(settings, tp)
+    found: list[tuple[int, bytes, bytes | None]] = []
+    try:
+        end = (await consumer.end_offsets([tp]))[tp]
+        consumer.seek(tp, first)
+        moved = time.monotonic()
+        while first < end and await consumer.position(tp) < end:
+            batch = await consumer.getmany(tp, timeout_ms=500, max_records=20_000)
+            records = batch.get(tp, [])
+            if records:
+                moved = time.monotonic()
+            elif time.monotonic() - moved > STALL_SECONDS:
+                raise TimeoutError(f"reading {topic}[{partition}] stalled")
+            found += [
+                (r.offset, r.key, r.value)
+                for r in records
+                if first <= r.offset < end and r.key is not None
+            ]
+        return found
+    finally:
+        await consumer.stop()
+
+
 async def read_records(
     settings: KafkaSettings, topic: str, partition: int, first: int, count: int
 ) -> list[ConsumerRecord[Any, Any]]:

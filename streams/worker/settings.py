@@ -65,6 +65,10 @@ class WorkerSettings(KafkaCommandSettings):
     window (streams/engine/retirement.py)."""
     retire_seconds: float = Field(60.0, gt=0)
     """How often a worker looks for cases to retire."""
+    snapshot_seconds: float = Field(60.0, ge=0)
+    """How often, at most, a worker writes each by-force partition's snapshot into
+    `data_dir` (streams/worker/snapshot.py), for a restart to read instead of the whole
+    changelog; 0: never, and restarts read the whole changelog."""
     tick_seconds: float = Field(1.0, gt=0)
     stats_seconds: float = Field(15.0, gt=0)
     delivery: Literal["exactly-once", "at-least-once"] = "exactly-once"

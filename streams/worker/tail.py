@@ -13,6 +13,7 @@ changelog, as without a snapshot. Client-free: tested without a broker.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from refmon.streams.kafka.state import (
     ARCHIVE_PREFIX,
@@ -34,11 +35,17 @@ class TailError(Exception):
     """The snapshot cannot be brought up to date from this tail: restore from the start."""
 
 
-def catch_up(judge: PartitionJudge, records: Iterable[Record]) -> int:
-    """Apply a changelog's records after a snapshot, in the order written; how many."""
+class Caught(NamedTuple):
+    records: int
+    retired: int
+    """Cases the records retired."""
+
+
+def catch_up(judge: PartitionJudge, records: Iterable[Record]) -> Caught:
+    """Apply a changelog's records after a snapshot, in the order written."""
     last_archive: ArchiveRecord | None = None
     late = None
-    count = 0
+    count = retired = 0
     for key, value in records:
         count += 1
         if value is None:
@@ -47,7 +54,7 @@ def catch_up(judge: PartitionJudge, records: Iterable[Record]) -> int:
             late = decode_late(value)
         elif key.startswith(ARCHIVE_PREFIX):
             record = ArchiveRecord(archive_number(key), value)
-            _retire(judge, record)
+            retired += _retire(judge, record)
             if last_archive is None or record.number >= last_archive.number:
                 last_archive = record
         elif key.endswith(RETIRED_SUFFIX) or value[:1] == b"{":
@@ -64,12 +71,13 @@ def catch_up(judge: PartitionJudge, records: Iterable[Record]) -> int:
             raise TailError(str(err)) from err
     if last_archive is not None:
         judge.reopen_archive(last_archive)
-    return count
+    return Caught(count, retired)
 
 
-def _retire(judge: PartitionJudge, record: ArchiveRecord) -> None:
+def _retire(judge: PartitionJudge, record: ArchiveRecord) -> int:
     """Retire the cases an archive record holds that the judge still has live, each checked
-    against the record's copy."""
+    against the record's copy; how many."""
+    retired = 0
     for folded in record.folded():
         force, case_id = folded.retired.force, folded.retired.case_id
         if judge.engine.is_retired(force, case_id):
@@ -78,3 +86,5 @@ def _retire(judge: PartitionJudge, record: ArchiveRecord) -> None:
             raise TailError(f"a retired case of {force} is neither live nor retired here")
         if encode_case(judge.retire_case(force, case_id)) != encode_case(folded):
             raise TailError(f"a case of {force} retires otherwise than its archive record says")
+        retired += 1
+    return retired

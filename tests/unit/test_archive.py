@@ -82,7 +82,7 @@ def test_a_partition_keeps_its_retired_cases_in_one_archive_record_not_one_each(
 def test_a_full_archive_record_opens_the_next_and_a_restored_judge_goes_on_filling_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("refmon.streams.worker.judge.ARCHIVE_CASES", 2)
+    monkeypatch.setattr("refmon.streams.worker.open_archive.ARCHIVE_CASES", 2)
     live, changelog = live_judge([*old_cases(3), NEW])
     archives, deletions = live.retire(MARGIN)
     assert [a.key for a in archives] == [ARCHIVE_PREFIX + n for n in (b"0/0", b"0/1")]
@@ -148,7 +148,7 @@ def test_a_case_both_archived_and_in_a_single_record_counts_once() -> None:
 
 
 def test_an_archive_record_stays_inside_its_byte_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("refmon.streams.worker.judge.ARCHIVE_BYTES", 1)  # one case a record
+    monkeypatch.setattr("refmon.streams.worker.open_archive.ARCHIVE_BYTES", 1)  # one case a record
     live, changelog = live_judge([*old_cases(3), NEW])
     archives, deletions = live.retire(MARGIN)
     assert [len(decode_archive(a.value or b"")) for a in archives] == [1, 1, 1]

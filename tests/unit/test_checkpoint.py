@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,16 +31,22 @@ class FakeProducer:
         self.journal = journal
         self.fenced_at = fenced_at
         self.commits = 0
+        self.offsets: dict[tuple[str, int], int] = {}
 
-    async def send(self, topic: str, value: bytes | None, **_: Any) -> asyncio.Future[None]:
+    async def send(
+        self, topic: str, value: bytes | None, partition: int | None = None, **_: Any
+    ) -> asyncio.Future[Any]:
         self.journal.append(f"send {topic}")
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        asyncio.get_running_loop().call_soon(self._confirm, done, topic)
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        where = (topic, partition or 0)
+        offset = self.offsets[where] = self.offsets.get(where, -1) + 1
+        landed = SimpleNamespace(topic=topic, partition=partition or 0, offset=offset)
+        asyncio.get_running_loop().call_soon(self._confirm, done, topic, landed)
         return done
 
-    def _confirm(self, done: asyncio.Future[None], topic: str) -> None:
+    def _confirm(self, done: asyncio.Future[Any], topic: str, landed: Any) -> None:
         self.journal.append(f"confirmed {topic}")
-        done.set_result(None)
+        done.set_result(landed)
 
     async def start(self) -> None:
         self.journal.append("start")
@@ -136,6 +143,10 @@ def test_exactly_once_each_submission_is_one_transaction_with_its_offset_in_orde
         "stop",
     ]
     assert [dict(c)[TP] for c in committed] == [10, 20]
+    # What a snapshot names: the last record landed in each partition written to.
+    changelog, findings = TopicPartition("changelog", 0), TopicPartition("findings", 0)
+    assert lane.written == {changelog: (1, b"k"), findings: (2, b"k")}
+    assert lane.idle()
 
 
 def test_a_fenced_transaction_is_aborted_fails_what_follows_and_commits_nothing() -> None:
@@ -148,3 +159,5 @@ def test_a_fenced_transaction_is_aborted_fails_what_follows_and_commits_nothing(
     assert "abort" in journal
     assert journal.count("begin") == 1  # the next submission never starts
     assert committed == []
+    assert lane.written == {}  # nothing landed: a snapshot names nothing of it
+    assert not lane.idle()

@@ -38,6 +38,11 @@ def run_until_statistics(clear_after: float | None) -> tuple[Calls, Calls, float
         restore = asyncio.get_running_loop().create_future()
         loop = SimpleNamespace(restoring={TP: restore})
         judging = SimpleNamespace(judges={}, state_lock=asyncio.Lock())
+
+        async def take_snapshots() -> None:
+            calls.append(("snapshots", bool(loop.restoring)))
+
+        judging.take_snapshots = take_snapshots
         config = WorkerSettings(
             kafka=KafkaSettings("127.0.0.1:9"),
             clock="event",
@@ -80,7 +85,7 @@ def run_until_statistics(clear_after: float | None) -> tuple[Calls, Calls, float
 def test_retiring_and_statistics_wait_until_no_partition_is_restored() -> None:
     first, calls, _ = run_until_statistics(clear_after=0.1)
     assert first == []
-    assert calls == [("retire", False), ("statistics", False)]
+    assert calls == [("retire", False), ("snapshots", False), ("statistics", False)]
 
 
 def test_a_restore_that_never_ends_holds_them_back_for_a_bounded_time(
@@ -89,4 +94,4 @@ def test_a_restore_that_never_ends_holds_them_back_for_a_bounded_time(
     monkeypatch.setattr(housekeeping_module, "RESTORE_WAIT_SECONDS", 0.3)
     _, calls, waited = run_until_statistics(clear_after=None)
     assert waited >= 0.3
-    assert calls == [("retire", True), ("statistics", True)]
+    assert calls == [("retire", True), ("snapshots", True), ("statistics", True)]

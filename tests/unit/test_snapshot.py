@@ -107,7 +107,9 @@ def test_a_snapshot_and_the_changelog_after_it_make_the_judge_a_full_restore_mak
     retired_in_tail = [k for k, v in tail if k.startswith(b"#retired/") and v is not None]
     assert retired_in_tail, "the history must retire cases after the snapshot"
     judge = resumed(life)
-    assert catch_up(judge, tail) == len(tail)
+    caught = catch_up(judge, tail)
+    assert caught.records == len(tail)
+    assert caught.retired > 0
     assert outcome(judge) == outcome(life.judge) == outcome(restored(life.log))
 
 
@@ -118,9 +120,7 @@ def test_a_resumed_judge_holds_what_the_one_that_never_stopped_holds_and_goes_on
     state, theirs = judge.state(), life.judge.state()
     assert state is not None
     assert theirs is not None
-    assert state._replace(engine=None, archive_head=None) == theirs._replace(
-        engine=None, archive_head=None
-    )
+    assert state._replace(engine=None) == theirs._replace(engine=None)
     # Retiring everything writes what a fully restored judge writes: the open archive
     # record goes on alike.
     full = restored(life.log)

@@ -64,6 +64,7 @@ VALUES = {
     "metrics_address": "::1",
     "session_timeout": "21",
     "stall_seconds": "44",
+    "snapshot_seconds": "7.5",
     "retire_after_days": "12",
     "retire_seconds": "5",
     "store": "memory",

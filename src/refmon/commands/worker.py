@@ -95,6 +95,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "(default 30, or REFMON_RETIRE_AFTER_DAYS)",
     )
     p.add_argument(
+        "--snapshot-seconds",
+        type=float,
+        metavar="SECONDS",
+        help="write each held partition's snapshot into --data-dir at most this often, so "
+        "that a restart reads it and the changelog after it, not the whole changelog; "
+        "0: never (default 60, or REFMON_SNAPSHOT_SECONDS)",
+    )
+    p.add_argument(
         "--print-config",
         action="store_true",
         help="print the effective settings (flags over environment over defaults, secrets "

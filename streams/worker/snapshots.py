@@ -1,0 +1,115 @@
+"""When a worker takes its by-force judges' snapshots, and how a restore resumes from one.
+
+Taking one (housekeeping, every `snapshot_seconds` for a partition whose lane
+has written to the changelog since): under the judging loop's state lock, the
+partition's lane is drained, and only if nothing is left in it is the judge
+pickled, at once, with no await in between. Then the judge holds exactly what
+the lane has landed, and the snapshot names the last changelog record the lane
+landed. The file is written off the event loop.
+
+Resuming (a restore): the snapshot read, the changelog read from the record it
+names to the end, that record checked (same offset, same key: the topic is the
+one the snapshot was taken from), and the records after it applied (tail.py).
+Anything amiss and the partition is restored from the whole changelog, as without
+a snapshot; the file is set aside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from pathlib import Path
+
+from aiokafka import TopicPartition
+from refmon.streams.kafka.settings import KafkaSettings
+from refmon.streams.kafka.topics import Topics
+from refmon.streams.worker import reader, snapshot, tail
+from refmon.streams.worker.checkpoint import Lane
+from refmon.streams.worker.judge import PartitionJudge
+
+log = logging.getLogger("refmon.worker")
+
+
+class Snapshots:
+    def __init__(self, folder: Path, kafka: KafkaSettings, topics: Topics, seconds: float) -> None:
+        self._folder = folder
+        self._kafka = kafka
+        self._topic = topics.cases_changelog
+        self._seconds = seconds
+        self._taken: dict[int, tuple[int, bytes | None]] = {}
+        self._at: dict[int, float] = {}
+
+    def _path(self, partition: int) -> Path:
+        return snapshot.path_of(self._folder, self._topic, partition)
+
+    async def resume(self, judge: PartitionJudge) -> int | None:
+        """Bring a new judge up from its partition's snapshot and the changelog after it;
+        records read. None: no snapshot fit to use (the judge is then not to be used)."""
+        partition = judge.partition
+        path = self._path(partition)
+        print_ = snapshot.fingerprint(judge, self._topic)
+        loaded = snapshot.load(path, print_, judge.engine.ruleset)
+        if loaded is None:
+            return None
+        records = await reader.read_from(self._kafka, self._topic, partition, loaded.offset)
+        if not records or records[0][0] != loaded.offset:
+            why = "the changelog no longer holds the record it ends at"
+        elif snapshot.key_hash(records[0][1]) != loaded.key_hash:
+            why = "the changelog holds another record where it ends"
+        else:
+            judge.resume(loaded.state)
+            try:
+                caught = tail.catch_up(judge, ((key, value) for _, key, value in records[1:]))
+            except tail.TailError as err:
+                why = str(err)
+            else:
+                self._at[partition] = time.monotonic()
+                log.info(
+                    "partition %d resumed from its snapshot (changelog offset %d) and the %d "
+                    "record(s) after it, which retired %d case(s)",
+                    partition,
+                    loaded.offset,
+                    caught.records,
+                    caught.retired,
+                )
+                return len(records)
+        log.warning("snapshot %s not used (%s): restoring from the changelog", path, why)
+        snapshot.set_aside(path)
+        return None
+
+    async def take(self, judge: PartitionJudge, lane: Lane, lock: asyncio.Lock) -> bool:
+        """Write the judge's snapshot if one is due; whether one was written."""
+        partition = judge.partition
+        changelog = TopicPartition(self._topic, partition)
+        mark = lane.written.get(changelog)
+        if mark is None or mark == self._taken.get(partition):
+            return False  # nothing landed since the last one (or since the restore)
+        if time.monotonic() - self._at.get(partition, -math.inf) < self._seconds:
+            return False
+        started = time.monotonic()
+        async with lock:
+            await lane.drain()
+            mark = lane.written.get(changelog)
+            state = judge.state()
+            if mark is None or state is None or not lane.idle():
+                return False  # still writing, or failing: the next round tries again
+            body = snapshot.dumps(state)
+        held = time.monotonic() - started
+        print_ = snapshot.fingerprint(judge, self._topic)
+        self._at[partition] = time.monotonic()
+        try:
+            await asyncio.to_thread(snapshot.save, self._path(partition), print_, *mark, body)
+        except OSError as err:  # a full or read-only disk costs restart time, nothing more
+            log.warning("snapshot of partition %d not written: %s", partition, err)
+            return False
+        self._taken[partition] = mark
+        log.info(
+            "snapshot of partition %d at changelog offset %d: %.1f MB, judging held %.2f s",
+            partition,
+            mark[0],
+            len(body) / 1e6,
+            held,
+        )
+        return True

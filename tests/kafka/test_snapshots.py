@@ -1,0 +1,80 @@
+"""A worker killed and started again on its folder resumes from its snapshots (issue 22)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+
+from tests.cli import run_cli
+from tests.kafka.conftest import Deployment
+from tests.kafka.test_worker import embedded_report
+
+# Long enough that cases retire while the worker runs (a year and a month after them).
+SIM = [
+    *("simulate", "--start", "2024-01-01", "--days", "800"),
+    *("--scale", "0.04", "--seed", "6", "--duplicates", "0.01"),
+]
+FAST = ("--clock", "event", "--snapshot-seconds", "0.5", "--retire-seconds", "1")
+
+
+def snapshots(deployment: Deployment, name: str) -> list[Path]:
+    return sorted((deployment.folder / name / "snapshots").glob("*.snapshot"))
+
+
+def test_a_restart_resumes_each_partition_from_its_snapshot_and_the_report_is_exact(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    stream = tmp_path / "events.jsonl"
+    assert run_cli([*SIM, "-q", "--output", str(stream)]).status == 0
+    lines = stream.read_bytes().splitlines(keepends=True)
+    first, rest = tmp_path / "first.jsonl", tmp_path / "rest.jsonl"
+    first.write_bytes(b"".join(lines[: len(lines) * 2 // 3]))
+    rest.write_bytes(b"".join(lines[len(lines) * 2 // 3 :]))
+    expected = json.loads(embedded_report(first))["events"]
+
+    worker = deployment.start_worker("w1", *FAST)
+    deployment.publish(first)
+    deployment.wait_for(expected["valid"], expected["duplicate"], stream=first)
+    deadline = time.monotonic() + 60
+    log = ""
+    # Cases retired (so that the tails below hold archive records, not only deliveries),
+    # and every partition's snapshot written.
+    while "retired" not in log or len(snapshots(deployment, "w1")) < deployment.partitions:
+        assert time.monotonic() < deadline, log[-3000:]
+        time.sleep(0.5)
+        log = (deployment.folder / "w1.log").read_text()
+
+    # Started again, with no snapshot due for an hour, and killed while it judges the rest:
+    # its snapshots are the first part's, and the changelog after them has deliveries and
+    # the archive records of the cases they retired.
+    os.killpg(worker.pid, signal.SIGTERM)
+    assert worker.wait(timeout=10) == 0
+    worker = deployment.start_worker("w1", "--clock", "event", "--snapshot-seconds", "3600",
+                                     "--retire-seconds", "1")  # fmt: skip
+    deployment.publish(rest)
+    whole = json.loads(embedded_report(stream))["events"]
+    deployment.wait_for((expected["valid"] + whole["valid"]) // 2, stream=stream)
+    time.sleep(2)  # a retiring pass or two
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
+    assert "resumed from its snapshot" in (deployment.folder / "w1.log").read_text()
+    damaged = next(p for p in snapshots(deployment, "w1") if p.name.endswith("-0.snapshot"))
+    body = bytearray(damaged.read_bytes())
+    body[-100] ^= 0xFF
+    damaged.write_bytes(bytes(body))
+
+    deployment.start_worker("w1", *FAST)
+    deployment.wait_for(whole["valid"], whole["duplicate"], stream=stream)
+    assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)
+    restarted = (deployment.folder / "w1.log").read_text()  # the last start's own
+    resumed = re.findall(r"resumed from its snapshot .* the (\d+) record\(s\) after it, "
+                         r"which retired (\d+) case", restarted)  # fmt: skip
+    assert len(resumed) == deployment.partitions - 1, restarted[-3000:]
+    assert all(int(records) > 0 for records, _ in resumed)
+    assert sum(int(retired) for _, retired in resumed) > 0
+    assert "contents do not match their hash" in restarted
+    assert damaged.with_suffix(".unused").exists()
