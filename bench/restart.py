@@ -5,10 +5,12 @@ cluster: publish it, let one worker catch up with retirement on, then
 - count the case changelog's records (all of them, deletions, retired-case
   records, live keys) and the worker's resident memory;
 - kill -9 the worker, start it again, time until a new event's finding is on
-  the findings topic (serving) and until every partition is restored;
+  the findings topic (serving) and until every partition is restored: once
+  reading its snapshots (streams/worker/snapshot.py), then side by side once
+  with them off (`--snapshot-seconds 0`: the whole changelog replayed);
 - let compaction run (the changelog's segments are closed every few seconds
   here, so that minutes stand for the weeks a deployment runs), count again,
-  and time a second kill -9 and restart.
+  and time the same two restarts again.
 
 Starts its own broker (or, with --cluster 3, three) with deploy/kafka-local/kafka.sh
 unless REFMON_KAFKA_BOOTSTRAP is set. Usage:
@@ -50,6 +52,8 @@ class Restart(NamedTuple):
     serving_s: float
     restored_s: float
     rss_mb: float
+    resumed: int
+    """Partitions resumed from their snapshots (the rest replayed the whole changelog)."""
 
 
 def history(days: int, scale: float) -> Path:
@@ -174,18 +178,26 @@ def rss_mb(pid: int) -> float:
 
 
 def restart(
-    bootstrap: str, prefix: str, folder: Path, worker: subprocess.Popen[bytes], n: int
+    bootstrap: str,
+    prefix: str,
+    folder: Path,
+    worker: subprocess.Popen[bytes],
+    n: int,
+    snapshots: bool,
 ) -> tuple[subprocess.Popen[bytes], Restart]:
-    """kill -9 the worker, start it again; seconds until a new event's finding is out."""
+    """kill -9 the worker, start it again (reading its snapshots, or with them off: the
+    whole changelog); seconds until a new event's finding is out."""
     consumer = kp.findings_consumer(bootstrap, prefix)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=0)
     log = folder / f"{prefix}.log"
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait()
     mark = f"restored {prefix}.by-force"
-    before = log.read_text(errors="replace").count(mark)
+    text = log.read_text(errors="replace")
+    before, resumed = text.count(mark), text.count(RESUMED)
     killed = time.perf_counter()
-    worker = kp.start_worker(bootstrap, prefix, folder, *RETIRING)
+    flags = RETIRING if snapshots else (*RETIRING, "--snapshot-seconds", "0")
+    worker = kp.start_worker(bootstrap, prefix, folder, *flags)
     case, body = kp.probe(prefix, n, (date.today() - timedelta(days=1)).isoformat() + "T06:00:00Z")
     producer.send(f"{prefix}.in.WYP", key=case.encode(), value=body).get(timeout=30)
     seen: dict[str, float] = {}
@@ -201,10 +213,13 @@ def restart(
     serving_s = seen.get(case, float("nan")) - killed
     producer.close()
     consumer.close()
-    return worker, Restart(serving_s, restored_s, rss_mb(worker.pid))
+    resumed = log.read_text(errors="replace").count(RESUMED) - resumed
+    return worker, Restart(serving_s, restored_s, rss_mb(worker.pid), resumed)
 
 
-RETIRING = ("--retire-seconds", "5")
+RETIRING = ("--retire-seconds", "5", "--snapshot-seconds", "5")
+"""Retiring and snapshots every 5 s: this benchmark's minutes stand for a deployment's days."""
+RESUMED = "resumed from its snapshot"
 
 
 def run_history(bootstrap: str, folder: Path, stream: Path) -> dict[str, Any]:
@@ -222,9 +237,12 @@ def run_history(bootstrap: str, folder: Path, stream: Path) -> dict[str, Any]:
     time.sleep(15)  # retirement passes after catching up
     caught_up_rss = rss_mb(worker.pid)
     written = count(bootstrap, prefix)
-    worker, first = restart(bootstrap, prefix, folder, worker, 1)
+    worker, first = restart(bootstrap, prefix, folder, worker, 1, snapshots=True)
+    worker, whole = restart(bootstrap, prefix, folder, worker, 2, snapshots=False)
     compacted = compact(bootstrap, prefix)
-    worker, second = restart(bootstrap, prefix, folder, worker, 2)
+    worker, second = restart(bootstrap, prefix, folder, worker, 3, snapshots=True)
+    time.sleep(15)  # the restored partitions' snapshots
+    worker, second_whole = restart(bootstrap, prefix, folder, worker, 4, snapshots=False)
     os.killpg(worker.pid, signal.SIGTERM)
     worker.wait(timeout=30)
     lines = (folder / f"{prefix}.log").read_text(errors="replace").splitlines()
@@ -236,12 +254,23 @@ def run_history(bootstrap: str, folder: Path, stream: Path) -> dict[str, Any]:
         "retired": retired,
         "written": written,
         "first": first,
+        "whole": whole,
         "compacted": compacted,
         "second": second,
+        "second_whole": second_whole,
         "restored": [
             line.split(": ", 1)[-1] for line in lines if ".by-force[" in line and "restored" in line
         ][-kp.PARTITIONS :],
     }
+
+
+def restart_rows(key: str, title: str) -> list[tuple[str, Any]]:
+    return [
+        (f"{title}: serving (s)", lambda r: f"{r[key].serving_s:.1f}"),
+        ("  every partition restored (s)", lambda r: f"{r[key].restored_s:.1f}"),
+        ("  partitions resumed from a snapshot", lambda r: f"{r[key].resumed}"),
+        ("  RSS after (MB)", lambda r: f"{r[key].rss_mb:.0f}"),
+    ]
 
 
 def main() -> None:
@@ -269,22 +298,21 @@ def main() -> None:
         ("  of them deletions", lambda r: f"{r['written'].deletions:,}"),
         ("  live keys (retired-case records)",
          lambda r: f"{r['written'].live_keys:,} ({r['written'].retired:,})"),
-        ("kill -9, restart: serving (s)", lambda r: f"{r['first'].serving_s:.1f}"),
-        ("  every partition restored (s)", lambda r: f"{r['first'].restored_s:.1f}"),
-        ("  RSS after (MB)", lambda r: f"{r['first'].rss_mb:.0f}"),
+        *restart_rows("first", "kill -9, restart from snapshots"),
+        *restart_rows("whole", "kill -9, restart, snapshots off"),
         ("changelog compacted: records", lambda r: f"{r['compacted'].records:,}"),
         ("  live keys (retired-case records)",
          lambda r: f"{r['compacted'].live_keys:,} ({r['compacted'].retired:,})"),
-        ("kill -9, restart: serving (s)", lambda r: f"{r['second'].serving_s:.1f}"),
-        ("  every partition restored (s)", lambda r: f"{r['second'].restored_s:.1f}"),
-        ("  RSS after (MB)", lambda r: f"{r['second'].rss_mb:.0f}"),
+        *restart_rows("second", "compacted: restart from snapshots"),
+        *restart_rows("second_whole", "compacted: restart, snapshots off"),
     ]  # fmt: skip
     print(f"  {'':38}" + "".join(f"{f'{y} year(s)':>16}" for y in years))
     for label, cell in rows:
         print(f"  {label:38}" + "".join(f"{cell(results[y]):>16}" for y in years))
     if len(years) == 2:
-        a, b = (results[y]["second"].serving_s for y in years)
-        print(f"  serving, compacted: {years[1]} years / {years[0]} = {b / a:.2f}")
+        for key, what in (("second", "from snapshots"), ("second_whole", "snapshots off")):
+            a, b = (results[y][key].serving_s for y in years)
+            print(f"  serving, compacted, {what}: {years[1]} years / {years[0]} = {b / a:.2f}")
     for y in years:
         print(f"  {y} year(s), last restore per partition:")
         for line in results[y]["restored"]:

@@ -27,12 +27,14 @@ import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import NamedTuple
 
 from refmon.schemas import event_adapter, load_forces
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.kafka.state import ARCHIVE_VERSION, Held, held
 from refmon.streams.kafka.topics import Topics, expected_source
 from refmon.streams.wire.delivery import decode_delivery
+from refmon.streams.worker import snapshot
 from refmon.streams.worker.intake import Intake, WatchdogIds
 from refmon.streams.worker.judge import PartitionJudge
 from refmon.streams.worker.messages import Counts
@@ -127,21 +129,44 @@ def restore(records: Changelog, forces: list[str]) -> tuple[Held, PartitionJudge
     return stored, judge
 
 
-def measure(records: Changelog, forces: list[str], repeat: int) -> tuple[float, float, float, Held]:
+class Measured(NamedTuple):
+    cpu: float
+    wall: float
+    later: float
+    stored: Held
+    snapshot_mb: float
+    dump_s: float
+    load_s: float
+
+
+def measure(records: Changelog, forces: list[str], repeat: int) -> Measured:
     """Best of `repeat`: the restore's CPU and wall time, then the CPU time of reading the
-    archive records' cases, which a worker does after it serves (retired_store.py)."""
-    cpu = wall = later = float("inf")
+    archive records' cases, which a worker does after it serves (retired_store.py); and
+    side by side, the restored judge's snapshot (streams/worker/snapshot.py): its size,
+    the time to write it (judging waits meanwhile) and to read it back."""
+    cpu = wall = later = dump = load = float("inf")
     stored: Held | None = None
+    body = b""
     for _ in range(repeat):
         c0, w0 = time.process_time(), time.perf_counter()
         stored, judge = restore(records, forces)
         c1 = time.process_time()
         cpu = min(cpu, c1 - c0)
         wall = min(wall, time.perf_counter() - w0)
+        state = judge.state()
+        assert state is not None
+        w1 = time.perf_counter()
+        body = snapshot.dumps(state)
+        w2 = time.perf_counter()
+        resumed = snapshot.loads(body, judge.engine.ruleset)
+        load = min(load, time.perf_counter() - w2)
+        dump = min(dump, w2 - w1)
+        del resumed
+        c3 = time.process_time()
         judge.engine.settle_all()
-        later = min(later, time.process_time() - c1)
+        later = min(later, time.process_time() - c3)
     assert stored is not None
-    return cpu, wall, later, stored
+    return Measured(cpu, wall, later, stored, len(body) / 1e6, dump, load)
 
 
 def main() -> None:
@@ -158,10 +183,11 @@ def main() -> None:
     logs = {y: changelog(y, args.scale, args.retire_every) for y in years}
     rows = []
     for y in years:
-        cpu, wall, later, stored = measure(logs[y], forces, args.repeat)
+        m = measure(logs[y], forces, args.repeat)
         size = sum(len(v) for v in logs[y].values())
-        retired = stored.retired_count()
-        rows.append((y, len(logs[y]), size, len(stored.deliveries), retired, cpu, wall, later))
+        retired = m.stored.retired_count()
+        live = len(m.stored.deliveries)
+        rows.append((y, len(logs[y]), size, live, retired, m.cpu, m.wall, m.later, m))
     print(f"restore of one partition holding every force, x{args.scale:g} national volume")
     print(
         f"{'years':>5} {'records':>8} {'MB':>6} {'live deliveries':>15} "
@@ -169,11 +195,15 @@ def main() -> None:
         f"{'then archive CPU s':>18}"
     )
     base = rows[0][5]
-    for y, n, size, live, retired, cpu, wall, later in rows:
+    for y, n, size, live, retired, cpu, wall, later, _ in rows:
         print(
             f"{y:>5} {n:>8} {size / 1e6:>6.1f} {live:>15} {retired:>13} "
             f"{cpu:>7.2f} {wall:>7.2f} {cpu / base:>9.2f} {later:>18.2f}"
         )
+    print("the same judge's snapshot, side by side with the replay above (wall s)")
+    print(f"{'years':>5} {'MB':>6} {'write s':>8} {'read s':>8} {'replay s':>9}")
+    for y, *_, wall, _later, m in rows:
+        print(f"{y:>5} {m.snapshot_mb:>6.1f} {m.dump_s:>8.2f} {m.load_s:>8.2f} {wall:>9.2f}")
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()

@@ -192,7 +192,7 @@ def _parse(data: bytes, print_: str, ruleset: Ruleset) -> tuple[str, Snapshot | 
         if hashlib.sha256(body).hexdigest() != head.get("body"):
             return "its contents do not match their hash", None
         offset, hashed = int(head["offset"]), str(head["key"])
-        state = _unpickled(body, ruleset)
+        state = loads(body, ruleset)
     except Exception as err:  # a damaged file can fail anywhere in unpickling
         return f"{type(err).__name__}: {err}", None
     if not isinstance(state, JudgeState):
@@ -200,7 +200,8 @@ def _parse(data: bytes, print_: str, ruleset: Ruleset) -> tuple[str, Snapshot | 
     return "", Snapshot(offset, hashed, state)
 
 
-def _unpickled(body: bytes, ruleset: Ruleset) -> object:
+def loads(body: bytes, ruleset: Ruleset) -> object:
+    """A snapshot's body unpickled, with the running ruleset where it names one."""
     # Hundreds of thousands of objects that live as long as the partition: the cycle
     # collector's passes over them while they are built would cost a third again.
     enabled = gc.isenabled()

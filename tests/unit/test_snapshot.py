@@ -88,7 +88,7 @@ def outcome(judge: PartitionJudge) -> tuple[str, list[str], int, int]:
 
 def resumed(life: Lived, body: bytes | None = None) -> PartitionJudge:
     judge = new_judge()
-    state = snapshot._unpickled(body or life.snapshot, judge.engine.ruleset)
+    state = snapshot.loads(body or life.snapshot, judge.engine.ruleset)
     assert isinstance(state, snapshot.JudgeState)
     judge.resume(state)
     return judge
