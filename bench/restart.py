@@ -306,9 +306,9 @@ def main() -> None:
         *restart_rows("second", "compacted: restart from snapshots"),
         *restart_rows("second_whole", "compacted: restart, snapshots off"),
     ]  # fmt: skip
-    print(f"  {'':38}" + "".join(f"{f'{y} year(s)':>16}" for y in years))
+    print(f"  {'':46}" + "".join(f"{f'{y} year(s)':>16}" for y in years))
     for label, cell in rows:
-        print(f"  {label:38}" + "".join(f"{cell(results[y]):>16}" for y in years))
+        print(f"  {label:46}" + "".join(f"{cell(results[y]):>16}" for y in years))
     if len(years) == 2:
         for key, what in (("second", "from snapshots"), ("second_whole", "snapshots off")):
             a, b = (results[y][key].serving_s for y in years)

@@ -11,8 +11,11 @@ its hash, or cannot be read is set aside and the partition restored from the
 whole changelog: a snapshot only ever saves time.
 
 Pickle runs code named in the file when it reads it, so the reader accepts only
-the classes and functions a judge's state is built of (`ALLOWED`). The folder is
-the worker's own (0700): whoever can write it can change what the worker holds.
+the classes a judge's state is built of (`MODULES`, `ALLOWED`) and three helpers
+of its own (the running ruleset, the engine's few bound methods, a time zone);
+never `getattr` or a module's other attributes, through which a pickle could
+reach anything. The folder is the worker's own (0700): whoever can write it can
+still change what the worker holds, not what it runs.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ import pickle
 import time
 from functools import cache
 from pathlib import Path
+from types import MethodType
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from refmon.streams.engine import Ruleset
 from refmon.streams.worker.judge import JudgeState, PartitionJudge
@@ -38,16 +43,21 @@ FORMAT = 1
 
 log = logging.getLogger("refmon.worker")
 
-ALLOWED_MODULES = ("refmon.", "collections", "zoneinfo", "datetime")
-"""Modules whose classes and functions a snapshot may name (and `copyreg`'s, `ALLOWED`)."""
-ALLOWED = {
-    ("copyreg", "_reconstructor"),
-    ("copyreg", "__newobj__"),
-    ("builtins", "getattr"),
-    ("builtins", "object"),
-    ("builtins", "set"),
-    ("builtins", "frozenset"),
-}
+MODULES = (
+    "refmon.streams.bank_holidays",
+    "refmon.streams.kafka.archive",
+    "refmon.streams.kafka.folded",
+    "refmon.streams.wire.delivery",
+    "refmon.streams.worker.applied",
+    "refmon.streams.worker.judge",
+    "refmon.streams.worker.open_archive",
+)
+"""Besides the engine's own (`refmon.streams.engine.*`): modules whose classes a snapshot may
+name. Only classes, defined there: a pickle that may name a module's other attributes, or
+call `getattr`, can reach anything."""
+ALLOWED = {("collections", "Counter"), ("collections", "defaultdict")}
+BOUND = frozenset({"_settle", "after", "settle_all"})
+"""The methods a judge's state holds bound (the engine's callbacks to itself)."""
 
 
 class Snapshot(NamedTuple):
@@ -121,10 +131,23 @@ def _the_ruleset() -> Ruleset:
     raise RuntimeError("only a snapshot reader calls this")
 
 
+def _bound(owner: object, name: str) -> object:
+    """A method bound to an object of the state: one of `BOUND` only."""
+    if name not in BOUND:
+        raise pickle.UnpicklingError(f"a snapshot may not bind {name!r}")
+    return getattr(owner, name)
+
+
+def _zone(key: str) -> ZoneInfo:
+    return ZoneInfo(key)
+
+
 def dumps(state: JudgeState) -> bytes:
     """The state pickled (synchronously: it must not change meanwhile)."""
     table = copyreg.dispatch_table.copy()
     table[Ruleset] = lambda _ruleset: (_the_ruleset, ())
+    table[MethodType] = lambda method: (_bound, (method.__self__, method.__func__.__name__))
+    table[ZoneInfo] = lambda zone: (_zone, (zone.key,))
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=5)
     pickler.dispatch_table = table
@@ -138,11 +161,18 @@ class _Reader(pickle.Unpickler):
         self._ruleset = ruleset
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) == (__name__, "_the_ruleset"):
-            ruleset = self._ruleset
-            return lambda: ruleset
-        if (module, name) in ALLOWED or module.startswith(ALLOWED_MODULES):
+        if module == __name__:
+            if name == "_the_ruleset":
+                ruleset = self._ruleset
+                return lambda: ruleset
+            if name in ("_bound", "_zone"):
+                return super().find_class(module, name)
+        elif (module, name) in ALLOWED:
             return super().find_class(module, name)
+        elif module in MODULES or module.startswith("refmon.streams.engine."):
+            found = super().find_class(module, name)
+            if isinstance(found, type) and found.__module__ == module:
+                return found
         raise pickle.UnpicklingError(f"a snapshot may not name {module}.{name}")
 
 

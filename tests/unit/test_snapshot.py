@@ -177,11 +177,18 @@ def test_a_snapshot_of_other_code_or_settings_is_set_aside(tmp_path: Path) -> No
     assert path.with_suffix(".unused").exists()
 
 
-def test_a_damaged_snapshot_is_set_aside(tmp_path: Path) -> None:
-    body = bytearray(lived().snapshot)
-    body[len(body) // 2] ^= 0xFF
-    path, loaded = save_and_load(tmp_path, bytes(body))
-    assert loaded is None
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.9, 1.0])
+def test_a_snapshot_damaged_on_disk_is_set_aside(tmp_path: Path, where: float) -> None:
+    # On disk, after it was written: a flipped byte in a string would still unpickle, so
+    # the hash is what must catch it, wherever it falls.
+    judge = new_judge()
+    path = snapshot.path_of(tmp_path, TOPICS.cases_changelog, 0)
+    right = snapshot.fingerprint(judge, TOPICS.cases_changelog)
+    snapshot.save(path, right, 41, b"k", lived().snapshot)
+    data = bytearray(path.read_bytes())
+    data[min(len(data) - 1, int(len(data) * where))] ^= 0x01
+    path.write_bytes(bytes(data))
+    assert snapshot.load(path, right, judge.engine.ruleset) is None
     assert path.with_suffix(".unused").exists()
 
 
@@ -200,6 +207,26 @@ def test_a_snapshot_naming_anything_but_a_judges_parts_is_refused(tmp_path: Path
     _path, loaded = save_and_load(tmp_path, pickle.dumps(Trap(sprung)))
     assert loaded is None
     assert not sprung.exists()
+
+
+class Binds:
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (snapshot._bound, (1, "__class__"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"cbuiltins\ngetattr\n.",  # with getattr, a pickle can reach anything
+        b"crefmon.streams.worker.snapshot\nos\n.",  # a module a refmon module imports
+        b"crefmon.streams.worker.judge\nreplay\n.",  # a function, not a class of the state
+        b"crefmon.cli\nmain\n.",  # a module no state is made of
+        pickle.dumps(Binds()),  # a method other than the engine's own callbacks
+    ],
+)
+def test_a_snapshot_reaches_nothing_but_the_states_own_classes(tmp_path: Path, body: bytes) -> None:
+    _path, loaded = save_and_load(tmp_path, body)
+    assert loaded is None
 
 
 def test_the_fingerprint_names_the_partition_and_the_topic() -> None:
