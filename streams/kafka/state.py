@@ -52,15 +52,19 @@ __all__ = [
     "decode_archive",
     "decode_folded",
     "decode_late",
+    "decode_tick_clock",
     "encode_archive",
     "encode_case",
     "encode_folded",
     "encode_late",
+    "encode_tick_clock",
     "held",
     "is_late_key",
+    "is_tick_clock_key",
     "late_key",
     "replay",
     "replay_order",
+    "tick_clock_key",
 ]
 
 LATE_DUPLICATES = b"#late-duplicates"
@@ -68,6 +72,32 @@ LATE_DUPLICATES = b"#late-duplicates"
 events came from (their count, and what the judge has applied, must survive a restore
 like everything else). The partition is in the key because `refmon report` reads every
 partition into one table; releases before wrote `#late-duplicates` alone, still read."""
+
+
+TICK_CLOCK = b"#clock"
+"""One record per partition, keyed `#clock/P`: the wall clock of the last tick that changed a
+finding, written with that tick's outputs. A deadline passing with no event opens a
+finding that no delivery records; a restore moves its engine's clock there, so that the
+findings those ticks announced are not announced again."""
+
+
+def tick_clock_key(partition: int) -> bytes:
+    return TICK_CLOCK + f"/{partition}".encode()
+
+
+def is_tick_clock_key(key: bytes) -> bool:
+    return key.startswith(TICK_CLOCK + b"/")
+
+
+def encode_tick_clock(clock_us: int) -> bytes:
+    return json.dumps({"version": 1, "clock_us": clock_us}).encode()
+
+
+def decode_tick_clock(value: bytes) -> int:
+    clock = json.loads(value)["clock_us"]
+    if not isinstance(clock, int):
+        raise ValueError("a tick clock record without a clock")
+    return clock
 
 
 def late_key(partition: int) -> bytes:
@@ -100,6 +130,8 @@ class Held(NamedTuple):
     single: tuple[tuple[bytes, Folded | None], ...] = ()
     """Records of one retired case each (key, and the case when no archive holds it): an
     earlier release's, to move into the archive and delete."""
+    clock: int | None = None
+    """The wall clock of the last tick that changed a finding (`TICK_CLOCK`); None: none."""
 
     def retired_count(self) -> int:
         return len(self.folded) + sum(r.head.case_count() for r in self.archive if r.lazy)
@@ -120,11 +152,15 @@ def held(records: Mapping[bytes, bytes | None]) -> Held:
     archive: list[ArchiveRecord] = []
     single: list[tuple[bytes, Folded]] = []
     late: list[Source] = []
+    clock: int | None = None
     for key, value in records.items():
         if value is None:
             continue
         if is_late_key(key):
             late += decode_late(value)
+        elif is_tick_clock_key(key):
+            # `refmon report` reads every partition into one table: the latest of them.
+            clock = max(decode_tick_clock(value), clock or 0)
         elif key.startswith(ARCHIVE_PREFIX):
             archive.append(ArchiveRecord(archive_number(key), value))
         elif key.endswith(RETIRED_SUFFIX):
@@ -155,7 +191,8 @@ def held(records: Mapping[bytes, bytes | None]) -> Held:
         found = [d for d in found if (d.event.force, d.event.case_id) not in gone]
     # A source is applied once, so one in two records (an earlier release's key and
     # today's) is the same repeat.
-    return Held(found, list(folded.values()), tuple(dict.fromkeys(late)), tuple(archive), singles)
+    late_sources = tuple(dict.fromkeys(late))
+    return Held(found, list(folded.values()), late_sources, tuple(archive), singles, clock)
 
 
 def _case(folded: Folded) -> tuple[str, str]:
@@ -204,6 +241,8 @@ def replay(
         engine.apply(delivery.event, delivery.received_at_us)
         if chunk and n % chunk == 0:
             yield n
+    if stored.clock is not None:
+        engine.advance(stored.clock)  # what those ticks opened: announced already
 
 
 def _highest(

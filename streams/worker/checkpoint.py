@@ -53,20 +53,23 @@ class Batch:
 
 
 Written = dict[TopicPartition, tuple[int, bytes | None]]
-"""Per partition written to, the offset and key of the last record a lane has landed."""
+"""Per partition written to, the offset and key of the last record a lane has landed that
+stays: not a deletion, nor a record refmon rewrites (keys starting with `#`: archive
+records, late repeats), which compaction removes once rewritten."""
 
 
 async def send_all(producer: AIOKafkaProducer, messages: Iterable[Outbound]) -> Written:
-    """Every record handed to the producer, then every one confirmed; where the last of each
-    partition went."""
+    """Every record handed to the producer, then every one confirmed; where the last record
+    of each partition that stays went (`Written`)."""
     sent = [
-        (m.key, await producer.send(m.topic, m.value, key=m.key, partition=m.partition))
+        (m, await producer.send(m.topic, m.value, key=m.key, partition=m.partition))
         for m in messages
     ]
     landed = await asyncio.gather(*(future for _, future in sent)) if sent else []
     return {
-        TopicPartition(meta.topic, meta.partition): (meta.offset, key)
-        for (key, _), meta in zip(sent, landed, strict=True)
+        TopicPartition(meta.topic, meta.partition): (meta.offset, m.key)
+        for (m, _), meta in zip(sent, landed, strict=True)
+        if m.value is not None and not (m.key or b"").startswith(b"#")
     }
 
 
@@ -78,7 +81,7 @@ class Lane:
         self._last: asyncio.Task[None] | None = None
         self.written: Written = {}
         """What this lane has landed (committed, in transactions), per partition written to:
-        a snapshot names the last changelog record it reflects (snapshot.py)."""
+        a snapshot names a changelog record it reflects, and every one before (snapshot.py)."""
 
     def idle(self) -> bool:
         """Whether everything submitted has landed, and nothing failed."""
@@ -252,9 +255,6 @@ class Checkpoint:
     @property
     def closed(self) -> bool:
         return self._closed
-
-    def lane(self, tp: TopicPartition) -> Lane | None:
-        return self.lanes.get(tp)
 
     def holds(self, tp: TopicPartition) -> bool:
         """Whether the partition has a lane open (kept, if it is assigned again)."""

@@ -101,7 +101,8 @@ class Housekeeping:
             if config.clock == "wall":
                 clock = self._wall_clock()
                 for judge in list(self._judging.judges.values()):
-                    await send(judge.partition, judge.tick(clock), None)
+                    outputs, state = judge.tick(clock)
+                    await send(judge.partition, outputs, state)
             if restoring:
                 continue
             if time.monotonic() - last_stats >= config.stats_seconds:

@@ -20,8 +20,10 @@ from refmon.streams.kafka.state import (
     Folded,
     Held,
     encode_late,
+    encode_tick_clock,
     late_key,
     replay,
+    tick_clock_key,
 )
 from refmon.streams.kafka.topics import Topics
 from refmon.streams.wire.delivery import Delivery, Source, encode_delivery
@@ -223,9 +225,15 @@ class PartitionJudge:
             outputs.extend(finding_messages(self._topics, applied.changes))
         return Judged(state, outputs, refused)
 
-    def tick(self, clock_us: int) -> list[Outbound]:
-        """Let time pass (the wall clock): deadlines fire with no new events."""
-        return finding_messages(self._topics, self.engine.advance(clock_us))
+    def tick(self, clock_us: int) -> tuple[list[Outbound], list[Outbound]]:
+        """Let time pass (the wall clock): deadlines fire with no new events. The findings
+        that changed, and, if any did, the partition's tick clock record (state.py)."""
+        outputs = finding_messages(self._topics, self.engine.advance(clock_us))
+        if not outputs:
+            return [], []
+        topic, partition = self._topics.cases_changelog, self.partition
+        clock = encode_tick_clock(clock_us)
+        return outputs, [Outbound(topic, tick_clock_key(partition), clock, partition)]
 
     def force_counts(self, window_days: int) -> dict[str, ForceCounts]:
         return self.engine.held_force_counts(window_days)

@@ -157,7 +157,7 @@ class JudgingLoop(ConsumerLoop):
         if snapshots is None or checkpoint is None:
             return
         for partition, judge in list(self.judges.items()):
-            lane = checkpoint.lane(TopicPartition(self._topics.by_force, partition))
+            lane = checkpoint.lanes.get(TopicPartition(self._topics.by_force, partition))
             if lane is not None and self.judges.get(partition) is judge:
                 await snapshots.take(judge, lane, self.state_lock)
 

@@ -4,8 +4,10 @@ Taking one (housekeeping, every `snapshot_seconds` for a partition whose lane
 has written to the changelog since): under the judging loop's state lock, the
 partition's lane is drained, and only if nothing is left in it is the judge
 pickled, at once, with no await in between. Then the judge holds exactly what
-the lane has landed, and the snapshot names the last changelog record the lane
-landed. The file is written off the event loop.
+the lane has landed, and the snapshot names the last delivery the lane landed
+in the changelog: not a deletion or an archive record after it, which
+compaction removes (reading those again changes nothing, tail.py). The file is
+written off the event loop.
 
 Resuming (a restore): the snapshot read, the changelog read from the record it
 names to the end, that record checked (same offset, same key: the topic is the

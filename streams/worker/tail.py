@@ -21,8 +21,10 @@ from refmon.streams.kafka.state import (
     ArchiveRecord,
     archive_number,
     decode_late,
+    decode_tick_clock,
     encode_case,
     is_late_key,
+    is_tick_clock_key,
 )
 from refmon.streams.wire.delivery import CodecError, decode_delivery
 from refmon.streams.worker.judge import PartitionJudge
@@ -44,7 +46,7 @@ class Caught(NamedTuple):
 def catch_up(judge: PartitionJudge, records: Iterable[Record]) -> Caught:
     """Apply a changelog's records after a snapshot, in the order written."""
     last_archive: ArchiveRecord | None = None
-    late = None
+    late = clock = None
     count = retired = 0
     for key, value in records:
         count += 1
@@ -52,6 +54,11 @@ def catch_up(judge: PartitionJudge, records: Iterable[Record]) -> Caught:
             continue  # a retired case's delivery (its archive record holds it) or a single
         if is_late_key(key):
             late = decode_late(value)
+        elif is_tick_clock_key(key):
+            try:
+                clock = decode_tick_clock(value)
+            except (ValueError, KeyError) as err:
+                raise TailError(f"a tick clock record this release does not read ({err})") from err
         elif key.startswith(ARCHIVE_PREFIX):
             record = ArchiveRecord(archive_number(key), value)
             retired += _retire(judge, record)
@@ -71,6 +78,8 @@ def catch_up(judge: PartitionJudge, records: Iterable[Record]) -> Caught:
             raise TailError(str(err)) from err
     if last_archive is not None:
         judge.reopen_archive(last_archive)
+    if clock is not None:
+        judge.engine.advance(clock)  # what those ticks opened: announced already
     return Caught(count, retired)
 
 

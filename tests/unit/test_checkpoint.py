@@ -82,7 +82,13 @@ class FakeConsumer:
 
 
 def batch() -> Batch:
-    return Batch([Outbound("findings", b"k", b"v")], [Outbound("changelog", b"k", b"v", 0)])
+    state = [
+        Outbound("changelog", b"k", b"v", 0),
+        # Neither a deletion nor a rewritten record is a place a snapshot can name.
+        Outbound("changelog", b"gone", None, 0),
+        Outbound("changelog", b"#retired/0/0", b"v", 0),
+    ]
+    return Batch([Outbound("findings", b"k", b"v")], state)
 
 
 def through(lane: Lane, offsets: list[int | None]) -> None:
@@ -115,7 +121,11 @@ def test_at_least_once_outputs_then_state_are_confirmed_before_each_offset_in_or
     producer, consumer = FakeProducer(journal), FakeConsumer(journal)
     lane = ConfirmedLane(TP, "judge", producer, consumer, committed.append)  # type: ignore[arg-type]
     through(lane, [10, 20])
-    one = ["send findings", "confirmed findings", "send changelog", "confirmed changelog"]
+    one = [
+        *("send findings", "confirmed findings"),
+        *("send changelog", "send changelog", "send changelog"),
+        *("confirmed changelog", "confirmed changelog", "confirmed changelog"),
+    ]
     assert journal == [*one, "commit 10", *one, "commit 20"]
     assert [dict(c)[TP] for c in committed] == [10, 20]
 
@@ -135,7 +145,11 @@ def test_exactly_once_each_submission_is_one_transaction_with_its_offset_in_orde
     producer = FakeProducer(journal)
     lane = TransactionalLane(TP, producer, "refmon", committed.append)  # type: ignore[arg-type]
     through(lane, [10, None, 20])
-    sends = ["send findings", "send changelog", "confirmed findings", "confirmed changelog"]
+    sends = [
+        *("send findings", "send changelog", "send changelog", "send changelog"),
+        *("confirmed findings", "confirmed changelog", "confirmed changelog"),
+        "confirmed changelog",
+    ]
     assert journal == [
         *["begin", *sends, "offsets 10 refmon", "commit"],
         *["begin", "send findings", "confirmed findings", "commit"],
@@ -145,7 +159,7 @@ def test_exactly_once_each_submission_is_one_transaction_with_its_offset_in_orde
     assert [dict(c)[TP] for c in committed] == [10, 20]
     # What a snapshot names: the last record landed in each partition written to.
     changelog, findings = TopicPartition("changelog", 0), TopicPartition("findings", 0)
-    assert lane.written == {changelog: (1, b"k"), findings: (2, b"k")}
+    assert lane.written == {changelog: (3, b"k"), findings: (2, b"k")}
     assert lane.idle()
 
 

@@ -113,6 +113,23 @@ def test_a_snapshot_and_the_changelog_after_it_make_the_judge_a_full_restore_mak
     assert outcome(judge) == outcome(life.judge) == outcome(restored(life.log))
 
 
+def test_a_tail_that_starts_before_the_snapshot_ends_changes_nothing_twice() -> None:
+    # A snapshot names the last delivery its lane landed, not the archive records and
+    # deletions after it (rewritten or removed by compaction): those are read again.
+    life = lived()
+    before = life.log[: life.at]
+    archived = max(i for i, (k, v) in enumerate(before) if k.startswith(b"#retired/") and v)
+    anchor = max(i for i, (k, _) in enumerate(before[:archived]) if not k.startswith(b"#"))
+    assert any(v is None for _, v in before[anchor:])  # deletions in the overlap too
+    judge = resumed(life)
+    catch_up(judge, life.log[anchor + 1 :])
+    assert outcome(judge) == outcome(life.judge)
+    mine, theirs = judge.state(), life.judge.state()
+    assert mine is not None
+    assert theirs is not None
+    assert mine._replace(engine=None) == theirs._replace(engine=None)
+
+
 def test_a_resumed_judge_holds_what_the_one_that_never_stopped_holds_and_goes_on_alike() -> None:
     life = lived()
     judge = resumed(life)
