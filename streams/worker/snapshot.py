@@ -56,8 +56,9 @@ MODULES = (
 name. Only classes, defined there: a pickle that may name a module's other attributes, or
 call `getattr`, can reach anything."""
 ALLOWED = {("collections", "Counter"), ("collections", "defaultdict")}
-BOUND = frozenset({"_settle", "after", "settle_all"})
-"""The methods a judge's state holds bound (the engine's callbacks to itself)."""
+BOUND = frozenset({"_settle", "after", "settle_all", "retired"})
+"""The methods a judge's state holds bound: the engine's callbacks to itself, and an archive
+record's reader of its cases (`ArchiveRecord.retired`, not read yet after a restore)."""
 
 
 class Snapshot(NamedTuple):

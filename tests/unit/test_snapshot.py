@@ -113,6 +113,20 @@ def test_a_snapshot_and_the_changelog_after_it_make_the_judge_a_full_restore_mak
     assert outcome(judge) == outcome(life.judge) == outcome(restored(life.log))
 
 
+def test_a_judge_restored_with_archive_records_it_has_not_read_yet_snapshots_alike() -> None:
+    # A restore reads archive records' summaries only; the cases wait, with their reader.
+    life = lived()
+    judge = restored(life.log)
+    assert judge.engine._unsettled, "the restore left archive records to read"
+    state = judge.state()
+    assert state is not None
+    again = new_judge()
+    loaded = snapshot.loads(snapshot.dumps(state), again.engine.ruleset)
+    assert isinstance(loaded, snapshot.JudgeState)
+    again.resume(loaded)
+    assert outcome(again) == outcome(judge)
+
+
 def test_a_tail_that_starts_before_the_snapshot_ends_changes_nothing_twice() -> None:
     # A snapshot names the last delivery its lane landed, not the archive records and
     # deletions after it (rewritten or removed by compaction): those are read again.
