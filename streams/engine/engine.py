@@ -390,6 +390,14 @@ class Engine:
         self.duplicate += archived.duplicate
         self._unsettled.append(archived)
 
+    def forget_contents(self) -> None:
+        """Keep the ids of the events seen, not their content: what a fingerprint made in
+        another process is worth (hash() differs between processes). A later event with
+        one of these ids is a duplicate, whatever it holds, as for a retired case."""
+        for seen in self._seen.values():
+            for event_id in seen:
+                seen[event_id] = CONTENT_UNKNOWN
+
     def _settle(self, archived: Archived) -> None:
         """Read an absorbed archive record's cases: what the summary left out."""
         if archived.settled:

@@ -78,3 +78,27 @@ def test_a_restart_resumes_each_partition_from_its_snapshot_and_the_report_is_ex
     assert sum(int(retired) for _, retired in resumed) > 0
     assert "contents do not match their hash" in restarted
     assert damaged.with_suffix(".unused").exists()
+
+    # Partition 0 was restored from the whole changelog (its archive records' cases not
+    # all read yet). Every event sent again gives each partition writes, and so snapshots:
+    # every partition resumes from one now.
+    doubled = tmp_path / "doubled.jsonl"
+    doubled.write_bytes(stream.read_bytes() * 2)
+    deployment.publish(stream)
+    twice = json.loads(embedded_report(doubled))["events"]
+    deployment.wait_for(twice["valid"], twice["duplicate"], stream=doubled)
+    deadline = time.monotonic() + 30
+    while not damaged.exists():
+        assert time.monotonic() < deadline, "partition 0 wrote no snapshot after its restore"
+        time.sleep(0.5)
+    os.killpg(deployment.workers[-1].pid, signal.SIGKILL)
+    deployment.workers[-1].wait()
+    deployment.start_worker("w1", *FAST)
+    deadline = time.monotonic() + 60
+    log = ""
+    while log.count("resumed from its snapshot") < deployment.partitions:
+        assert "not used" not in log, log[-3000:]
+        assert time.monotonic() < deadline, log[-3000:]
+        time.sleep(0.5)
+        log = (deployment.folder / "w1.log").read_text()
+    assert run_cli(["report", *deployment.args()]).stdout == embedded_report(doubled)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
@@ -221,6 +223,48 @@ def test_a_snapshot_damaged_on_disk_is_set_aside(tmp_path: Path, where: float) -
     path.write_bytes(bytes(data))
     assert snapshot.load(path, right, judge.engine.ruleset) is None
     assert path.with_suffix(".unused").exists()
+
+
+AGAIN = """
+import json, sys
+from collections import defaultdict
+from pathlib import Path
+from refmon.schemas import event_adapter
+from refmon.streams.kafka.topics import expected_source
+from refmon.streams.wire.delivery import decode_delivery
+from refmon.streams.worker.intake import Intake, WatchdogIds
+from refmon.streams.worker.messages import Counts
+from tests.unit.test_snapshot import NOW_MS, TOPICS, _history, new_judge, snapshot
+judge = new_judge()
+judge.resume(snapshot.loads(Path(sys.argv[1]).read_bytes(), judge.engine.ruleset))
+stage = Intake(event_adapter(), TOPICS, WatchdogIds(TOPICS.watchdog_ids), Counts())
+offsets, refused = defaultdict(lambda: 10**6), 0
+for event in _history()[: len(_history()) // 2]:  # all before the snapshot: repeats
+    source = expected_source(event["event_type"], event["force"])
+    line = json.dumps(event).encode()
+    sends = stage.take(TOPICS.input(source), 0, offsets[source], NOW_MS, line)
+    offsets[source] += 1
+    for forward in (s for s in sends if s.topic == TOPICS.by_force):
+        refused += len(judge.judge([decode_delivery(forward.value or b"")]).refused)
+print(refused, judge.engine.duplicate)
+"""
+
+
+def test_a_snapshot_read_in_another_process_takes_repeats_for_duplicates(tmp_path: Path) -> None:
+    # The engine's fingerprints are hash()es, which differ between processes: read back,
+    # a snapshot keeps the ids, and a repeat is a duplicate, not a conflicting event.
+    life = lived()
+    body = tmp_path / "body"
+    body.write_bytes(life.snapshot)
+    root = Path(__file__).resolve().parents[2]
+    env = {"PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "12345", "PYTHONPATH": str(root)}
+    ran = subprocess.run(
+        [sys.executable, "-c", AGAIN, str(body)], capture_output=True, text=True, env=env,
+        cwd=root, check=True,
+    )  # fmt: skip
+    refused, duplicate = map(int, ran.stdout.split())
+    assert refused == 0
+    assert duplicate > 0
 
 
 class Trap:
