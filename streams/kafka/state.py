@@ -64,6 +64,7 @@ __all__ = [
     "late_key",
     "replay",
     "replay_order",
+    "stays",
     "tick_clock_key",
 ]
 
@@ -98,6 +99,13 @@ def decode_tick_clock(value: bytes) -> int:
     if not isinstance(clock, int):
         raise ValueError("a tick clock record without a clock")
     return clock
+
+
+def stays(key: bytes | None, value: bytes | None) -> bool:
+    """Whether a record stays in the compacted log until its case retires: a delivery, not a
+    deletion or a record refmon rewrites (keys starting with `#`: archive records, late
+    repeats, the tick clock), whose earlier values compaction removes."""
+    return value is not None and not (key or b"").startswith(b"#")
 
 
 def late_key(partition: int) -> bytes:

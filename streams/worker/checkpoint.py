@@ -29,6 +29,7 @@ from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError
+from refmon.streams.kafka.state import stays
 from refmon.streams.worker.judge import Refused
 from refmon.streams.worker.messages import Outbound
 
@@ -54,8 +55,7 @@ class Batch:
 
 Written = dict[TopicPartition, tuple[int, bytes | None]]
 """Per partition written to, the offset and key of the last record a lane has landed that
-stays: not a deletion, nor a record refmon rewrites (keys starting with `#`: archive
-records, late repeats), which compaction removes once rewritten."""
+stays in the compacted log (`stays`: no deletion, no record refmon rewrites)."""
 
 
 async def send_all(producer: AIOKafkaProducer, messages: Iterable[Outbound]) -> Written:
@@ -69,7 +69,7 @@ async def send_all(producer: AIOKafkaProducer, messages: Iterable[Outbound]) -> 
     return {
         TopicPartition(meta.topic, meta.partition): (meta.offset, m.key)
         for (m, _), meta in zip(sent, landed, strict=True)
-        if m.value is not None and not (m.key or b"").startswith(b"#")
+        if stays(m.key, m.value)
     }
 
 

@@ -19,6 +19,8 @@ from aiokafka.errors import KafkaError
 from refmon.streams.kafka.settings import KafkaSettings
 
 STALL_SECONDS = 60.0
+TO_THE_END = 2**62
+"""A count of records no partition reaches: `read_records` then reads to the end offset."""
 
 
 async def _open(settings: KafkaSettings, *tps: TopicPartition) -> AIOKafkaConsumer:
@@ -67,28 +69,8 @@ async def read_from(
 ) -> list[tuple[int, bytes, bytes | None]]:
     """Every keyed record of one partition from offset `first` to the end offset seen on
     opening, in the order written: (offset, key, value; None: deleted)."""
-    tp = TopicPartition(topic, partition)
-    consumer = await _open(settings, tp)
-    found: list[tuple[int, bytes, bytes | None]] = []
-    try:
-        end = (await consumer.end_offsets([tp]))[tp]
-        consumer.seek(tp, first)
-        moved = time.monotonic()
-        while first < end and await consumer.position(tp) < end:
-            batch = await consumer.getmany(tp, timeout_ms=500, max_records=20_000)
-            records = batch.get(tp, [])
-            if records:
-                moved = time.monotonic()
-            elif time.monotonic() - moved > STALL_SECONDS:
-                raise TimeoutError(f"reading {topic}[{partition}] stalled")
-            found += [
-                (r.offset, r.key, r.value)
-                for r in records
-                if first <= r.offset < end and r.key is not None
-            ]
-        return found
-    finally:
-        await consumer.stop()
+    records = await read_records(settings, topic, partition, first, TO_THE_END)
+    return [(r.offset, r.key, r.value) for r in records if r.key is not None]
 
 
 async def read_records(
