@@ -390,13 +390,21 @@ class Engine:
         self.duplicate += archived.duplicate
         self._unsettled.append(archived)
 
-    def forget_contents(self) -> None:
-        """Keep the ids of the events seen, not their content: what a fingerprint made in
-        another process is worth (hash() differs between processes). A later event with
-        one of these ids is a duplicate, whatever it holds, as for a retired case."""
+    def resumed(self) -> None:
+        """An engine read back in another process (a worker's snapshot): keep the ids of
+        the events seen, not their content, which hash() fingerprinted differently
+        there (a later event with one of these ids is a duplicate, whatever it holds,
+        as for a retired case); and list the records of retired cases it holds unread,
+        for `settle_some` and `settle_all`, each once."""
         for seen in self._seen.values():
             for event_id in seen:
                 seen[event_id] = CONTENT_UNKNOWN
+        listed = {id(archived) for archived in self._unsettled}
+        for store in self._retired.values():
+            for archived in store.unread():
+                if id(archived) not in listed:
+                    listed.add(id(archived))
+                    self._unsettled.append(archived)
 
     def _settle(self, archived: Archived) -> None:
         """Read an absorbed archive record's cases: what the summary left out."""

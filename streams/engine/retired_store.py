@@ -92,12 +92,31 @@ class RetiredCases(Mapping[str, Retired]):
     def __len__(self) -> int:
         return len(self._done) + len(self._waiting)
 
+    @property
+    def settle(self) -> Callable[[Archived], None]:
+        return self._settle
+
+    def read_cases(self) -> Mapping[str, Retired]:
+        """The cases read (not a copy: a snapshot's writer reads it, changes nothing)."""
+        return self._done
+
+    def waiting(self) -> Mapping[str, Archived]:
+        """Case id -> the unread record that holds it."""
+        return self._waiting
+
+    def unread(self) -> list[Archived]:
+        """The records not read yet, each once."""
+        return list({id(a): a for a in self._waiting.values() if not a.settled}.values())
+
     def keep(self, retired: Retired) -> None:
         self._done[retired.case_id] = retired
         self._waiting.pop(retired.case_id, None)
 
     def defer(self, case_ids: Iterable[str], archived: Archived) -> None:
         self._waiting.update(dict.fromkeys(case_ids, archived))
+
+    def defer_each(self, waiting: Mapping[str, Archived]) -> None:
+        self._waiting.update(waiting)
 
     def _settle_all(self) -> None:
         while self._waiting:

@@ -30,16 +30,23 @@ import logging
 import os
 import pickle
 import time
+from collections.abc import Callable, Iterator, Mapping
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from types import MethodType
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from refmon.streams.engine import Ruleset
+from refmon.streams.engine.oversight import OutlierBook
+from refmon.streams.engine.retired_store import Archived, RetiredCases
+from refmon.streams.engine.retirement import Retired
 from refmon.streams.worker.judge import JudgeState, PartitionJudge
 
-FORMAT = 1
+FORMAT = 2
+CASES_APART = 1_000
+"""Retired cases pickled apart, to a part (`PickledCases`)."""
 
 log = logging.getLogger("refmon.worker")
 
@@ -57,8 +64,10 @@ name. Only classes, defined there: a pickle that may name a module's other attri
 call `getattr`, can reach anything."""
 ALLOWED = {("collections", "Counter"), ("collections", "defaultdict")}
 BOUND = frozenset({"_settle", "after", "settle_all", "retired"})
-"""The methods a judge's state holds bound: the engine's callbacks to itself, and an archive
-record's reader of its cases (`ArchiveRecord.retired`, not read yet after a restore)."""
+"""The methods a judge's state holds bound: the engine's callbacks to itself, and a reader of
+retired cases not read yet (`ArchiveRecord.retired` after a restore, `PickledCases.retired`
+after a resume)."""
+HELPERS = frozenset({"_bound", "_zone", "_retired_cases", "PickledCases"})
 
 
 class Snapshot(NamedTuple):
@@ -143,30 +152,100 @@ def _zone(key: str) -> ZoneInfo:
     return ZoneInfo(key)
 
 
-def dumps(state: JudgeState) -> bytes:
-    """The state pickled (synchronously: it must not change meanwhile)."""
-    table = copyreg.dispatch_table.copy()
+class PickledCases:
+    """Retired cases a snapshot holds pickled apart, read when the engine first needs them
+    (streams/engine/retired_store.py), as a restore leaves an archive record's: a resume
+    then reads their ids only, and five years resume about as fast as one."""
+
+    __slots__ = ("body",)
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (PickledCases, (self.body,))
+
+    def retired(self) -> list[Retired]:
+        cases = _Reader(self.body, None).load()
+        if not isinstance(cases, list) or not all(isinstance(c, Retired) for c in cases):
+            raise pickle.UnpicklingError("a snapshot's retired cases are not retired cases")
+        return cases
+
+
+def _retired_cases(
+    settle: Callable[[Archived], None],
+    waiting: Mapping[str, Archived],
+    parts: list[tuple[str, tuple[str, ...], PickledCases]],
+) -> RetiredCases:
+    """A force's retired cases read back: every one waiting, in a record or a part."""
+    store = RetiredCases(settle)
+    store.defer_each(waiting)
+    for force, case_ids, cases in parts:
+        store.defer(case_ids, Archived({force: case_ids}, {}, (), 0, 0, None, cases.retired))
+    return store
+
+
+def _parts(done: Mapping[str, Retired], table: Mapping[type, Any]) -> Iterator[Any]:
+    """The cases read, `CASES_APART` to a part, pickled apart."""
+    cases = iter(done.values())
+    while part := list(islice(cases, CASES_APART)):
+        body = _pickle(part, table)
+        yield (part[0].force, tuple(c.case_id for c in part), PickledCases(body))
+
+
+def _book_without_retired(book: OutlierBook) -> tuple[Any, ...]:
+    """The book less the review times of the retired cases read (`_parts` holds them, and
+    reading a part gives them back to the book: `Engine._settle`)."""
+    # A class with __slots__ pickles (copyreg.__newobj__, (cls,), (None, slots), ...).
+    reduced = book.__reduce_ex__(5)
+    assert isinstance(reduced, tuple)
+    new, args, (_, slots), *rest = reduced
+    read = {force: store.read_cases() for force, store in slots["_retired"].items()}
+    slots = dict(slots)
+    slots["_review"] = {
+        force: {c: r for c, r in review.items() if c not in read[force]}
+        for force, review in slots["_review"].items()
+    }
+    return (new, args, (None, slots), *rest)
+
+
+def _table() -> dict[type, Any]:
+    table: dict[type, Any] = dict(copyreg.dispatch_table)
     table[Ruleset] = lambda _ruleset: (_the_ruleset, ())
     table[MethodType] = lambda method: (_bound, (method.__self__, method.__func__.__name__))
     table[ZoneInfo] = lambda zone: (_zone, (zone.key,))
+    table[RetiredCases] = lambda store: (
+        _retired_cases,
+        (store.settle, dict(store.waiting()), list(_parts(store.read_cases(), table))),
+    )
+    table[OutlierBook] = _book_without_retired
+    return table
+
+
+def _pickle(value: object, table: Mapping[type, Any]) -> bytes:
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=5)
     pickler.dispatch_table = table
-    pickler.dump(state)
+    pickler.dump(value)
     return buffer.getvalue()
 
 
+def dumps(state: JudgeState) -> bytes:
+    """The state pickled (synchronously: it must not change meanwhile)."""
+    return _pickle(state, _table())
+
+
 class _Reader(pickle.Unpickler):
-    def __init__(self, data: bytes, ruleset: Ruleset) -> None:
+    def __init__(self, data: bytes, ruleset: Ruleset | None) -> None:
         super().__init__(io.BytesIO(data))
         self._ruleset = ruleset
 
     def find_class(self, module: str, name: str) -> Any:
         if module == __name__:
-            if name == "_the_ruleset":
+            if name == "_the_ruleset" and self._ruleset is not None:
                 ruleset = self._ruleset
                 return lambda: ruleset
-            if name in ("_bound", "_zone"):
+            if name in HELPERS:
                 return super().find_class(module, name)
         elif (module, name) in ALLOWED:
             return super().find_class(module, name)
@@ -245,7 +324,7 @@ def loads(body: bytes, ruleset: Ruleset) -> object:
     if isinstance(state, JudgeState):
         # The engine fingerprints events with hash(), which differs between processes
         # (the string seed; hash(None) on Python 3.11): here, ids are all it can trust.
-        state.engine.forget_contents()
+        state.engine.resumed()
     return state
 
 

@@ -129,6 +129,40 @@ def test_a_judge_restored_with_archive_records_it_has_not_read_yet_snapshots_ali
     assert outcome(again) == outcome(judge)
 
 
+def test_a_snapshot_holds_retired_cases_apart_and_a_resumed_engine_reads_them_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Read back, a snapshot's retired cases wait in parts, as a restore's archive records
+    # do: a resume reads their ids, and the engine the cases a part at a time.
+    monkeypatch.setattr(snapshot, "CASES_APART", 50)
+    life = lived()
+    state = snapshot.loads(life.snapshot, new_judge().engine.ruleset)
+    assert isinstance(state, snapshot.JudgeState)
+    body = snapshot.dumps(state)  # taken again, with parts of 50
+    judge = resumed(life, body)
+    engine = judge.engine
+    stores = engine._retired.values()
+    held = sum(map(len, stores))
+    assert held > 100, "the history must have retired cases before the snapshot"
+    assert not any(store.read_cases() for store in stores)
+    parts = len(engine._unsettled)
+    assert parts >= held // 50
+    assert engine.settle_some(1)
+    assert sum(len(store.read_cases()) for store in stores) <= 50
+    catch_up(judge, life.log[life.at :])
+    assert outcome(judge) == outcome(life.judge)
+    assert sum(len(store.read_cases()) for store in stores) == sum(map(len, stores))
+
+
+def test_a_part_of_retired_cases_naming_anything_else_is_refused(tmp_path: Path) -> None:
+    sprung = tmp_path / "sprung"
+    with pytest.raises(pickle.UnpicklingError):
+        snapshot.PickledCases(pickle.dumps(Trap(sprung))).retired()
+    assert not sprung.exists()
+    with pytest.raises(pickle.UnpicklingError, match="not retired cases"):
+        snapshot.PickledCases(pickle.dumps([1, 2])).retired()
+
+
 def test_a_tail_that_starts_before_the_snapshot_ends_changes_nothing_twice() -> None:
     # A snapshot names the last delivery its lane landed, not the archive records and
     # deletions after it (rewritten or removed by compaction): those are read again.
