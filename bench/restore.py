@@ -34,7 +34,7 @@ from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.kafka.state import ARCHIVE_VERSION, Held, held
 from refmon.streams.kafka.topics import Topics, expected_source
 from refmon.streams.wire.delivery import decode_delivery
-from refmon.streams.worker import snapshot
+from refmon.streams.worker import snapshot_pickle
 from refmon.streams.worker.intake import Intake, WatchdogIds
 from refmon.streams.worker.judge import PartitionJudge
 from refmon.streams.worker.messages import Counts
@@ -156,9 +156,9 @@ def measure(records: Changelog, forces: list[str], repeat: int) -> Measured:
         state = judge.state()
         assert state is not None
         w1 = time.perf_counter()
-        body = snapshot.dumps(state)
+        body = snapshot_pickle.dumps(state)
         w2 = time.perf_counter()
-        resumed = snapshot.loads(body, judge.engine.ruleset)
+        resumed = snapshot_pickle.loads(body, judge.engine.ruleset)
         load = min(load, time.perf_counter() - w2)
         dump = min(dump, w2 - w1)
         del resumed

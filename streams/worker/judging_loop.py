@@ -137,13 +137,19 @@ class JudgingLoop(ConsumerLoop):
         mine = {tp.partition for tp in tps}
         for partition in set(self.judges) - mine:
             del self.judges[partition]
+            self._forget_parts(partition)
         for tp in tps:
             if self.restores(tp, committed[tp]):
                 self.judges.pop(tp.partition, None)
+                self._forget_parts(tp.partition)
                 self.start_restore(tp)
         log.info(
             "assigned by-force partitions %s (%d to restore)", sorted(mine), len(self.restoring)
         )
+
+    def _forget_parts(self, partition: int) -> None:
+        if self._snapshots is not None:
+            self._snapshots.forget(partition)
 
     def _new_judge(self, partition: int) -> PartitionJudge:
         engine = self._build_engine()

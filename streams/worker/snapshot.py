@@ -10,64 +10,31 @@ pickled. A snapshot that does not match the running code and settings, fails
 its hash, or cannot be read is set aside and the partition restored from the
 whole changelog: a snapshot only ever saves time.
 
-Pickle runs code named in the file when it reads it, so the reader accepts only
-the classes a judge's state is built of (`MODULES`, `ALLOWED`) and three helpers
-of its own (the running ruleset, the engine's few bound methods, a time zone);
-never `getattr` or a module's other attributes, through which a pickle could
-reach anything. The folder is the worker's own (0700): whoever can write it can
-still change what the worker holds, not what it runs.
+The body is read trusting nothing in it (snapshot_pickle.py). The folder is the
+worker's own (0700): whoever can write it can still change what the worker
+holds, not what it runs.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copyreg
-import gc
 import hashlib
-import io
 import json
 import logging
 import os
-import pickle
 import time
-from collections.abc import Callable, Iterator, Mapping
 from functools import cache
-from itertools import islice
 from pathlib import Path
-from types import MethodType
-from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo
+from typing import NamedTuple
 
 from refmon.streams.engine import Ruleset
-from refmon.streams.engine.oversight import OutlierBook
-from refmon.streams.engine.retired_store import Archived, RetiredCases
-from refmon.streams.engine.retirement import Retired
 from refmon.streams.worker.judge import JudgeState, PartitionJudge
+from refmon.streams.worker.snapshot_pickle import loads
 
 FORMAT = 2
-CASES_APART = 1_000
-"""Retired cases pickled apart, to a part (`PickledCases`)."""
+"""2: retired cases pickled apart (snapshot_pickle.PickledCases)."""
 
 log = logging.getLogger("refmon.worker")
-
-MODULES = (
-    "refmon.streams.bank_holidays",
-    "refmon.streams.kafka.archive",
-    "refmon.streams.kafka.folded",
-    "refmon.streams.wire.delivery",
-    "refmon.streams.worker.applied",
-    "refmon.streams.worker.judge",
-    "refmon.streams.worker.open_archive",
-)
-"""Besides the engine's own (`refmon.streams.engine.*`): modules whose classes a snapshot may
-name. Only classes, defined there: a pickle that may name a module's other attributes, or
-call `getattr`, can reach anything."""
-ALLOWED = {("collections", "Counter"), ("collections", "defaultdict")}
-BOUND = frozenset({"_settle", "after", "settle_all", "retired"})
-"""The methods a judge's state holds bound: the engine's callbacks to itself, and a reader of
-retired cases not read yet (`ArchiveRecord.retired` after a restore, `PickledCases.retired`
-after a resume)."""
-HELPERS = frozenset({"_bound", "_zone", "_retired_cases", "PickledCases"})
 
 
 class Snapshot(NamedTuple):
@@ -135,127 +102,6 @@ def _ruleset(ruleset: Ruleset) -> tuple[object, ...]:
     return (ruleset.id, ruleset.title, zone, timing, criteria)
 
 
-def _the_ruleset() -> Ruleset:
-    """Where a snapshot names the engine's ruleset: the reader puts the running one there
-    (a ruleset holds compiled conditions, which pickle cannot write)."""
-    raise RuntimeError("only a snapshot reader calls this")
-
-
-def _bound(owner: object, name: str) -> object:
-    """A method bound to an object of the state: one of `BOUND` only."""
-    if name not in BOUND:
-        raise pickle.UnpicklingError(f"a snapshot may not bind {name!r}")
-    return getattr(owner, name)
-
-
-def _zone(key: str) -> ZoneInfo:
-    return ZoneInfo(key)
-
-
-class PickledCases:
-    """Retired cases a snapshot holds pickled apart, read when the engine first needs them
-    (streams/engine/retired_store.py), as a restore leaves an archive record's: a resume
-    then reads their ids only, and five years resume about as fast as one."""
-
-    __slots__ = ("body",)
-
-    def __init__(self, body: bytes) -> None:
-        self.body = body
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (PickledCases, (self.body,))
-
-    def retired(self) -> list[Retired]:
-        cases = _Reader(self.body, None).load()
-        if not isinstance(cases, list) or not all(isinstance(c, Retired) for c in cases):
-            raise pickle.UnpicklingError("a snapshot's retired cases are not retired cases")
-        return cases
-
-
-def _retired_cases(
-    settle: Callable[[Archived], None],
-    waiting: Mapping[str, Archived],
-    parts: list[tuple[str, tuple[str, ...], PickledCases]],
-) -> RetiredCases:
-    """A force's retired cases read back: every one waiting, in a record or a part."""
-    store = RetiredCases(settle)
-    store.defer_each(waiting)
-    for force, case_ids, cases in parts:
-        store.defer(case_ids, Archived({force: case_ids}, {}, (), 0, 0, None, cases.retired))
-    return store
-
-
-def _parts(done: Mapping[str, Retired], table: Mapping[type, Any]) -> Iterator[Any]:
-    """The cases read, `CASES_APART` to a part, pickled apart."""
-    cases = iter(done.values())
-    while part := list(islice(cases, CASES_APART)):
-        body = _pickle(part, table)
-        yield (part[0].force, tuple(c.case_id for c in part), PickledCases(body))
-
-
-def _book_without_retired(book: OutlierBook) -> tuple[Any, ...]:
-    """The book less the review times of the retired cases read (`_parts` holds them, and
-    reading a part gives them back to the book: `Engine._settle`)."""
-    # A class with __slots__ pickles (copyreg.__newobj__, (cls,), (None, slots), ...).
-    reduced = book.__reduce_ex__(5)
-    assert isinstance(reduced, tuple)
-    new, args, (_, slots), *rest = reduced
-    read = {force: store.read_cases() for force, store in slots["_retired"].items()}
-    slots = dict(slots)
-    slots["_review"] = {
-        force: {c: r for c, r in review.items() if c not in read[force]}
-        for force, review in slots["_review"].items()
-    }
-    return (new, args, (None, slots), *rest)
-
-
-def _table() -> dict[type, Any]:
-    table: dict[type, Any] = dict(copyreg.dispatch_table)
-    table[Ruleset] = lambda _ruleset: (_the_ruleset, ())
-    table[MethodType] = lambda method: (_bound, (method.__self__, method.__func__.__name__))
-    table[ZoneInfo] = lambda zone: (_zone, (zone.key,))
-    table[RetiredCases] = lambda store: (
-        _retired_cases,
-        (store.settle, dict(store.waiting()), list(_parts(store.read_cases(), table))),
-    )
-    table[OutlierBook] = _book_without_retired
-    return table
-
-
-def _pickle(value: object, table: Mapping[type, Any]) -> bytes:
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=5)
-    pickler.dispatch_table = table
-    pickler.dump(value)
-    return buffer.getvalue()
-
-
-def dumps(state: JudgeState) -> bytes:
-    """The state pickled (synchronously: it must not change meanwhile)."""
-    return _pickle(state, _table())
-
-
-class _Reader(pickle.Unpickler):
-    def __init__(self, data: bytes, ruleset: Ruleset | None) -> None:
-        super().__init__(io.BytesIO(data))
-        self._ruleset = ruleset
-
-    def find_class(self, module: str, name: str) -> Any:
-        if module == __name__:
-            if name == "_the_ruleset" and self._ruleset is not None:
-                ruleset = self._ruleset
-                return lambda: ruleset
-            if name in HELPERS:
-                return super().find_class(module, name)
-        elif (module, name) in ALLOWED:
-            return super().find_class(module, name)
-        elif module in MODULES or module.startswith("refmon.streams.engine."):
-            found = super().find_class(module, name)
-            if isinstance(found, type) and found.__module__ == module:
-                return found
-        raise pickle.UnpicklingError(f"a snapshot may not name {module}.{name}")
-
-
 def save(path: Path, print_: str, offset: int, key: bytes | None, body: bytes) -> None:
     """Write a snapshot whole or not at all (a new file, synced, renamed over the old)."""
     head = {
@@ -308,24 +154,6 @@ def _parse(data: bytes, print_: str, ruleset: Ruleset) -> tuple[str, Snapshot | 
     if not isinstance(state, JudgeState):
         return "it does not hold a judge", None
     return "", Snapshot(offset, hashed, state)
-
-
-def loads(body: bytes, ruleset: Ruleset) -> object:
-    """A snapshot's body unpickled, with the running ruleset where it names one."""
-    # Hundreds of thousands of objects that live as long as the partition: the cycle
-    # collector's passes over them while they are built would cost a third again.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        state = _Reader(body, ruleset).load()
-    finally:
-        if enabled:
-            gc.enable()
-    if isinstance(state, JudgeState):
-        # The engine fingerprints events with hash(), which differs between processes
-        # (the string seed; hash(None) on Python 3.11): here, ids are all it can trust.
-        state.engine.resumed()
-    return state
 
 
 def set_aside(path: Path) -> None:

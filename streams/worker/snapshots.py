@@ -27,7 +27,7 @@ from pathlib import Path
 from aiokafka import TopicPartition
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.topics import Topics
-from refmon.streams.worker import reader, snapshot, tail
+from refmon.streams.worker import reader, snapshot, snapshot_pickle, tail
 from refmon.streams.worker.checkpoint import Lane
 from refmon.streams.worker.judge import PartitionJudge
 
@@ -42,6 +42,7 @@ class Snapshots:
         self._seconds = seconds
         self._taken: dict[int, tuple[int, bytes | None]] = {}
         self._at: dict[int, float] = {}
+        self._parts: dict[int, snapshot_pickle.Parts] = {}
 
     def _path(self, partition: int) -> Path:
         return snapshot.path_of(self._folder, self._topic, partition)
@@ -81,6 +82,10 @@ class Snapshots:
         snapshot.set_aside(path)
         return None
 
+    def forget(self, partition: int) -> None:
+        """A partition's judge dropped: the retired cases its snapshots kept pickled go too."""
+        self._parts.pop(partition, None)
+
     async def take(self, judge: PartitionJudge, lane: Lane, lock: asyncio.Lock) -> bool:
         """Write the judge's snapshot if one is due; whether one was written."""
         partition = judge.partition
@@ -97,7 +102,9 @@ class Snapshots:
             state = judge.state()
             if mark is None or state is None or not lane.idle():
                 return False  # still writing, or failing: the next round tries again
-            body = snapshot.dumps(state)
+            body = snapshot_pickle.dumps(
+                state, self._parts.setdefault(partition, snapshot_pickle.Parts())
+            )
         held = time.monotonic() - started
         print_ = snapshot.fingerprint(judge, self._topic)
         self._at[partition] = time.monotonic()

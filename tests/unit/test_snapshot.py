@@ -18,7 +18,7 @@ from refmon.streams.kafka.state import held
 from refmon.streams.kafka.topics import expected_source
 from refmon.streams.wire.delivery import decode_delivery
 from refmon.streams.wire.encode import dumps_report, finding_json
-from refmon.streams.worker import snapshot
+from refmon.streams.worker import snapshot, snapshot_pickle
 from refmon.streams.worker.intake import Intake, WatchdogIds
 from refmon.streams.worker.judge import PartitionJudge
 from refmon.streams.worker.messages import Counts
@@ -68,7 +68,7 @@ class Lived:
             if n == at:
                 state = self.judge.state()
                 assert state is not None
-                self.snapshot, self.at = snapshot.dumps(state), len(self.log)
+                self.snapshot, self.at = snapshot_pickle.dumps(state), len(self.log)
 
 
 @cache
@@ -90,10 +90,16 @@ def outcome(judge: PartitionJudge) -> tuple[str, list[str], int, int]:
 
 def resumed(life: Lived, body: bytes | None = None) -> PartitionJudge:
     judge = new_judge()
-    state = snapshot.loads(body or life.snapshot, judge.engine.ruleset)
+    state = snapshot_pickle.loads(body or life.snapshot, judge.engine.ruleset)
     assert isinstance(state, snapshot.JudgeState)
     judge.resume(state)
     return judge
+
+
+def state_of(judge: PartitionJudge) -> snapshot.JudgeState:
+    state = judge.state()
+    assert state is not None
+    return state
 
 
 def restored(log: Log) -> PartitionJudge:
@@ -123,7 +129,7 @@ def test_a_judge_restored_with_archive_records_it_has_not_read_yet_snapshots_ali
     state = judge.state()
     assert state is not None
     again = new_judge()
-    loaded = snapshot.loads(snapshot.dumps(state), again.engine.ruleset)
+    loaded = snapshot_pickle.loads(snapshot_pickle.dumps(state), again.engine.ruleset)
     assert isinstance(loaded, snapshot.JudgeState)
     again.resume(loaded)
     assert outcome(again) == outcome(judge)
@@ -134,11 +140,11 @@ def test_a_snapshot_holds_retired_cases_apart_and_a_resumed_engine_reads_them_la
 ) -> None:
     # Read back, a snapshot's retired cases wait in parts, as a restore's archive records
     # do: a resume reads their ids, and the engine the cases a part at a time.
-    monkeypatch.setattr(snapshot, "CASES_APART", 50)
+    monkeypatch.setattr(snapshot_pickle, "CASES_APART", 50)
     life = lived()
-    state = snapshot.loads(life.snapshot, new_judge().engine.ruleset)
+    state = snapshot_pickle.loads(life.snapshot, new_judge().engine.ruleset)
     assert isinstance(state, snapshot.JudgeState)
-    body = snapshot.dumps(state)  # taken again, with parts of 50
+    body = snapshot_pickle.dumps(state)  # taken again, with parts of 50
     judge = resumed(life, body)
     engine = judge.engine
     stores = engine._retired.values()
@@ -154,13 +160,35 @@ def test_a_snapshot_holds_retired_cases_apart_and_a_resumed_engine_reads_them_la
     assert sum(len(store.read_cases()) for store in stores) == sum(map(len, stores))
 
 
+def test_a_snapshot_writes_again_the_parts_of_retired_cases_the_last_one_pickled(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(snapshot_pickle, "CASES_APART", 50)
+    judge = resumed(lived())
+    judge.engine.settle_all()
+    parts = snapshot_pickle.Parts()
+    first = snapshot_pickle.dumps(state_of(judge), parts)
+    before = dict(parts._kept)
+    assert len(before) > 2
+    assert snapshot_pickle.dumps(judge.state(), parts) == first  # type: ignore[arg-type]
+    assert all(parts._kept[key] is part for key, part in before.items())
+    judge.retire(-MARGIN)  # every case retires: each force's last part changes
+    body = snapshot_pickle.dumps(state_of(judge), parts)
+    kept = [key for key, part in before.items() if parts._kept.get(key) is part]
+    changed = [key for key in before if key not in kept]
+    assert kept
+    assert changed
+    again = resumed(lived(), body)
+    assert outcome(again) == outcome(judge)
+
+
 def test_a_part_of_retired_cases_naming_anything_else_is_refused(tmp_path: Path) -> None:
     sprung = tmp_path / "sprung"
     with pytest.raises(pickle.UnpicklingError):
-        snapshot.PickledCases(pickle.dumps(Trap(sprung))).retired()
+        snapshot_pickle.PickledCases(pickle.dumps(Trap(sprung))).retired()
     assert not sprung.exists()
     with pytest.raises(pickle.UnpicklingError, match="not retired cases"):
-        snapshot.PickledCases(pickle.dumps([1, 2])).retired()
+        snapshot_pickle.PickledCases(pickle.dumps([1, 2])).retired()
 
 
 def test_a_tail_that_starts_before_the_snapshot_ends_changes_nothing_twice() -> None:
@@ -268,9 +296,9 @@ from refmon.streams.kafka.topics import expected_source
 from refmon.streams.wire.delivery import decode_delivery
 from refmon.streams.worker.intake import Intake, WatchdogIds
 from refmon.streams.worker.messages import Counts
-from tests.unit.test_snapshot import NOW_MS, TOPICS, _history, new_judge, snapshot
+from tests.unit.test_snapshot import NOW_MS, TOPICS, _history, new_judge, snapshot_pickle
 judge = new_judge()
-judge.resume(snapshot.loads(Path(sys.argv[1]).read_bytes(), judge.engine.ruleset))
+judge.resume(snapshot_pickle.loads(Path(sys.argv[1]).read_bytes(), judge.engine.ruleset))
 stage = Intake(event_adapter(), TOPICS, WatchdogIds(TOPICS.watchdog_ids), Counts())
 offsets, refused = defaultdict(lambda: 10**6), 0
 for event in _history()[: len(_history()) // 2]:  # all before the snapshot: repeats
@@ -320,7 +348,7 @@ def test_a_snapshot_naming_anything_but_a_judges_parts_is_refused(tmp_path: Path
 
 class Binds:
     def __reduce__(self) -> tuple[Any, ...]:
-        return (snapshot._bound, (1, "__class__"))
+        return (snapshot_pickle._bound, (1, "__class__"))
 
 
 @pytest.mark.parametrize(
