@@ -9,10 +9,12 @@ changelog costs (`held` + `PartitionJudge.restore`, as recovery.py runs them):
 process CPU time and wall time (best of `--repeat`), with the live deliveries
 and retired cases held; and the CPU time of reading the retired cases
 themselves, which a worker does after it serves, between batches. `--profile`
-prints cProfile's top entries for the longest history. Histories and changelogs
-are cached in bench/.cache.
+prints cProfile's top entries for the longest history. `--lived` judges each
+history again and prints the snapshot of that judge, which holds its retired
+cases read, as a running worker's does (a restored judge's holds archive
+records unread). Histories and changelogs are cached in bench/.cache.
 
-Usage: python bench/restore.py [--years 1,5] [--scale 0.3] [--repeat 3] [--profile]
+Usage: python bench/restore.py [--years 1,5] [--scale 0.3] [--repeat 3] [--profile] [--lived]
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -36,7 +39,7 @@ from refmon.streams.kafka.topics import Topics, expected_source
 from refmon.streams.wire.delivery import decode_delivery
 from refmon.streams.worker import snapshot_pickle
 from refmon.streams.worker.intake import Intake, WatchdogIds
-from refmon.streams.worker.judge import PartitionJudge
+from refmon.streams.worker.judge import JudgeState, PartitionJudge
 from refmon.streams.worker.messages import Counts
 from refmon.streams.worker.settings import WorkerSettings
 
@@ -75,22 +78,13 @@ def new_judge(forces: list[str]) -> PartitionJudge:
     return PartitionJudge(0, bootstrap.new_engine(), TOPICS, Counts(), sources)
 
 
-def changelog(years: int, scale: float, retire_every: int) -> Changelog:
-    """The compacted changelog one judge writes judging the history, retiring as it goes."""
-    # The archive format in the name: a changelog cached by a release before is not
-    # what this one writes.
-    name = f"restore-changelog-{years}y-x{scale:g}-every{retire_every}-archive{ARCHIVE_VERSION}"
-    path = CACHE / f"{name}.pickle"
-    if path.exists():
-        with path.open("rb") as f:
-            cached: Changelog = pickle.load(f)
-        return cached
-    forces = [f.code for f in load_forces()]
+def judge_history(
+    judge: PartitionJudge, years: int, scale: float, retire_every: int
+) -> Iterator[tuple[bytes, bytes | None]]:
+    """Judge the history with `judge`, retiring as housekeeping does; the records written."""
     intake = Intake(event_adapter(), TOPICS, WatchdogIds(TOPICS.watchdog_ids), Counts())
-    judge = new_judge(forces)
     after_days = WorkerSettings.model_fields["retire_after_days"].default
     margin = (WorkerSettings.window_days + after_days) * MICROS_PER_DAY
-    records: dict[bytes, bytes | None] = {}
     offsets: defaultdict[str, int] = defaultdict(int)
     judged = 0
     started = time.process_time()
@@ -104,21 +98,66 @@ def changelog(years: int, scale: float, retire_every: int) -> Changelog:
             forwards = [s for s in sends if s.topic == TOPICS.by_force]
             for forward in forwards:
                 for record in judge.judge([decode_delivery(forward.value or b"")]).state:
-                    records[record.key or b""] = record.value
+                    yield record.key or b"", record.value
                 judged += 1
                 if judged % retire_every == 0:
                     folded, deletions = judge.retire(margin)
                     for record in (*folded, *deletions):
-                        records[record.key or b""] = record.value
+                        yield record.key or b"", record.value
     print(
-        f"  built {years}y changelog: {judged} deliveries judged "
-        f"in {time.process_time() - started:.1f} s CPU",
+        f"  judged {years}y: {judged} deliveries in {time.process_time() - started:.1f} s CPU",
         file=sys.stderr,
     )
+
+
+def changelog(years: int, scale: float, retire_every: int) -> Changelog:
+    """The compacted changelog one judge writes judging the history, retiring as it goes."""
+    # The archive format in the name: a changelog cached by a release before is not
+    # what this one writes.
+    name = f"restore-changelog-{years}y-x{scale:g}-every{retire_every}-archive{ARCHIVE_VERSION}"
+    path = CACHE / f"{name}.pickle"
+    if path.exists():
+        with path.open("rb") as f:
+            cached: Changelog = pickle.load(f)
+        return cached
+    forces = [f.code for f in load_forces()]
+    records = dict(judge_history(new_judge(forces), years, scale, retire_every))
     kept = {k: v for k, v in records.items() if v is not None}
     with path.open("wb") as f:
         pickle.dump(kept, f)
     return kept
+
+
+class Lived(NamedTuple):
+    mb: float
+    first_s: float
+    again_s: float
+    read_s: float
+    settle_s: float
+
+
+def lived(years: int, scale: float, retire_every: int, forces: list[str]) -> Lived:
+    """The snapshot of a judge that judged the history itself (a running worker's, holding
+    its retired cases read, where a restored judge holds archive records unread): written
+    once, written again with the parts of retired cases it kept (snapshot_pickle.Parts),
+    read back, and the retired cases then read as a worker does between batches."""
+    judge = new_judge(forces)
+    for _ in judge_history(judge, years, scale, retire_every):
+        pass
+    state = judge.state()
+    assert state is not None
+    parts = snapshot_pickle.Parts()
+    w0 = time.perf_counter()
+    snapshot_pickle.dumps(state, parts)
+    w1 = time.perf_counter()
+    body = snapshot_pickle.dumps(state, parts)
+    w2 = time.perf_counter()
+    resumed = snapshot_pickle.loads(body, judge.engine.ruleset)
+    w3 = time.perf_counter()
+    assert isinstance(resumed, JudgeState)
+    resumed.engine.settle_all()
+    w4 = time.perf_counter()
+    return Lived(len(body) / 1e6, w1 - w0, w2 - w1, w3 - w2, w4 - w3)
 
 
 def restore(records: Changelog, forces: list[str]) -> tuple[Held, PartitionJudge]:
@@ -176,6 +215,9 @@ def main() -> None:
     parser.add_argument("--retire-every", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--lived", action="store_true", help="also the snapshot of the judge that judged it"
+    )
     args = parser.parse_args()
     collector.pace()  # as in a worker's process (refmon/collector.py)
     years = [int(y) for y in args.years.split(",")]
@@ -204,6 +246,18 @@ def main() -> None:
     print(f"{'years':>5} {'MB':>6} {'write s':>8} {'read s':>8} {'replay s':>9}")
     for y, *_, wall, _later, m in rows:
         print(f"{y:>5} {m.snapshot_mb:>6.1f} {m.dump_s:>8.2f} {m.load_s:>8.2f} {wall:>9.2f}")
+    if args.lived:
+        print("the snapshot of a judge that judged the history itself (wall s)")
+        print(
+            f"{'years':>5} {'MB':>6} {'write s':>8} {'again s':>8} {'read s':>8} "
+            f"{'then archive s':>14}"
+        )
+        for y in years:
+            w = lived(y, args.scale, args.retire_every, forces)
+            print(
+                f"{y:>5} {w.mb:>6.1f} {w.first_s:>8.2f} {w.again_s:>8.2f} {w.read_s:>8.2f} "
+                f"{w.settle_s:>14.2f}"
+            )
     if args.profile:
         profile = cProfile.Profile()
         profile.enable()

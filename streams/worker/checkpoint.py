@@ -29,9 +29,9 @@ from typing import Literal
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError
-from refmon.streams.kafka.state import stays
 from refmon.streams.worker.judge import Refused
 from refmon.streams.worker.messages import Outbound
+from refmon.streams.worker.sends import Landed, Sent, send_all
 
 log = logging.getLogger("refmon.worker")
 
@@ -53,35 +53,26 @@ class Batch:
         self.refused = refused or []
 
 
-Written = dict[TopicPartition, tuple[int, bytes | None]]
-"""Per partition written to, the offset and key of the last record a lane has landed that
-stays in the compacted log (`stays`: no deletion, no record refmon rewrites)."""
-
-
-async def send_all(producer: AIOKafkaProducer, messages: Iterable[Outbound]) -> Written:
-    """Every record handed to the producer, then every one confirmed; where the last record
-    of each partition that stays went (`Written`)."""
-    sent = [
-        (m, await producer.send(m.topic, m.value, key=m.key, partition=m.partition))
-        for m in messages
-    ]
-    landed = await asyncio.gather(*(future for _, future in sent)) if sent else []
-    return {
-        TopicPartition(meta.topic, meta.partition): (meta.offset, m.key)
-        for (m, _), meta in zip(sent, landed, strict=True)
-        if stays(m.key, m.value)
-    }
-
-
 class Lane:
     """One input partition's writes, in submission order: each waits for the one before."""
 
     def __init__(self, tp: TopicPartition) -> None:
         self.tp = tp
         self._last: asyncio.Task[None] | None = None
-        self.written: Written = {}
-        """What this lane has landed (committed, in transactions), per partition written to:
-        a snapshot names a changelog record it reflects, and every one before (snapshot.py)."""
+        self.written: dict[TopicPartition, Landed] = {}
+        """What this lane has landed (committed, in transactions), per partition written to
+        since it landed a record that stays: what a snapshot reflects (snapshot.py)."""
+
+    def landed(self, sent: Sent) -> None:
+        for tp, (stay, through) in sent.items():
+            before = self.written.get(tp)
+            if stay is not None:
+                offset, key = stay
+            elif before is not None:
+                offset, key = before.offset, before.key
+            else:
+                continue  # nothing a snapshot could name yet
+            self.written[tp] = Landed(offset, key, through)
 
     def idle(self) -> bool:
         """Whether everything submitted has landed, and nothing failed."""
@@ -184,7 +175,7 @@ class TransactionalLane(Lane):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(producer.abort_transaction(), timeout=5)
             raise
-        self.written.update(written)
+        self.landed(written)
         if offset is not None:
             self._committed({self.tp: offset})
 
@@ -216,7 +207,7 @@ class ConfirmedLane(Lane):
     ) -> None:
         # Outputs before state: a crash between them repeats an alert, never loses one.
         await send_all(self._producer, outputs)
-        self.written.update(await send_all(self._producer, state))
+        self.landed(await send_all(self._producer, state))
         if offset is None:
             return
         try:

@@ -64,12 +64,36 @@ async def read_latest(
         await consumer.stop()
 
 
-async def read_from(
-    settings: KafkaSettings, topic: str, partition: int, first: int
-) -> list[tuple[int, bytes, bytes | None]]:
+Keyed = tuple[int, bytes, bytes | None]
+"""(offset, key, value; None: deleted)."""
+
+
+async def read_from(settings: KafkaSettings, topic: str, partition: int, first: int) -> list[Keyed]:
     """Every keyed record of one partition from offset `first` to the end offset seen on
-    opening, in the order written: (offset, key, value; None: deleted)."""
+    opening, in the order written."""
     records = await read_records(settings, topic, partition, first, TO_THE_END)
+    return _keyed(records)
+
+
+async def read_at_and_after(
+    settings: KafkaSettings, topic: str, partition: int, at: int, after: int
+) -> tuple[Keyed | None, list[Keyed]]:
+    """The keyed record at offset `at` (None where there is none: compacted away, or another
+    log), and every keyed record from offset `after` to the end offset seen on opening."""
+    tp = TopicPartition(topic, partition)
+    consumer = await _open(settings, tp)
+    try:
+        end = (await consumer.end_offsets([tp]))[tp]
+        start = (await consumer.beginning_offsets([tp]))[tp]
+        found = _keyed(await _read(consumer, tp, max(at, start), min(at + 1, end), 1))
+        tail = _keyed(await _read(consumer, tp, max(after, start), end, TO_THE_END))
+    finally:
+        await consumer.stop()
+    record = found[0] if found and found[0][0] == at else None
+    return record, tail
+
+
+def _keyed(records: list[ConsumerRecord[Any, Any]]) -> list[Keyed]:
     return [(r.offset, r.key, r.value) for r in records if r.key is not None]
 
 
@@ -80,24 +104,33 @@ async def read_records(
     removed some)."""
     tp = TopicPartition(topic, partition)
     consumer = await _open(settings, tp)
-    found: list[ConsumerRecord[Any, Any]] = []
     try:
         end = (await consumer.end_offsets([tp]))[tp]
         start = (await consumer.beginning_offsets([tp]))[tp]
-        consumer.seek(tp, max(first, start))
         last = min(first + count, end)
-        moved = time.monotonic()
-        while await consumer.position(tp) < last:
-            batch = await consumer.getmany(tp, timeout_ms=500, max_records=count)
-            records = batch.get(tp, [])
-            if records:
-                moved = time.monotonic()
-            elif time.monotonic() - moved > STALL_SECONDS:
-                raise TimeoutError(f"reading {topic}[{partition}] stalled")
-            found.extend(r for r in records if first <= r.offset < last)
-        return found
+        return await _read(consumer, tp, max(first, start), last, count)
     finally:
         await consumer.stop()
+
+
+async def _read(
+    consumer: AIOKafkaConsumer, tp: TopicPartition, first: int, last: int, count: int
+) -> list[ConsumerRecord[Any, Any]]:
+    """The records from offset `first` to before `last` (up to `count` a fetch)."""
+    found: list[ConsumerRecord[Any, Any]] = []
+    if first >= last:
+        return found
+    consumer.seek(tp, first)
+    moved = time.monotonic()
+    while await consumer.position(tp) < last:
+        batch = await consumer.getmany(tp, timeout_ms=500, max_records=count)
+        records = batch.get(tp, [])
+        if records:
+            moved = time.monotonic()
+        elif time.monotonic() - moved > STALL_SECONDS:
+            raise TimeoutError(f"reading {tp.topic}[{tp.partition}] stalled")
+        found.extend(r for r in records if first <= r.offset < last)
+    return found
 
 
 async def read_committed_where(

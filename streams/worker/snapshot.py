@@ -32,16 +32,20 @@ from refmon.streams.worker.judge import JudgeState, PartitionJudge
 from refmon.streams.worker.snapshot_pickle import loads
 
 FORMAT = 2
-"""2: retired cases pickled apart (snapshot_pickle.PickledCases)."""
+"""2: retired cases pickled apart (snapshot_pickle.PickledCases), and `through`."""
 
 log = logging.getLogger("refmon.worker")
 
 
 class Snapshot(NamedTuple):
     offset: int
-    """The last changelog record the state reflects (and every one before it)."""
+    """A changelog record the state reflects that compaction keeps while the state holds it
+    (checkpoint.Landed): a reader checks the changelog still has it there."""
     key_hash: str
-    """That record's key, hashed (`key_hash`): a reader checks the changelog still has it."""
+    """That record's key, hashed (`key_hash`)."""
+    through: int
+    """The last changelog record the state reflects (and every one before it): a restore
+    reads the records after it."""
     state: JudgeState
 
 
@@ -102,13 +106,16 @@ def _ruleset(ruleset: Ruleset) -> tuple[object, ...]:
     return (ruleset.id, ruleset.title, zone, timing, criteria)
 
 
-def save(path: Path, print_: str, offset: int, key: bytes | None, body: bytes) -> None:
+def save(
+    path: Path, print_: str, offset: int, key: bytes | None, through: int, body: bytes
+) -> None:
     """Write a snapshot whole or not at all (a new file, synced, renamed over the old)."""
     head = {
         "format": FORMAT,
         "fingerprint": print_,
         "offset": offset,
         "key": key_hash(key),
+        "through": through,
         "body": hashlib.sha256(body).hexdigest(),
         "written_at": time.time(),
     }
@@ -147,13 +154,15 @@ def _parse(data: bytes, print_: str, ruleset: Ruleset) -> tuple[str, Snapshot | 
             return "made by other code or settings", None
         if hashlib.sha256(body).hexdigest() != head.get("body"):
             return "its contents do not match their hash", None
-        offset, hashed = int(head["offset"]), str(head["key"])
+        offset, hashed, through = int(head["offset"]), str(head["key"]), int(head["through"])
+        if through < offset:
+            return "it ends before the record it names", None
         state = loads(body, ruleset)
     except Exception as err:  # a damaged file can fail anywhere in unpickling
         return f"{type(err).__name__}: {err}", None
     if not isinstance(state, JudgeState):
         return "it does not hold a judge", None
-    return "", Snapshot(offset, hashed, state)
+    return "", Snapshot(offset, hashed, through, state)
 
 
 def set_aside(path: Path) -> None:

@@ -4,16 +4,17 @@ Taking one (housekeeping, every `snapshot_seconds` for a partition whose lane
 has written to the changelog since): under the judging loop's state lock, the
 partition's lane is drained, and only if nothing is left in it is the judge
 pickled, at once, with no await in between. Then the judge holds exactly what
-the lane has landed, and the snapshot names the last delivery the lane landed
-in the changelog: not a deletion or an archive record after it, which
-compaction removes (reading those again changes nothing, tail.py). The file is
-written off the event loop.
+the lane has landed: the snapshot reflects every changelog record up to the
+last the lane landed (`through`: after a retirement, its deletions), and names
+the last delivery the lane landed, which compaction keeps while its case is
+live (a deletion or an archive record compaction removes or rewrites). The
+file is written off the event loop.
 
-Resuming (a restore): the snapshot read, the changelog read from the record it
-names to the end, that record checked (same offset, same key: the topic is the
-one the snapshot was taken from), and the records after it applied (tail.py).
-Anything amiss and the partition is restored from the whole changelog, as without
-a snapshot; the file is set aside.
+Resuming (a restore): the snapshot read, the record it names checked (same
+offset, same key: the topic is the one the snapshot was taken from), and only
+the records after `through` read and applied (tail.py). Anything amiss and the
+partition is restored from the whole changelog, as without a snapshot; the file
+is set aside.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from refmon.streams.kafka.topics import Topics
 from refmon.streams.worker import reader, snapshot, snapshot_pickle, tail
 from refmon.streams.worker.checkpoint import Lane
 from refmon.streams.worker.judge import PartitionJudge
+from refmon.streams.worker.sends import Landed
 
 log = logging.getLogger("refmon.worker")
 
@@ -40,7 +42,7 @@ class Snapshots:
         self._kafka = kafka
         self._topic = topics.cases_changelog
         self._seconds = seconds
-        self._taken: dict[int, tuple[int, bytes | None]] = {}
+        self._taken: dict[int, Landed] = {}
         self._at: dict[int, float] = {}
         self._parts: dict[int, snapshot_pickle.Parts] = {}
 
@@ -56,15 +58,17 @@ class Snapshots:
         loaded = snapshot.load(path, print_, judge.engine.ruleset)
         if loaded is None:
             return None
-        records = await reader.read_from(self._kafka, self._topic, partition, loaded.offset)
-        if not records or records[0][0] != loaded.offset:
-            why = "the changelog no longer holds the record it ends at"
-        elif snapshot.key_hash(records[0][1]) != loaded.key_hash:
-            why = "the changelog holds another record where it ends"
+        at, records = await reader.read_at_and_after(
+            self._kafka, self._topic, partition, loaded.offset, loaded.through + 1
+        )
+        if at is None:
+            why = "the changelog no longer holds the record it names"
+        elif snapshot.key_hash(at[1]) != loaded.key_hash:
+            why = "the changelog holds another record where it names one"
         else:
             judge.resume(loaded.state)
             try:
-                caught = tail.catch_up(judge, ((key, value) for _, key, value in records[1:]))
+                caught = tail.catch_up(judge, ((key, value) for _, key, value in records))
             except tail.TailError as err:
                 why = str(err)
             else:
@@ -73,7 +77,7 @@ class Snapshots:
                     "partition %d resumed from its snapshot (changelog offset %d) and the %d "
                     "record(s) after it, which retired %d case(s)",
                     partition,
-                    loaded.offset,
+                    loaded.through,
                     caught.records,
                     caught.retired,
                 )
@@ -117,7 +121,7 @@ class Snapshots:
         log.info(
             "snapshot of partition %d at changelog offset %d: %.1f MB, judging held %.2f s",
             partition,
-            mark[0],
+            mark.through,
             len(body) / 1e6,
             held,
         )

@@ -102,3 +102,40 @@ def test_a_restart_resumes_each_partition_from_its_snapshot_and_the_report_is_ex
         time.sleep(0.5)
         log = (deployment.folder / "w1.log").read_text()
     assert run_cli(["report", *deployment.args()]).stdout == embedded_report(doubled)
+
+
+def test_a_quiet_worker_restarted_after_retiring_reads_none_of_the_retirement_again(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    # A snapshot reflects every record its lane landed, a retirement's deletions too,
+    # though it names the last delivery: a restart reads only what came after. (It read
+    # from the delivery: after five years caught up, over a hundred thousand deletions.)
+    stream = tmp_path / "events.jsonl"
+    assert run_cli([*SIM, "-q", "--output", str(stream)]).status == 0
+    expected = json.loads(embedded_report(stream))["events"]
+    worker = deployment.start_worker("w1", *FAST)
+    deployment.publish(stream)
+    deployment.wait_for(expected["valid"], expected["duplicate"], stream=stream)
+    log_path = deployment.folder / "w1.log"
+    deadline, quiet, seen = time.monotonic() + 60, time.monotonic(), -1
+    while time.monotonic() - quiet < 3:  # no retirement nor snapshot for 3 s
+        assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+        time.sleep(0.5)
+        log = log_path.read_text()
+        marks = log.count(" retired ") + log.count("snapshot of partition")
+        if marks != seen:
+            seen, quiet = marks, time.monotonic()
+    assert re.search(r"retired \d+ case\(s\) of partition", log), log[-3000:]
+    os.killpg(worker.pid, signal.SIGTERM)
+    assert worker.wait(timeout=10) == 0
+
+    deployment.start_worker("w1", *FAST)
+    deadline = time.monotonic() + 60
+    while (log := log_path.read_text()).count("resumed from its snapshot") < deployment.partitions:
+        assert "not used" not in log, log[-3000:]
+        assert time.monotonic() < deadline, log[-3000:]
+        time.sleep(0.5)
+    tails = re.findall(r"resumed from its snapshot .* the (\d+) record\(s\) after it", log)
+    assert len(tails) == deployment.partitions, log[-3000:]
+    assert tails == ["0"] * deployment.partitions
+    assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)

@@ -20,6 +20,7 @@ from refmon.streams.worker.checkpoint import (
     TransactionalLane,
 )
 from refmon.streams.worker.messages import Outbound
+from refmon.streams.worker.sends import Landed
 
 TP = TopicPartition("t.by-force", 0)
 
@@ -157,9 +158,15 @@ def test_exactly_once_each_submission_is_one_transaction_with_its_offset_in_orde
         "stop",
     ]
     assert [dict(c)[TP] for c in committed] == [10, 20]
-    # What a snapshot names: the last record landed in each partition written to.
+    # What a snapshot names (the last record landed that stays) and reflects (every one
+    # landed), in each partition written to.
     changelog, findings = TopicPartition("changelog", 0), TopicPartition("findings", 0)
-    assert lane.written == {changelog: (3, b"k"), findings: (2, b"k")}
+    assert lane.written == {changelog: Landed(3, b"k", 5), findings: Landed(2, b"k", 2)}
+    # Deletions alone (a retirement): the record named stays, what is reflected moves on.
+    lane.landed({changelog: (None, 9)})
+    assert lane.written[changelog] == Landed(3, b"k", 9)
+    lane.landed({TopicPartition("changelog", 1): (None, 4)})
+    assert TopicPartition("changelog", 1) not in lane.written  # nothing it could name
     assert lane.idle()
 
 

@@ -249,7 +249,7 @@ def save_and_load(tmp_path: Path, body: bytes, print_: str | None = None) -> Any
     judge = new_judge()
     path = snapshot.path_of(tmp_path, TOPICS.cases_changelog, 0)
     right = snapshot.fingerprint(judge, TOPICS.cases_changelog)
-    snapshot.save(path, print_ or right, 41, b"DUR/c1@DUR:0:3", body)
+    snapshot.save(path, print_ or right, 41, b"DUR/c1@DUR:0:3", 44, body)
     return path, snapshot.load(path, right, judge.engine.ruleset)
 
 
@@ -258,6 +258,7 @@ def test_a_saved_snapshot_loads_with_its_mark(tmp_path: Path) -> None:
     _, loaded = save_and_load(tmp_path, life.snapshot)
     assert loaded is not None
     assert loaded.offset == 41
+    assert loaded.through == 44
     assert loaded.key_hash == snapshot.key_hash(b"DUR/c1@DUR:0:3")
     judge = new_judge()
     judge.resume(loaded.state)
@@ -279,7 +280,7 @@ def test_a_snapshot_damaged_on_disk_is_set_aside(tmp_path: Path, where: float) -
     judge = new_judge()
     path = snapshot.path_of(tmp_path, TOPICS.cases_changelog, 0)
     right = snapshot.fingerprint(judge, TOPICS.cases_changelog)
-    snapshot.save(path, right, 41, b"k", lived().snapshot)
+    snapshot.save(path, right, 41, b"k", 41, lived().snapshot)
     data = bytearray(path.read_bytes())
     data[min(len(data) - 1, int(len(data) * where))] ^= 0x01
     path.write_bytes(bytes(data))
