@@ -41,22 +41,25 @@ class WatchdogIds:
 
     def __init__(self, topic: str) -> None:
         self._topic = topic
-        self._ids: dict[str, tuple[str, int]] = {}
+        # id -> (fingerprint, first offset); as stored (JSON) until the id comes again: a
+        # restore holds every id the watchdog ever used, and decoding each cost time.
+        self._ids: dict[bytes, tuple[str, int] | bytes] = {}
 
     def load(self, records: Iterable[tuple[bytes, bytes | None]]) -> None:
-        for key, value in records:
-            if value is not None:
-                digest, offset = json.loads(value)
-                self._ids[key.decode()] = (digest, offset)
+        self._ids.update((key, value) for key, value in records if value is not None)
 
     def check(self, event: Event, offset: int) -> Rejection | Outbound | None:
         """A conflict, the index write for a new id, or None for a repeat of a known one."""
         digest = fingerprint(event)
-        known = self._ids.get(event.event_id)
+        key = event.event_id.encode()
+        known = self._ids.get(key)
         if known is None:
-            self._ids[event.event_id] = (digest, offset)
+            self._ids[key] = (digest, offset)
             value = json.dumps([digest, offset]).encode()
-            return Outbound(self._topic, event.event_id.encode(), value)
+            return Outbound(self._topic, key, value)
+        if isinstance(known, bytes):
+            stored, first = json.loads(known)
+            known = self._ids[key] = (str(stored), int(first))
         if known[0] != digest and known[1] != offset:
             return Rejection(
                 "conflicting_duplicate",

@@ -55,7 +55,9 @@ class Snapshots:
         partition = judge.partition
         path = self._path(partition)
         print_ = snapshot.fingerprint(judge, self._topic)
-        loaded = snapshot.load(path, print_, judge.engine.ruleset)
+        # Off the event loop: reading a large partition's snapshot takes a few tenths of a
+        # second, which the group joins and the other restores' reads can use meanwhile.
+        loaded = await asyncio.to_thread(snapshot.load, path, print_, judge.engine.ruleset)
         if loaded is None:
             return None
         at, records = await reader.read_at_and_after(
