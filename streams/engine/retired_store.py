@@ -120,4 +120,8 @@ class RetiredCases(Mapping[str, Retired]):
 
     def _settle_all(self) -> None:
         while self._waiting:
-            self._settle(next(iter(self._waiting.values())))
+            archived = next(iter(self._waiting.values()))
+            self._settle(archived)
+            if next(iter(self._waiting.values()), None) is archived:
+                # Read, yet its cases still wait: it did not hold what it listed.
+                raise LookupError("a record of retired cases lacks cases it lists")

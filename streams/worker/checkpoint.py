@@ -63,6 +63,11 @@ class Lane:
         """What this lane has landed (committed, in transactions), per partition written to
         since it landed a record that stays: what a snapshot reflects (snapshot.py)."""
 
+    fenced = True
+    """Whether a lane that replaced this one's owner fences it: then a snapshot reflects
+    every record up to the last this lane landed (`Landed.through`); if not, a former owner
+    still writing could have put records among them, and only the named one is vouched for."""
+
     def landed(self, sent: Sent) -> None:
         for tp, (stay, through) in sent.items():
             before = self.written.get(tp)
@@ -72,7 +77,7 @@ class Lane:
                 offset, key = before.offset, before.key
             else:
                 continue  # nothing a snapshot could name yet
-            self.written[tp] = Landed(offset, key, through)
+            self.written[tp] = Landed(offset, key, through if self.fenced else offset)
 
     def idle(self) -> bool:
         """Whether everything submitted has landed, and nothing failed."""
@@ -187,6 +192,8 @@ class TransactionalLane(Lane):
 
 class ConfirmedLane(Lane):
     """At least once: outputs, then state, confirmed, then the consumer commits the offset."""
+
+    fenced = False
 
     def __init__(
         self,

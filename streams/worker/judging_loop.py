@@ -69,6 +69,8 @@ class JudgingLoop(ConsumerLoop):
         self.state_lock = asyncio.Lock()
 
     def forget(self) -> None:
+        for partition in self.judges:
+            self._forget_parts(partition)
         self.judges.clear()
 
     async def send(

@@ -16,10 +16,12 @@ part is checked when it is read, not before.
 
 from __future__ import annotations
 
+import contextlib
 import copyreg
 import gc
 import io
 import pickle
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from itertools import islice
 from types import MethodType
@@ -208,17 +210,36 @@ class _Reader(pickle.Unpickler):
         raise pickle.UnpicklingError(f"a snapshot may not name {module}.{name}")
 
 
+_pausing = threading.Lock()
+_paused = 0
+_was_enabled = False
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cycle collector off while any load runs: restores load in threads, several at
+    once, and the last to finish puts it back as the first found it."""
+    global _paused, _was_enabled
+    with _pausing:
+        if _paused == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _paused += 1
+    try:
+        yield
+    finally:
+        with _pausing:
+            _paused -= 1
+            if _paused == 0 and _was_enabled:
+                gc.enable()
+
+
 def loads(body: bytes, ruleset: Ruleset) -> object:
     """A snapshot's body unpickled, with the running ruleset where it names one."""
     # Hundreds of thousands of objects that live as long as the partition: the cycle
     # collector's passes over them while they are built would cost a third again.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with _collector_paused():
         state = _Reader(body, ruleset).load()
-    finally:
-        if enabled:
-            gc.enable()
     if isinstance(state, JudgeState):
         # The engine fingerprints events with hash(), which differs between processes
         # (the string seed; hash(None) on Python 3.11): here, ids are all it can trust.

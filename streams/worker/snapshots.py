@@ -71,8 +71,8 @@ class Snapshots:
             judge.resume(loaded.state)
             try:
                 caught = tail.catch_up(judge, ((key, value) for _, key, value in records))
-            except tail.TailError as err:
-                why = str(err)
+            except Exception as err:
+                why = f"{type(err).__name__}: {err}"
             else:
                 self._at[partition] = time.monotonic()
                 log.info(

@@ -129,6 +129,9 @@ def test_at_least_once_outputs_then_state_are_confirmed_before_each_offset_in_or
     ]
     assert journal == [*one, "commit 10", *one, "commit 20"]
     assert [dict(c)[TP] for c in committed] == [10, 20]
+    # Unfenced, a former owner may still write: a snapshot vouches for the named record
+    # only, and a restore reads everything after it.
+    assert lane.written[TopicPartition("changelog", 0)] == Landed(3, b"k", 3)
 
 
 def test_a_commit_refused_after_a_rebalance_is_not_counted_as_progress() -> None:

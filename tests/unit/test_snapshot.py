@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import pickle
 import subprocess
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 from refmon.schemas import event_adapter, load_forces
+from refmon.streams.engine.retired_store import Archived, RetiredCases
 from refmon.streams.engine.timeutil import MICROS_PER_DAY
 from refmon.streams.kafka.state import held
 from refmon.streams.kafka.topics import expected_source
@@ -374,3 +376,26 @@ def test_the_fingerprint_names_the_partition_and_the_topic() -> None:
     assert snapshot.fingerprint(judge, topic) != snapshot.fingerprint(other, topic)
     assert snapshot.fingerprint(judge, topic) != snapshot.fingerprint(judge, topic + "-x")
     assert snapshot.fingerprint(judge, topic) == snapshot.fingerprint(new_judge(), topic)
+
+
+def test_a_part_without_the_cases_it_lists_fails_rather_than_waiting_for_ever() -> None:
+    def settle(archived: Archived) -> None:
+        archived.settled = True
+        for retired in archived.read():
+            store.keep(retired)
+
+    store = RetiredCases(settle)
+    store.defer(["c1"], Archived({"DUR": ["c1"]}, {}, (), 0, 0, None, list))
+    with pytest.raises(LookupError, match="lacks cases it lists"):
+        list(store)
+
+
+def test_loads_in_threads_at_once_leave_the_cycle_collector_as_they_found_it() -> None:
+    assert gc.isenabled()
+    first, second = snapshot_pickle._collector_paused(), snapshot_pickle._collector_paused()
+    first.__enter__()
+    second.__enter__()  # began while the first had it off
+    first.__exit__(None, None, None)
+    assert not gc.isenabled(), "the second load still runs"
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
