@@ -68,13 +68,6 @@ Keyed = tuple[int, bytes, bytes | None]
 """(offset, key, value; None: deleted)."""
 
 
-async def read_from(settings: KafkaSettings, topic: str, partition: int, first: int) -> list[Keyed]:
-    """Every keyed record of one partition from offset `first` to the end offset seen on
-    opening, in the order written."""
-    records = await read_records(settings, topic, partition, first, TO_THE_END)
-    return _keyed(records)
-
-
 async def read_at_and_after(
     settings: KafkaSettings, topic: str, partition: int, at: int, after: int
 ) -> tuple[Keyed | None, list[Keyed]]:
