@@ -11,7 +11,8 @@
 #   kafka.sh node kill|stop|pause|resume|start|pid ID [--dir DIR]
 #                                          one node: kill -9, SIGTERM and wait, SIGSTOP,
 #                                          SIGCONT, start again (and wait), print its pid
-#   kafka.sh controller [--dir DIR]        print the node id of the active controller
+#   kafka.sh controller [--dir DIR] [--wait S]  print the node id of the active controller,
+#                                          waiting up to S seconds (60) for an election
 #   kafka.sh classpath                     print the Java class path of Kafka's own tools
 #
 # start prints the bootstrap address (PLAINTEXT) on stdout; with --sasl it also
@@ -41,7 +42,9 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
+help() { awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0; }
 command="${1:-}"
+case "$command" in -h|--help) help ;; esac
 if [ $# -gt 0 ]; then shift; fi
 action=""
 target=""
@@ -55,15 +58,19 @@ dir="${REFMON_KAFKA_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/refmon/kafka}"
 cache="${REFMON_KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/refmon/kafka}"
 sasl=0
 size=0 # 0: the single-node layout, everything directly in DIR
+wait_s=60 # how long `controller` waits for an election to end
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
     --sasl) sasl=1; shift ;;
+    --wait)
+      wait_s="$2"; shift 2
+      case "$wait_s" in ''|*[!0-9]*) echo "kafka.sh: --wait needs a number of seconds" >&2; exit 2 ;; esac ;;
     --cluster)
       size="$2"; shift 2
       case "$size" in ''|*[!0-9]*|0) echo "kafka.sh: --cluster needs a number of nodes" >&2; exit 2 ;; esac ;;
-    -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) help ;;
     *) echo "kafka.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -402,9 +409,10 @@ node() {
   esac
 }
 
-controller() {
+elected() {
   # Every node persists the latest election it knows of; the highest epoch's
-  # leader is the active controller.
+  # leader is the active controller. While an election is under way that
+  # epoch has no leader (-1), and a killed leader's epoch still names it.
   local id best_epoch=-1 best=-1 state epoch leader
   for id in $(ids); do
     state="$(node_dir "$id")/data/__cluster_metadata-0/quorum-state"
@@ -413,8 +421,20 @@ controller() {
     leader="$(sed -n 's/.*"leaderId":\([0-9-]*\).*/\1/p' "$state")"
     if [ -n "$epoch" ] && [ "$epoch" -gt "$best_epoch" ]; then best_epoch="$epoch"; best="$leader"; fi
   done
-  if [ "$best" -lt 1 ]; then echo "kafka.sh: no controller elected" >&2; exit 1; fi
-  echo "$best"
+  if [ -n "$best" ] && [ "$best" -ge 1 ] && running "$best"; then echo "$best"; return 0; fi
+  return 1
+}
+
+controller() {
+  # A node resumed or restarted a moment ago may have started an election:
+  # wait for its outcome rather than report none.
+  local deadline=$((SECONDS + wait_s))
+  until elected; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "kafka.sh: no running controller elected within ${wait_s} s" >&2; exit 1
+    fi
+    sleep 0.2
+  done
 }
 
 case "$command" in

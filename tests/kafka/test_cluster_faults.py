@@ -21,7 +21,7 @@ import json
 import os
 import signal
 import subprocess
-import threading
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -231,13 +231,35 @@ def replication(deployment: Deployment) -> set[int]:
         admin.close()
 
 
-def during(publish: Callable[[], None], fault: Callable[[], None]) -> None:
-    """The fault while a part is being published; the part must still arrive whole."""
-    publishing = threading.Thread(target=publish)
-    publishing.start()
-    fault()
-    publishing.join(timeout=300)
-    assert not publishing.is_alive(), "publishing did not end"
+def during(deployment: Deployment, part: Path, fault: Callable[[], None]) -> None:
+    """The fault while a part is being published; the part must still arrive whole.
+
+    The publisher is a process of its own: a fault that fails kills it, where a
+    publishing thread would outlive the cluster and log its failures into the
+    output of tests that run later in this process."""
+    log = deployment.folder / f"publish-{part.stem}.log"  # a file: a full pipe would stall it
+    with log.open("wb") as stderr:
+        publishing = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "refmon.cli",
+                "publish",
+                "--input",
+                str(part),
+                "-q",
+                *deployment.args(),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    try:
+        fault()
+        publishing.wait(timeout=300)
+    finally:
+        publishing.kill()
+        publishing.wait()
+    assert publishing.returncode == 0, f"publishing {part.name}: {log.read_text()[-2000:]}"
 
 
 @pytest.fixture(scope="module")
@@ -285,7 +307,7 @@ def outcome(
             nodes.node("start", node)
 
         recovery_started = [0.0]
-        during(lambda: deployment.publish(parts[1]), kill_busiest_leader)
+        during(deployment, parts[1], kill_busiest_leader)
         recovered("leader of the busiest input partition killed", 1, recovery_started[0])
 
         def pause_a_broker() -> None:
@@ -302,7 +324,7 @@ def outcome(
             nodes.paused_s = round(time.monotonic() - paused, 1)
             recovery_started[0] = time.monotonic()
 
-        during(lambda: deployment.publish(parts[2]), pause_a_broker)
+        during(deployment, parts[2], pause_a_broker)
         recovered("broker paused past its session timeout", 2, recovery_started[0])
 
         def kill_the_controller() -> None:
@@ -311,7 +333,7 @@ def outcome(
             recovery_started[0] = time.monotonic()
             nodes.node("start", node)
 
-        during(lambda: deployment.publish(parts[3]), kill_the_controller)
+        during(deployment, parts[3], kill_the_controller)
         recovered("active controller killed", 3, recovery_started[0])
 
         def kill_a_busy_worker() -> None:
@@ -321,7 +343,7 @@ def outcome(
             w1.wait()
             recovery_started[0] = time.monotonic()
 
-        during(lambda: deployment.publish(parts[4]), kill_a_busy_worker)
+        during(deployment, parts[4], kill_a_busy_worker)
         recovered("worker killed mid-batch", 4, recovery_started[0])
 
         def restart_from_old_state() -> None:
@@ -330,7 +352,7 @@ def outcome(
             recovery_started[0] = time.monotonic()
             deployment.start_worker("w2", "--clock", "event")  # the same --data-dir
 
-        during(lambda: deployment.publish(parts[5]), restart_from_old_state)
+        during(deployment, parts[5], restart_from_old_state)
         recovered("worker restarted from its old state folder", 5, recovery_started[0])
 
         deployment.wait_for(events["valid"], events["duplicate"], timeout=300, stream=stream)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,75 @@ def test_a_stale_pid_file_never_reaches_another_process(tmp_path: Path, command:
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def quorum_state(node: Path, epoch: int, leader: int) -> None:
+    """What a KRaft node persists of the latest election it knows of."""
+    state = node / "data" / "__cluster_metadata-0" / "quorum-state"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    written = state.with_suffix(".tmp")
+    written.write_text(
+        f'{{"clusterId":"","leaderId":{leader},"leaderEpoch":{epoch},"votedId":-1,'
+        f'"appliedOffset":0,"currentVoters":[],"data_version":0}}'
+    )
+    written.replace(state)  # as Kafka does: a reader never sees half a file
+
+
+@pytest.fixture
+def three_nodes(tmp_path: Path) -> Iterator[Path]:
+    """A cluster's folder whose nodes are stand-ins kafka.sh takes for its brokers."""
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "cluster").write_text("nodes=3\nport=19092\nsasl=0\n")
+    stand_ins = []
+    for n in (1, 2, 3):
+        node = state / f"node-{n}"
+        node.mkdir()
+        stand_in = subprocess.Popen(
+            ["bash", "-c", f'exec -a "java kafka.Kafka {node}/server.properties" sleep 300']
+        )
+        stand_ins.append(stand_in)
+        (node / "kafka.pid").write_text(f"{stand_in.pid}\n")
+        quorum_state(node, epoch=4, leader=3)
+    try:
+        yield state
+    finally:
+        for stand_in in stand_ins:
+            stand_in.kill()
+            stand_in.wait()
+
+
+def test_controller_waits_for_an_election_under_way_to_end(
+    three_nodes: Path, tmp_path: Path
+) -> None:
+    """A node resumed a moment ago starts an election: its epoch has no leader yet.
+    Reading the files once said "no controller elected" (a CI run failed on it)."""
+    quorum_state(three_nodes / "node-2", epoch=5, leader=-1)
+    asking = subprocess.Popen(
+        ["bash", str(KAFKA_SH), "controller", "--dir", str(three_nodes), "--wait", "30"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(1.0)
+        assert asking.poll() is None, "kafka.sh did not wait for the election"
+        quorum_state(three_nodes / "node-1", epoch=5, leader=1)
+        out, err = asking.communicate(timeout=30)
+    finally:
+        asking.kill()
+    assert (asking.returncode, out.strip()) == (0, "1"), err
+
+
+def test_controller_does_not_name_a_leader_that_is_not_running(three_nodes: Path) -> None:
+    """Killed, the leader still has the highest epoch until the others elect anew."""
+    (three_nodes / "node-3" / "kafka.pid").unlink()
+    result = kafka_sh("controller", "--dir", str(three_nodes), "--wait", "1", home=three_nodes)
+    assert result.returncode == 1
+    assert "no running controller elected within 1 s" in result.stderr
+
+
+def test_controller_names_the_leader_of_the_highest_epoch(three_nodes: Path) -> None:
+    quorum_state(three_nodes / "node-1", epoch=3, leader=1)  # an older election
+    result = kafka_sh("controller", "--dir", str(three_nodes), home=three_nodes)
+    assert (result.returncode, result.stdout.strip()) == (0, "3"), result.stderr
