@@ -1,12 +1,12 @@
-"""The Kafka pipeline's own family: consumer lag, stalled partitions, records refetched
-(the embedded runner leaves them unset)."""
+"""The Kafka pipeline's own family: consumer lag, stalled partitions, records refetched,
+partition restores (the embedded runner leaves them unset)."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping
 
-from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as PromCounter
 
 
@@ -27,6 +27,15 @@ class PipelineMetrics:
         self.refetched = PromCounter(
             "refmon_records_refetched",
             "Records the consumer skipped, fetched again and judged in order (Kafka only).",
+            registry=registry,
+        )
+        self.restore_seconds = Histogram(
+            "refmon_partition_restore_seconds",
+            "Time to rebuild a newly assigned partition's state, by loop (intake, judge) and "
+            "what it was rebuilt from (snapshot, changelog) (Kafka only).",
+            ["loop", "source"],
+            # A snapshot's restore takes a second or two, a whole changelog's up to minutes.
+            buckets=(0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
             registry=registry,
         )
         self._lag_labels: set[tuple[str, str]] = set()

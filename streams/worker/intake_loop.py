@@ -16,7 +16,7 @@ from refmon.streams.kafka.topics import Topics
 from refmon.streams.worker import upgrade
 from refmon.streams.worker.checkpoint import Batch
 from refmon.streams.worker.intake import Intake, WatchdogIds
-from refmon.streams.worker.loop import ConsumerLoop, Records
+from refmon.streams.worker.loop import ConsumerLoop, Records, Restored
 from refmon.streams.worker.messages import Counts
 from refmon.streams.worker.reader import read_latest
 from refmon.streams.worker.statistics import WorkerMetrics
@@ -79,7 +79,7 @@ class IntakeLoop(ConsumerLoop):
                 self.start_restore(tp)
         log.info("assigned %d input partition(s)", len(tps))
 
-    async def restore(self, tp: TopicPartition) -> int:
+    async def restore(self, tp: TopicPartition) -> Restored:
         index = await read_latest(self._kafka, self._topics.watchdog_ids, 0)
         self.watchdog.load(index.items())
-        return len(index)
+        return Restored(len(index))

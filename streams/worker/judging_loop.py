@@ -24,7 +24,7 @@ from refmon.streams.worker import recovery, upgrade
 from refmon.streams.worker.cancelling import cancelled_meanwhile
 from refmon.streams.worker.checkpoint import Batch
 from refmon.streams.worker.judge import PartitionJudge, Refused
-from refmon.streams.worker.loop import ConsumerLoop, Records
+from refmon.streams.worker.loop import ConsumerLoop, Records, Restored
 from refmon.streams.worker.messages import Counts, Outbound, dead_letter
 from refmon.streams.worker.reader import read_records
 from refmon.streams.worker.snapshots import Snapshots
@@ -179,23 +179,25 @@ class JudgingLoop(ConsumerLoop):
                 if time.monotonic() >= until:
                     return
 
-    async def restore(self, tp: TopicPartition) -> int:
+    async def restore(self, tp: TopicPartition) -> Restored:
         checkpoint = self.checkpoint
         assert checkpoint is not None
         judge = self._new_judge(tp.partition)
-        held = None
+        restored = None
         if self._snapshots is not None:
-            held = await self._snapshots.resume(judge)
-        if held is None:
+            tail = await self._snapshots.resume(judge)
+            if tail is not None:
+                restored = Restored(tail, "snapshot")
+        if restored is None:
 
             async def send(messages: Iterable[Outbound]) -> None:
                 await checkpoint.send(tp, list(messages))
 
             judge = self._new_judge(tp.partition)  # a snapshot not used may have changed it
-            held = await recovery.restore_judge(
-                self._kafka, self._topics, self._adapter, judge, send
+            restored = Restored(
+                await recovery.restore_judge(self._kafka, self._topics, self._adapter, judge, send)
             )
         if cancelled_meanwhile():  # revoked while restoring: the judge is not ours to keep
             raise asyncio.CancelledError
         self.judges[tp.partition] = judge
-        return held
+        return restored

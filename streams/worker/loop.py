@@ -17,7 +17,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from refmon.streams.kafka.settings import KafkaSettings
@@ -33,6 +34,14 @@ log = logging.getLogger("refmon.worker")
 MAX_BATCH = 5_000
 FETCH_TIMEOUT_MS = 100
 Records = list[ConsumerRecord[Any, Any]]
+
+
+@dataclass(frozen=True)
+class Restored:
+    """A partition's state rebuilt: how many records that read, and from what."""
+
+    records: int
+    source: Literal["snapshot", "changelog"] = "changelog"
 
 
 class ConsumerLoop:
@@ -84,8 +93,8 @@ class ConsumerLoop:
     ) -> None:
         """The newly assigned partitions: restore those that `restores` names (`start_restore`)."""
 
-    async def restore(self, tp: TopicPartition) -> int:
-        """Rebuild a partition's state; how many records that took."""
+    async def restore(self, tp: TopicPartition) -> Restored:
+        """Rebuild a partition's state."""
         raise NotImplementedError
 
     def accepts(self, tp: TopicPartition) -> bool:
@@ -193,7 +202,7 @@ class ConsumerLoop:
     async def _restore(self, tp: TopicPartition) -> None:
         started = time.monotonic()
         try:
-            held = await self.restore(tp)
+            restored = await self.restore(tp)
             end_if_cancelled()  # revoked meanwhile, the cancellation lost on the way
         except asyncio.CancelledError:
             raise
@@ -208,7 +217,16 @@ class ConsumerLoop:
         if consumer is not None and tp in consumer.assignment():
             consumer.resume(tp)
         took = time.monotonic() - started
-        log.info("restored %s[%d]: %d records in %.2f s", tp.topic, tp.partition, held, took)
+        if self._metrics is not None:
+            self._metrics.restored(self.name, restored.source, took)
+        log.info(
+            "restored %s[%d] from its %s: %d records in %.2f s",
+            tp.topic,
+            tp.partition,
+            restored.source,
+            restored.records,
+            took,
+        )
 
 
 async def refetch(

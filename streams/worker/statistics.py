@@ -127,6 +127,9 @@ class WorkerMetrics:
     def refetched(self, count: int) -> None:
         self.metrics.refetched.inc(count)
 
+    def restored(self, loop: str, source: str, seconds: float) -> None:
+        self.metrics.pipeline.restore_seconds.labels(loop, source).observe(seconds)
+
 
 class HealthCollector(Collector):
     """The worker's health as gauges, judged at each scrape (health.py): the age of the

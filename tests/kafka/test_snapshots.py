@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tests.cli import run_cli
 from tests.kafka.conftest import Deployment
+from tests.kafka.test_cross_force import scrape
 from tests.kafka.test_worker import embedded_report
 
 # Long enough that cases retire while the worker runs (a year and a month after them).
@@ -129,7 +130,7 @@ def test_a_quiet_worker_restarted_after_retiring_reads_none_of_the_retirement_ag
     os.killpg(worker.pid, signal.SIGTERM)
     assert worker.wait(timeout=10) == 0
 
-    deployment.start_worker("w1", *FAST)
+    deployment.start_worker("w1", *FAST, "--metrics-port", "0")
     deadline = time.monotonic() + 60
     while (log := log_path.read_text()).count("resumed from its snapshot") < deployment.partitions:
         assert "not used" not in log, log[-3000:]
@@ -138,4 +139,10 @@ def test_a_quiet_worker_restarted_after_retiring_reads_none_of_the_retirement_ag
     tails = re.findall(r"resumed from its snapshot .* the (\d+) record\(s\) after it", log)
     assert len(tails) == deployment.partitions, log[-3000:]
     assert tails == ["0"] * deployment.partitions
+    # What ops see of it: every partition's restore timed, and from its snapshot.
+    restores = {
+        (s.labels["loop"], s.labels["source"]): s.value
+        for s in scrape(log_path).get("refmon_partition_restore_seconds_count", [])
+    }
+    assert restores == {("intake", "changelog"): 1, ("judge", "snapshot"): deployment.partitions}
     assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)

@@ -41,6 +41,7 @@ FAMILIES = [
     ("refmon_national_ratio", "gauge", ("measure",)),
     ("refmon_outliers", "gauge", ("force", "measure", "state")),
     ("refmon_outliers_overdue", "gauge", ("force", "owner")),
+    ("refmon_partition_restore_seconds", "histogram", ("loop", "source")),
     ("refmon_partition_stalled", "gauge", ("topic", "partition")),
     ("refmon_records_refetched", "counter", ()),
 ]
@@ -75,6 +76,7 @@ def test_each_family_module_registers_only_its_own_metrics() -> None:
     assert [f[0] for f in families(outliers)] == ["refmon_outliers", "refmon_outliers_overdue"]
     assert [f[0] for f in families(pipeline)] == [
         "refmon_consumer_lag_messages",
+        "refmon_partition_restore_seconds",
         "refmon_partition_stalled",
         "refmon_records_refetched",
     ]

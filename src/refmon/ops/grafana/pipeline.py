@@ -14,7 +14,9 @@ from refmon.ops.grafana.panels import (
 
 UID = "refmon-pipeline"
 
-KAFKA_ONLY_METRICS = frozenset({"refmon_consumer_lag_messages"})
+KAFKA_ONLY_METRICS = frozenset(
+    {"refmon_consumer_lag_messages", "refmon_partition_restore_seconds"}
+)
 """Metrics only `refmon worker` exports; their panels are empty for `refmon run`."""
 
 
@@ -109,6 +111,21 @@ def pipeline_dashboard() -> dash.Dashboard:
                 query(
                     "sum by (instance, topic) (refmon_consumer_lag_messages)",
                     "{{instance}} {{topic}}",
+                )
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Partition restores (Kafka workers only)",
+                "Partitions whose state a worker rebuilt after an assignment, from a snapshot "
+                "(seconds) or the whole changelog (minutes, with years held): many changelog "
+                "restores mean the snapshots are not being used.",
+                "none",
+            ).with_target(
+                query(
+                    "sum by (instance, source) "
+                    "(increase(refmon_partition_restore_seconds_count[$__rate_interval]))",
+                    "{{instance}} {{source}}",
                 )
             )
         )
