@@ -14,9 +14,7 @@ from refmon.ops.grafana.panels import (
 
 UID = "refmon-pipeline"
 
-KAFKA_ONLY_METRICS = frozenset(
-    {"refmon_consumer_lag_messages", "refmon_partition_restore_seconds"}
-)
+KAFKA_ONLY_METRICS = frozenset({"refmon_consumer_lag_messages", "refmon_partition_restore_seconds"})
 """Metrics only `refmon worker` exports; their panels are empty for `refmon run`."""
 
 
