@@ -394,9 +394,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0, help="events/s offered for latency")
     parser.add_argument("--seconds", type=float, default=30.0, help="length of the latency run")
     args = parser.parse_args()
-    # kafka-python logs each "NotLeaderForPartition" while a new topic's leaders are being
-    # elected, and asks again: noise among the figures, never a result.
-    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    # kafka-python warns of each "NotLeaderForPartition" while a new topic's leaders are
+    # being elected, and asks again: noise among the figures, never a result.
+    logging.getLogger("kafka").setLevel(logging.ERROR)
     stream = national_year(args.days)
     events = sum(1 for _ in stream.open("rb"))
     folder = Path(tempfile.mkdtemp(prefix="refmon-bench-"))

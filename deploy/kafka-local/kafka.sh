@@ -61,12 +61,17 @@ size=0 # 0: the single-node layout, everything directly in DIR
 wait_s=60 # how long `controller` waits for an election to end
 while [ $# -gt 0 ]; do
   case "$1" in
+    --port|--dir|--wait|--cluster)
+      if [ $# -lt 2 ]; then echo "kafka.sh: $1 needs a value" >&2; exit 2; fi ;;
+  esac
+  case "$1" in
     --port) port="$2"; shift 2 ;;
     --dir) dir="$2"; shift 2 ;;
     --sasl) sasl=1; shift ;;
     --wait)
       wait_s="$2"; shift 2
-      case "$wait_s" in ''|*[!0-9]*) echo "kafka.sh: --wait needs a number of seconds" >&2; exit 2 ;; esac ;;
+      case "$wait_s" in ''|*[!0-9]*) echo "kafka.sh: --wait needs a number of seconds" >&2; exit 2 ;; esac
+      wait_s=$((10#$wait_s)) ;; # "08" is eight, not a bad octal number
     --cluster)
       size="$2"; shift 2
       case "$size" in ''|*[!0-9]*|0) echo "kafka.sh: --cluster needs a number of nodes" >&2; exit 2 ;; esac ;;
@@ -412,16 +417,22 @@ node() {
 elected() {
   # Every node persists the latest election it knows of; the highest epoch's
   # leader is the active controller. While an election is under way that
-  # epoch has no leader (-1), and a killed leader's epoch still names it.
+  # epoch has no leader (-1) yet; a node that is down keeps whatever it last
+  # knew, so only running nodes count.
   local id best_epoch=-1 best=-1 state epoch leader
   for id in $(ids); do
+    running "$id" || continue
     state="$(node_dir "$id")/data/__cluster_metadata-0/quorum-state"
     [ -f "$state" ] || continue
     epoch="$(sed -n 's/.*"leaderEpoch":\([0-9-]*\).*/\1/p' "$state")"
     leader="$(sed -n 's/.*"leaderId":\([0-9-]*\).*/\1/p' "$state")"
-    if [ -n "$epoch" ] && [ "$epoch" -gt "$best_epoch" ]; then best_epoch="$epoch"; best="$leader"; fi
+    [ -n "$epoch" ] && [ -n "$leader" ] || continue
+    # At the same epoch a voter may not have heard the winner yet: one naming it wins.
+    if [ "$epoch" -gt "$best_epoch" ] || { [ "$epoch" -eq "$best_epoch" ] && [ "$leader" -ge 1 ]; }; then
+      best_epoch="$epoch"; best="$leader"
+    fi
   done
-  if [ -n "$best" ] && [ "$best" -ge 1 ] && running "$best"; then echo "$best"; return 0; fi
+  if [ "$best" -ge 1 ] && running "$best"; then echo "$best"; return 0; fi
   return 1
 }
 

@@ -197,10 +197,10 @@ class ConsumerLoop:
         old = self.restoring.pop(tp, None)
         if old is not None:
             old.cancel()
-        self.restoring[tp] = asyncio.create_task(self._restore(tp))
+        self.restoring[tp] = asyncio.create_task(self._restore(tp, time.monotonic()))
 
-    async def _restore(self, tp: TopicPartition) -> None:
-        started = time.monotonic()
+    async def _restore(self, tp: TopicPartition, started: float) -> None:
+        """`started`: when the first attempt began, so that a retry's time counts too."""
         try:
             restored = await self.restore(tp)
             end_if_cancelled()  # revoked meanwhile, the cancellation lost on the way
@@ -209,7 +209,7 @@ class ConsumerLoop:
         except Exception:
             log.exception("restoring %s failed; trying again", tp)
             await asyncio.sleep(1)
-            self.restoring[tp] = asyncio.create_task(self._restore(tp))
+            self.restoring[tp] = asyncio.create_task(self._restore(tp, started))
             return
         if self.restoring.get(tp) is asyncio.current_task():
             del self.restoring[tp]

@@ -154,3 +154,18 @@ def test_controller_names_the_leader_of_the_highest_epoch(three_nodes: Path) -> 
     quorum_state(three_nodes / "node-1", epoch=3, leader=1)  # an older election
     result = kafka_sh("controller", "--dir", str(three_nodes), home=three_nodes)
     assert (result.returncode, result.stdout.strip()) == (0, "3"), result.stderr
+
+
+def test_controller_ignores_what_a_stopped_node_last_knew(three_nodes: Path) -> None:
+    """Killed while a candidate, a node's file keeps a newer epoch with no leader."""
+    quorum_state(three_nodes / "node-2", epoch=9, leader=-1)
+    (three_nodes / "node-2" / "kafka.pid").unlink()
+    result = kafka_sh("controller", "--dir", str(three_nodes), "--wait", "5", home=three_nodes)
+    assert (result.returncode, result.stdout.strip()) == (0, "3"), result.stderr
+
+
+def test_controller_takes_the_voter_that_heard_the_winner(three_nodes: Path) -> None:
+    quorum_state(three_nodes / "node-1", epoch=5, leader=-1)  # voted, not told yet
+    quorum_state(three_nodes / "node-2", epoch=5, leader=2)
+    result = kafka_sh("controller", "--dir", str(three_nodes), "--wait", "0", home=three_nodes)
+    assert (result.returncode, result.stdout.strip()) == (0, "2"), result.stderr

@@ -115,14 +115,14 @@ def pipeline_dashboard() -> dash.Dashboard:
         .with_panel(
             timeseries_panel(
                 "Partition restores (Kafka workers only)",
-                "Partitions whose state a worker rebuilt after an assignment, from a snapshot "
-                "(seconds) or the whole changelog (minutes, with years held): many changelog "
-                "restores mean the snapshots are not being used.",
+                "By-force partitions whose state a worker rebuilt after an assignment, from a "
+                "snapshot (seconds) or the whole changelog (minutes, with years held): many "
+                "changelog restores mean the snapshots are not being used.",
                 "none",
             ).with_target(
                 query(
-                    "sum by (instance, source) "
-                    "(increase(refmon_partition_restore_seconds_count[$__rate_interval]))",
+                    "sum by (instance, source) (increase("
+                    'refmon_partition_restore_seconds_count{loop="judge"}[$__rate_interval]))',
                     "{{instance}} {{source}}",
                 )
             )
