@@ -79,6 +79,14 @@ class Lane:
                 continue  # nothing a snapshot could name yet
             self.written[tp] = Landed(offset, key, through if self.fenced else offset)
 
+    def restored(self, tp: TopicPartition, read: Landed) -> None:
+        """A state restored from the whole of partition `tp`, read up to `read`: what this
+        lane lands next follows it, and a snapshot of the state reflects it, as if this lane
+        had landed what was read (a quiet partition would otherwise take no snapshot, and
+        one that only retired cases would name none)."""
+        through = read.through if self.fenced else read.offset
+        self.written[tp] = Landed(read.offset, read.key, through)
+
     def idle(self) -> bool:
         """Whether everything submitted has landed, and nothing failed."""
         last = self._last
@@ -289,6 +297,13 @@ class Checkpoint:
         lane = self.lanes.get(tp)
         if lane is not None and (outputs or state):
             await lane.submit(outputs, state or [], None)
+
+    def restored(self, tp: TopicPartition, written: TopicPartition, read: Landed) -> None:
+        """Partition `tp`'s state restored from the whole of `written`, up to `read`
+        (`Lane.restored`); nothing if the partition is no longer ours."""
+        lane = self.lanes.get(tp)
+        if lane is not None:
+            lane.restored(written, read)
 
     async def close(self) -> None:
         """Ending the session: let what was submitted land, briefly, then stop every lane."""

@@ -27,6 +27,7 @@ from refmon.streams.worker.judge import PartitionJudge, Refused
 from refmon.streams.worker.loop import ConsumerLoop, Records, Restored
 from refmon.streams.worker.messages import Counts, Outbound, dead_letter
 from refmon.streams.worker.reader import read_records
+from refmon.streams.worker.sends import Landed
 from refmon.streams.worker.snapshots import Snapshots
 from refmon.streams.worker.statistics import WorkerMetrics
 
@@ -194,8 +195,15 @@ class JudgingLoop(ConsumerLoop):
                 await checkpoint.send(tp, list(messages))
 
             judge = self._new_judge(tp.partition)  # a snapshot not used may have changed it
+
+            def read_to(landed: Landed) -> None:
+                changelog = TopicPartition(self._topics.cases_changelog, tp.partition)
+                checkpoint.restored(tp, changelog, landed)
+
             restored = Restored(
-                await recovery.restore_judge(self._kafka, self._topics, self._adapter, judge, send)
+                await recovery.restore_judge(
+                    self._kafka, self._topics, self._adapter, judge, send, read_to
+                )
             )
         if cancelled_meanwhile():  # revoked while restoring: the judge is not ours to keep
             raise asyncio.CancelledError

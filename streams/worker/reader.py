@@ -17,6 +17,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from refmon.streams.kafka.settings import KafkaSettings
+from refmon.streams.kafka.state import stays
+from refmon.streams.worker.sends import Landed
 
 STALL_SECONDS = 60.0
 TO_THE_END = 2**62
@@ -42,9 +44,21 @@ async def read_latest(
 ) -> dict[bytes, bytes | None]:
     """The latest value of every key in one partition (None: deleted), from the start to the end
     offset seen on opening."""
+    latest, _ = await read_latest_landed(settings, topic, partition)
+    return latest
+
+
+async def read_latest_landed(
+    settings: KafkaSettings, topic: str, partition: int
+) -> tuple[dict[bytes, bytes | None], Landed | None]:
+    """`read_latest`, and where what it read stands as a lane's writes would (sends.py):
+    the last record that stays in the compacted log, and the last of any kind. None when no
+    record read stays."""
     tp = TopicPartition(topic, partition)
     consumer = await _open(settings, tp)
     latest: dict[bytes, bytes | None] = {}
+    named: tuple[int, bytes] | None = None
+    through = -1
     try:
         await consumer.seek_to_beginning(tp)
         end = (await consumer.end_offsets([tp]))[tp]
@@ -59,7 +73,10 @@ async def read_latest(
             for record in records:
                 if record.offset < end and record.key is not None:
                     latest[record.key] = record.value
-        return latest
+                    through = record.offset
+                    if stays(record.key, record.value):
+                        named = (record.offset, record.key)
+        return latest, None if named is None else Landed(*named, through)
     finally:
         await consumer.stop()
 

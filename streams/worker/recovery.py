@@ -20,6 +20,7 @@ from refmon.streams.kafka.topics import Topics
 from refmon.streams.worker import reader, upgrade
 from refmon.streams.worker.judge import PartitionJudge
 from refmon.streams.worker.messages import Counts, Outbound
+from refmon.streams.worker.sends import Landed
 
 log = logging.getLogger("refmon.worker")
 
@@ -32,15 +33,19 @@ async def restore_judge(
     adapter: EventAdapter,
     judge: PartitionJudge,
     send: Send,
+    read_to: Callable[[Landed], None],
 ) -> int:
     """Restore a new judge from its partition's changelog, yielding to the event loop as it
-    goes. Records restored.
+    goes. Records restored. `read_to` learns where what was read stands, before anything
+    is sent (a snapshot of the judge reflects it).
 
     Its open findings are not sent again: every finding went out in the transaction
     that wrote the state it follows from (checkpoint.py), so a reader would see them
     twice; at least once, outputs are confirmed before their state is written."""
     partition = judge.partition
-    records = await reader.read_latest(kafka, topics.cases_changelog, partition)
+    records, landed = await reader.read_latest_landed(kafka, topics.cases_changelog, partition)
+    if landed is not None:
+        read_to(landed)
     current, legacy = upgrade.upgraded(records, adapter, topics)
     stored = held(current)
     for _ in judge.restore(stored):

@@ -1,7 +1,8 @@
 """When a worker takes its by-force judges' snapshots, and how a restore resumes from one.
 
 Taking one (housekeeping, every `snapshot_seconds` for a partition whose lane
-has written to the changelog since): under the judging loop's state lock, the
+has written to the changelog since, or whose judge was restored from the whole
+changelog: the lane then starts where the restore read to): under the judging loop's state lock, the
 partition's lane is drained, and only if nothing is left in it is the judge
 pickled, at once, with no await in between. Then the judge holds exactly what
 the lane has landed: the snapshot reflects every changelog record up to the

@@ -154,3 +154,41 @@ def test_a_quiet_worker_restarted_after_retiring_reads_none_of_the_retirement_ag
         assert time.monotonic() < deadline, restores
         time.sleep(0.5)
     assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)
+
+
+def test_a_worker_restored_from_the_whole_changelog_snapshots_it_with_nothing_new(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    # A worker on a new folder (or one whose snapshots were lost) replays the changelog;
+    # with no event since, its lanes write nothing. It snapshots what it read all the
+    # same: before, every restart of a quiet worker replayed the whole changelog again.
+    stream = tmp_path / "events.jsonl"
+    assert run_cli([*SIM, "-q", "--output", str(stream)]).status == 0
+    expected = json.loads(embedded_report(stream))["events"]
+    first = deployment.start_worker("w1", *FAST)
+    deployment.publish(stream)
+    deployment.wait_for(expected["valid"], expected["duplicate"], stream=stream)
+    os.killpg(first.pid, signal.SIGTERM)
+    assert first.wait(timeout=10) == 0
+
+    second = deployment.start_worker("w2", *FAST)
+    log_path = deployment.folder / "w2.log"
+    deadline = time.monotonic() + 60
+    while len(snapshots(deployment, "w2")) < deployment.partitions:
+        assert time.monotonic() < deadline, log_path.read_text()[-3000:]
+        time.sleep(0.5)
+    log = log_path.read_text()
+    assert log.count("from its changelog") >= deployment.partitions, log[-3000:]
+    assert "resumed from its snapshot" not in log
+    os.killpg(second.pid, signal.SIGTERM)
+    assert second.wait(timeout=10) == 0
+
+    deployment.start_worker("w2", *FAST)
+    deadline = time.monotonic() + 60
+    while (log := log_path.read_text()).count("resumed from its snapshot") < deployment.partitions:
+        assert "not used" not in log, log[-3000:]
+        assert time.monotonic() < deadline, log[-3000:]
+        time.sleep(0.5)
+    tails = re.findall(r"resumed from its snapshot .* the (\d+) record\(s\) after it", log)
+    assert tails == ["0"] * deployment.partitions, log[-3000:]
+    assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)

@@ -185,3 +185,18 @@ def test_a_fenced_transaction_is_aborted_fails_what_follows_and_commits_nothing(
     assert committed == []
     assert lane.written == {}  # nothing landed: a snapshot names nothing of it
     assert not lane.idle()
+
+
+def test_a_lane_restored_from_the_whole_changelog_starts_where_the_restore_read_to() -> None:
+    """A quiet partition then has a snapshot to take, and one whose lane lands only a
+    retirement's deletions still names a record."""
+    changelog = TopicPartition("changelog", 0)
+    fenced = TransactionalLane(TP, FakeProducer([]), "refmon", lambda _: None)  # type: ignore[arg-type]
+    fenced.restored(changelog, Landed(7, b"k", 8))
+    assert fenced.written[changelog] == Landed(7, b"k", 8)
+    fenced.landed({changelog: (None, 12)})
+    assert fenced.written[changelog] == Landed(7, b"k", 12)
+
+    unfenced = ConfirmedLane(TP, "judge", FakeProducer([]), None, lambda _: None)  # type: ignore[arg-type]
+    unfenced.restored(changelog, Landed(7, b"k", 8))
+    assert unfenced.written[changelog] == Landed(7, b"k", 7)  # the named record alone
