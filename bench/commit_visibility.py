@@ -29,7 +29,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from kafka_pipeline import kafka  # run as a script: bench/ is on the path
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.worker import clients
-from refmon.streams.worker.checkpoint import Batch, Checkpoint, Lane, TransactionalLane
+from refmon.streams.worker.checkpoint import Batch, Checkpoint
+from refmon.streams.worker.lanes import Lane, TransactionalLane
 from refmon.streams.worker.messages import Outbound
 
 

@@ -154,7 +154,7 @@ def worker_grants(topics: Topics, forces: Iterable[str], user: str = WORKER_USER
     # Joining, committing to and describing its group all need read on it.
     grants += [Grant(user, "group", name, "literal", "read") for name in access.groups]
     grants.append(Grant(user, "cluster", CLUSTER, "literal", "idempotent_write"))
-    # Its transactional producers, one per input partition (streams/worker/checkpoint.py):
+    # Its transactional producers, one per input partition (streams/worker/lanes.py):
     # prefixed by `<prefix>.tx.`, which no other deployment's names can start with.
     grants += [
         Grant(user, "transactional_id", topics.transactional_prefix, "prefixed", op)

@@ -30,18 +30,14 @@ from refmon.streams.worker import clients, snapshot
 from refmon.streams.worker.announced import Seeder
 from refmon.streams.worker.assignment import Rebalancing
 from refmon.streams.worker.cancelling import cancel_and_wait
-from refmon.streams.worker.checkpoint import (
-    Checkpoint,
-    ConfirmedLane,
-    Lane,
-    TransactionalLane,
-)
+from refmon.streams.worker.checkpoint import Checkpoint
 from refmon.streams.worker.force_findings import ForceFindings
 from refmon.streams.worker.health import HealthState
 from refmon.streams.worker.health_probe import HealthProbe
 from refmon.streams.worker.housekeeping import Housekeeping
 from refmon.streams.worker.intake_loop import IntakeLoop
 from refmon.streams.worker.judging_loop import JudgingLoop
+from refmon.streams.worker.lanes import ConfirmedLane, Lane, TransactionalLane
 from refmon.streams.worker.leave import leave_groups
 from refmon.streams.worker.loop import ConsumerLoop
 from refmon.streams.worker.messages import Counts

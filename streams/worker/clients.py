@@ -22,7 +22,7 @@ def group_consumer(
         # Static membership: a worker restarted after a crash takes its own
         # place at once, without waiting for its old session to time out.
         group_instance_id=instance_id,
-        # Offsets are committed with the outputs, in a transaction (checkpoint.py):
+        # Offsets are committed with the outputs, in a transaction (lanes.py):
         # the consumer never commits on its own.
         enable_auto_commit=False,
         # The by-force topic is written in transactions: only what committed is judged.

@@ -72,7 +72,7 @@ class WorkerSettings(KafkaCommandSettings):
     tick_seconds: float = Field(1.0, gt=0)
     stats_seconds: float = Field(15.0, gt=0)
     delivery: Literal["exactly-once", "at-least-once"] = "exactly-once"
-    """Exactly once: a transaction per input partition's batch (checkpoint.py); at least
+    """Exactly once: a transaction per input partition's batch (lanes.py); at least
     once: outputs confirmed before offsets are committed (kept to measure the cost)."""
     test_clock_start: str | None = None
     """Test clock: the wall clock starts here (RFC 3339) instead of now..."""

@@ -30,8 +30,8 @@ from aiokafka import TopicPartition
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.kafka.topics import Topics
 from refmon.streams.worker import reader, snapshot, snapshot_pickle, tail
-from refmon.streams.worker.checkpoint import Lane
 from refmon.streams.worker.judge import PartitionJudge
+from refmon.streams.worker.lanes import Lane
 from refmon.streams.worker.sends import Landed
 
 log = logging.getLogger("refmon.worker")

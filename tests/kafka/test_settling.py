@@ -14,7 +14,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.worker import clients
-from refmon.streams.worker.checkpoint import Batch, Checkpoint, Lane, TransactionalLane
+from refmon.streams.worker.checkpoint import Batch, Checkpoint
+from refmon.streams.worker.lanes import Lane, TransactionalLane
 from refmon.streams.worker.messages import Outbound
 
 from tests.kafka.conftest import Broker

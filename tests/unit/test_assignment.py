@@ -15,7 +15,8 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaConnectionError
 from refmon.streams.kafka.settings import KafkaSettings
 from refmon.streams.worker.assignment import Rebalancing
-from refmon.streams.worker.checkpoint import Batch, Checkpoint, Lane
+from refmon.streams.worker.checkpoint import Batch, Checkpoint
+from refmon.streams.worker.lanes import Lane
 from refmon.streams.worker.loop import ConsumerLoop
 from refmon.streams.worker.messages import Outbound
 

@@ -12,13 +12,8 @@ from typing import Any
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, ProducerFenced
-from refmon.streams.worker.checkpoint import (
-    Batch,
-    Checkpoint,
-    ConfirmedLane,
-    Lane,
-    TransactionalLane,
-)
+from refmon.streams.worker.checkpoint import Batch, Checkpoint
+from refmon.streams.worker.lanes import ConfirmedLane, Lane, TransactionalLane
 from refmon.streams.worker.messages import Outbound
 from refmon.streams.worker.sends import Landed
 
