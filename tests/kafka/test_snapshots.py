@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -31,6 +32,34 @@ def restored_counts(log: Path) -> dict[tuple[str, str], float]:
         (s.labels["loop"], s.labels["source"]): s.value
         for s in scrape(log).get("refmon_partition_restore_seconds_count", [])
     }
+
+
+def caught_up(
+    deployment: Deployment, tmp_path: Path, name: str
+) -> tuple[Path, subprocess.Popen[bytes]]:
+    """SIM published to a new worker `name`, which has judged all of it."""
+    stream = tmp_path / "events.jsonl"
+    assert run_cli([*SIM, "-q", "--output", str(stream)]).status == 0
+    expected = json.loads(embedded_report(stream))["events"]
+    worker = deployment.start_worker(name, *FAST)
+    deployment.publish(stream)
+    deployment.wait_for(expected["valid"], expected["duplicate"], stream=stream)
+    return stream, worker
+
+
+def stop(worker: subprocess.Popen[bytes]) -> None:
+    os.killpg(worker.pid, signal.SIGTERM)
+    assert worker.wait(timeout=10) == 0
+
+
+def resumed_tails(deployment: Deployment, log_path: Path) -> list[str]:
+    """Once every partition has resumed from its snapshot: the records each read after it."""
+    deadline = time.monotonic() + 60
+    while (log := log_path.read_text()).count("resumed from its snapshot") < deployment.partitions:
+        assert "not used" not in log, log[-3000:]
+        assert time.monotonic() < deadline, log[-3000:]
+        time.sleep(0.5)
+    return re.findall(r"resumed from its snapshot .* the (\d+) record\(s\) after it", log)
 
 
 def test_a_restart_resumes_each_partition_from_its_snapshot_and_the_report_is_exact(
@@ -118,12 +147,7 @@ def test_a_quiet_worker_restarted_after_retiring_reads_none_of_the_retirement_ag
     # A snapshot reflects every record its lane landed, a retirement's deletions too,
     # though it names the last delivery: a restart reads only what came after. (It read
     # from the delivery: after five years caught up, over a hundred thousand deletions.)
-    stream = tmp_path / "events.jsonl"
-    assert run_cli([*SIM, "-q", "--output", str(stream)]).status == 0
-    expected = json.loads(embedded_report(stream))["events"]
-    worker = deployment.start_worker("w1", *FAST)
-    deployment.publish(stream)
-    deployment.wait_for(expected["valid"], expected["duplicate"], stream=stream)
+    stream, worker = caught_up(deployment, tmp_path, "w1")
     log_path = deployment.folder / "w1.log"
     deadline, quiet, seen = time.monotonic() + 60, time.monotonic(), -1
     while time.monotonic() - quiet < 3:  # no retirement nor snapshot for 3 s
@@ -134,18 +158,10 @@ def test_a_quiet_worker_restarted_after_retiring_reads_none_of_the_retirement_ag
         if marks != seen:
             seen, quiet = marks, time.monotonic()
     assert re.search(r"retired \d+ case\(s\) of partition", log), log[-3000:]
-    os.killpg(worker.pid, signal.SIGTERM)
-    assert worker.wait(timeout=10) == 0
+    stop(worker)
 
     deployment.start_worker("w1", *FAST, "--metrics-port", "0")
-    deadline = time.monotonic() + 60
-    while (log := log_path.read_text()).count("resumed from its snapshot") < deployment.partitions:
-        assert "not used" not in log, log[-3000:]
-        assert time.monotonic() < deadline, log[-3000:]
-        time.sleep(0.5)
-    tails = re.findall(r"resumed from its snapshot .* the (\d+) record\(s\) after it", log)
-    assert len(tails) == deployment.partitions, log[-3000:]
-    assert tails == ["0"] * deployment.partitions
+    assert resumed_tails(deployment, log_path) == ["0"] * deployment.partitions
     # What ops see of it: every partition's restore timed, and from its snapshot. (The
     # intake's restore of the watchdog id index runs apart: it may end a moment later.)
     wanted = {("intake", "changelog"): 1, ("judge", "snapshot"): deployment.partitions}
@@ -162,14 +178,8 @@ def test_a_worker_restored_from_the_whole_changelog_snapshots_it_with_nothing_ne
     # A worker on a new folder (or one whose snapshots were lost) replays the changelog;
     # with no event since, its lanes write nothing. It snapshots what it read all the
     # same: before, every restart of a quiet worker replayed the whole changelog again.
-    stream = tmp_path / "events.jsonl"
-    assert run_cli([*SIM, "-q", "--output", str(stream)]).status == 0
-    expected = json.loads(embedded_report(stream))["events"]
-    first = deployment.start_worker("w1", *FAST)
-    deployment.publish(stream)
-    deployment.wait_for(expected["valid"], expected["duplicate"], stream=stream)
-    os.killpg(first.pid, signal.SIGTERM)
-    assert first.wait(timeout=10) == 0
+    stream, first = caught_up(deployment, tmp_path, "w1")
+    stop(first)
 
     second = deployment.start_worker("w2", *FAST)
     log_path = deployment.folder / "w2.log"
@@ -180,15 +190,8 @@ def test_a_worker_restored_from_the_whole_changelog_snapshots_it_with_nothing_ne
     log = log_path.read_text()
     assert log.count("from its changelog") >= deployment.partitions, log[-3000:]
     assert "resumed from its snapshot" not in log
-    os.killpg(second.pid, signal.SIGTERM)
-    assert second.wait(timeout=10) == 0
+    stop(second)
 
     deployment.start_worker("w2", *FAST)
-    deadline = time.monotonic() + 60
-    while (log := log_path.read_text()).count("resumed from its snapshot") < deployment.partitions:
-        assert "not used" not in log, log[-3000:]
-        assert time.monotonic() < deadline, log[-3000:]
-        time.sleep(0.5)
-    tails = re.findall(r"resumed from its snapshot .* the (\d+) record\(s\) after it", log)
-    assert tails == ["0"] * deployment.partitions, log[-3000:]
+    assert resumed_tails(deployment, log_path) == ["0"] * deployment.partitions
     assert run_cli(["report", *deployment.args()]).stdout == embedded_report(stream)
