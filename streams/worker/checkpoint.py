@@ -101,7 +101,7 @@ class Checkpoint:
         if lane is not None and (outputs or state):
             await lane.submit(outputs, state or [], None)
 
-    def restored(self, tp: TopicPartition, written: TopicPartition, read: Landed) -> None:
+    def restored(self, tp: TopicPartition, written: TopicPartition, read: Landed | None) -> None:
         """Partition `tp`'s state restored from the whole of `written`, up to `read`
         (`Lane.restored`); nothing if the partition is no longer ours."""
         lane = self.lanes.get(tp)

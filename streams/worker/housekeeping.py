@@ -101,6 +101,8 @@ class Housekeeping:
             if config.clock == "wall":
                 clock = self._wall_clock()
                 for judge in list(self._judging.judges.values()):
+                    if not self._judging.holds(judge):
+                        continue  # dropped by a rebalance meanwhile: its lane is another's
                     outputs, state = judge.tick(clock)
                     await send(judge.partition, outputs, state)
             if restoring:
@@ -128,6 +130,8 @@ class Housekeeping:
         margin = (self._config.window_days + self._config.retire_after_days) * MICROS_PER_DAY
         for judge in list(self._judging.judges.values()):
             async with self._judging.state_lock:
+                if not self._judging.holds(judge):
+                    continue  # dropped by a rebalance while we waited for the lock
                 folded, deletions = judge.retire(margin)
                 if folded:
                     await send(judge.partition, folded, deletions)

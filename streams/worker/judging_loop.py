@@ -160,6 +160,12 @@ class JudgingLoop(ConsumerLoop):
             partition, engine, self._topics, self._counts, self._forces, self._partitions
         )
 
+    def holds(self, judge: PartitionJudge) -> bool:
+        """Whether `judge` is still its partition's: a judge dropped by a rebalance must
+        write nothing more to the partition's lane (its writes would count as its
+        successor's, and a snapshot of the successor claim them)."""
+        return self.judges.get(judge.partition) is judge
+
     async def take_snapshots(self) -> None:
         """Each held partition's snapshot, where one is due (snapshots.py)."""
         snapshots, checkpoint = self._snapshots, self.checkpoint
@@ -167,8 +173,8 @@ class JudgingLoop(ConsumerLoop):
             return
         for partition, judge in list(self.judges.items()):
             lane = checkpoint.lanes.get(TopicPartition(self._topics.by_force, partition))
-            if lane is not None and self.judges.get(partition) is judge:
-                await snapshots.take(judge, lane, self.state_lock)
+            if lane is not None and self.holds(judge):
+                await snapshots.take(judge, lane, self.state_lock, self.holds)
 
     def between_batches(self) -> None:
         """Read restored archive records a few at a time (streams/engine/retired_store.py):
@@ -196,9 +202,10 @@ class JudgingLoop(ConsumerLoop):
 
             judge = self._new_judge(tp.partition)  # a snapshot not used may have changed it
 
-            def read_to(landed: Landed) -> None:
-                changelog = TopicPartition(self._topics.cases_changelog, tp.partition)
-                checkpoint.restored(tp, changelog, landed)
+            def read_to(landed: Landed | None) -> None:
+                if not cancelled_meanwhile():  # a restore superseded: the next one says
+                    changelog = TopicPartition(self._topics.cases_changelog, tp.partition)
+                    checkpoint.restored(tp, changelog, landed)
 
             restored = Restored(
                 await recovery.restore_judge(

@@ -55,11 +55,14 @@ class Lane:
                 continue  # nothing a snapshot could name yet
             self.written[tp] = Landed(offset, key, through if self.fenced else offset)
 
-    def restored(self, tp: TopicPartition, read: Landed) -> None:
+    def restored(self, tp: TopicPartition, read: Landed | None) -> None:
         """A state restored from the whole of partition `tp`, read up to `read`: what this
         lane lands next follows it, and a snapshot of the state reflects it, as if this lane
         had landed what was read (a quiet partition would otherwise take no snapshot, and
         one that only retired cases would name none)."""
+        if read is None:  # nothing read could be named: no mark, rather than an old one
+            self.written.pop(tp, None)
+            return
         through = read.through if self.fenced else read.offset
         self.written[tp] = Landed(read.offset, read.key, through)
 

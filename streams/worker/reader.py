@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,8 @@ from refmon.streams.kafka.state import stays
 from refmon.streams.worker.sends import Landed
 
 STALL_SECONDS = 60.0
+NAMEABLE = 1024
+"""How many of the last staying records a full read keeps, to name one still live."""
 TO_THE_END = 2**62
 """A count of records no partition reaches: `read_records` then reads to the end offset."""
 
@@ -52,12 +55,13 @@ async def read_latest_landed(
     settings: KafkaSettings, topic: str, partition: int
 ) -> tuple[dict[bytes, bytes | None], Landed | None]:
     """`read_latest`, and where what it read stands as a lane's writes would (sends.py):
-    the last record that stays in the compacted log, and the last of any kind. None when no
-    record read stays."""
+    the last record that stays in the compacted log and is still its key's latest (a
+    delivery the same read deleted would soon be compacted away), and the last of any kind.
+    None when no such record is among the last `NAMEABLE` that stayed."""
     tp = TopicPartition(topic, partition)
     consumer = await _open(settings, tp)
     latest: dict[bytes, bytes | None] = {}
-    named: tuple[int, bytes] | None = None
+    staying: deque[tuple[int, bytes]] = deque(maxlen=NAMEABLE)
     through = -1
     try:
         await consumer.seek_to_beginning(tp)
@@ -75,7 +79,10 @@ async def read_latest_landed(
                     latest[record.key] = record.value
                     through = record.offset
                     if stays(record.key, record.value):
-                        named = (record.offset, record.key)
+                        staying.append((record.offset, record.key))
+        # The newest first: a key whose latest value stays has that value's record here
+        # unless older than every one kept.
+        named = next(((o, k) for o, k in reversed(staying) if stays(k, latest[k])), None)
         return latest, None if named is None else Landed(*named, through)
     finally:
         await consumer.stop()

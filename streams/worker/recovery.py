@@ -33,7 +33,7 @@ async def restore_judge(
     adapter: EventAdapter,
     judge: PartitionJudge,
     send: Send,
-    read_to: Callable[[Landed], None],
+    read_to: Callable[[Landed | None], None],
 ) -> int:
     """Restore a new judge from its partition's changelog, yielding to the event loop as it
     goes. Records restored. `read_to` learns where what was read stands, before anything
@@ -44,8 +44,7 @@ async def restore_judge(
     twice; at least once, outputs are confirmed before their state is written."""
     partition = judge.partition
     records, landed = await reader.read_latest_landed(kafka, topics.cases_changelog, partition)
-    if landed is not None:
-        read_to(landed)
+    read_to(landed)
     current, legacy = upgrade.upgraded(records, adapter, topics)
     stored = held(current)
     for _ in judge.restore(stored):

@@ -24,6 +24,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from aiokafka import TopicPartition
@@ -92,9 +93,17 @@ class Snapshots:
     def forget(self, partition: int) -> None:
         """A partition's judge dropped: the retired cases its snapshots kept pickled go too."""
         self._parts.pop(partition, None)
+        self._taken.pop(partition, None)  # a restore reading to the same mark writes anew
 
-    async def take(self, judge: PartitionJudge, lane: Lane, lock: asyncio.Lock) -> bool:
-        """Write the judge's snapshot if one is due; whether one was written."""
+    async def take(
+        self,
+        judge: PartitionJudge,
+        lane: Lane,
+        lock: asyncio.Lock,
+        holds: Callable[[PartitionJudge], bool],
+    ) -> bool:
+        """Write the judge's snapshot if one is due, and `holds(judge)` still once the lock
+        is ours (a rebalance may drop it meanwhile); whether one was written."""
         partition = judge.partition
         changelog = TopicPartition(self._topic, partition)
         mark = lane.written.get(changelog)
@@ -107,7 +116,7 @@ class Snapshots:
             await lane.drain()
             mark = lane.written.get(changelog)
             state = judge.state()
-            if mark is None or state is None or not lane.idle():
+            if mark is None or state is None or not lane.idle() or not holds(judge):
                 return False  # still writing, or failing: the next round tries again
             body = snapshot_pickle.dumps(
                 state, self._parts.setdefault(partition, snapshot_pickle.Parts())

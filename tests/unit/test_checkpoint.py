@@ -191,6 +191,8 @@ def test_a_lane_restored_from_the_whole_changelog_starts_where_the_restore_read_
     assert fenced.written[changelog] == Landed(7, b"k", 8)
     fenced.landed({changelog: (None, 12)})
     assert fenced.written[changelog] == Landed(7, b"k", 12)
+    fenced.restored(changelog, None)  # read again: nothing it could name
+    assert changelog not in fenced.written  # not the mark of the state before
 
     unfenced = ConfirmedLane(TP, "judge", FakeProducer([]), None, lambda _: None)  # type: ignore[arg-type]
     unfenced.restored(changelog, Landed(7, b"k", 8))

@@ -95,3 +95,43 @@ def test_a_restore_that_never_ends_holds_them_back_for_a_bounded_time(
     _, calls, waited = run_until_statistics(clear_after=None)
     assert waited >= 0.3
     assert calls == [("retire", True), ("snapshots", True), ("statistics", True)]
+
+
+def test_a_judge_dropped_while_retiring_waits_for_the_lock_writes_nothing() -> None:
+    """A rebalance holds the state lock while it drops a judge: after it, the dropped judge
+    must not retire through the partition's lane (a successor's snapshot would count its
+    deletions as its own)."""
+
+    async def scenario() -> tuple[list[str], list[object]]:
+        retired: list[str] = []
+        sent: list[object] = []
+
+        def judge(name: str) -> SimpleNamespace:
+            def retire(_margin: int) -> tuple[list[str], list[str]]:
+                retired.append(name)
+                return ["archive"], ["deletion"]
+
+            return SimpleNamespace(partition=0, retire=retire, last_retired=1)
+
+        dropped, successor = judge("dropped"), judge("successor")
+        judging = SimpleNamespace(judges={0: dropped}, state_lock=asyncio.Lock())
+        judging.holds = lambda j: judging.judges.get(j.partition) is j
+        config = WorkerSettings(kafka=KafkaSettings("127.0.0.1:9"), clock="event")
+        housekeeping = Housekeeping(
+            config, cast(Any, judging), (), cast(Any, None),
+            cast(Any, None), cast(Any, None), None, lambda: 0,
+        )  # fmt: skip
+
+        async def send(*args: object) -> None:
+            sent.append(args)
+
+        async with judging.state_lock:  # the rebalance
+            retiring = asyncio.create_task(housekeeping._retire(send))
+            await asyncio.sleep(0.01)
+            judging.judges[0] = successor
+        await retiring
+        return retired, sent
+
+    retired, sent = asyncio.run(scenario())
+    assert retired == []
+    assert sent == []
