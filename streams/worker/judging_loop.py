@@ -187,32 +187,32 @@ class JudgingLoop(ConsumerLoop):
                     return
 
     async def restore(self, tp: TopicPartition) -> Restored:
-        checkpoint = self.checkpoint
-        assert checkpoint is not None
         judge = self._new_judge(tp.partition)
-        restored = None
-        if self._snapshots is not None:
-            tail = await self._snapshots.resume(judge)
-            if tail is not None:
-                restored = Restored(tail, "snapshot")
-        if restored is None:
-
-            async def send(messages: Iterable[Outbound]) -> None:
-                await checkpoint.send(tp, list(messages))
-
+        tail = None if self._snapshots is None else await self._snapshots.resume(judge)
+        if tail is not None:
+            restored = Restored(tail, "snapshot")
+        else:
             judge = self._new_judge(tp.partition)  # a snapshot not used may have changed it
-
-            def read_to(landed: Landed | None) -> None:
-                if not cancelled_meanwhile():  # a restore superseded: the next one says
-                    changelog = TopicPartition(self._topics.cases_changelog, tp.partition)
-                    checkpoint.restored(tp, changelog, landed)
-
-            restored = Restored(
-                await recovery.restore_judge(
-                    self._kafka, self._topics, self._adapter, judge, send, read_to
-                )
-            )
+            restored = Restored(await self._replay(tp, judge))
         if cancelled_meanwhile():  # revoked while restoring: the judge is not ours to keep
             raise asyncio.CancelledError
         self.judges[tp.partition] = judge
         return restored
+
+    async def _replay(self, tp: TopicPartition, judge: PartitionJudge) -> int:
+        """The judge rebuilt from its whole changelog; the partition's lane then starts
+        where the read ended (`Lane.restored`). Records read."""
+        checkpoint = self.checkpoint
+        assert checkpoint is not None
+        changelog = TopicPartition(self._topics.cases_changelog, tp.partition)
+
+        async def send(messages: Iterable[Outbound]) -> None:
+            await checkpoint.send(tp, list(messages))
+
+        def read_to(landed: Landed | None) -> None:
+            if not cancelled_meanwhile():  # a restore superseded: the next one says
+                checkpoint.restored(tp, changelog, landed)
+
+        return await recovery.restore_judge(
+            self._kafka, self._topics, self._adapter, judge, send, read_to
+        )
